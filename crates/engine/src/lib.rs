@@ -1,0 +1,2 @@
+//! segmint engine (placeholder; being written).
+pub mod lake_gen;

@@ -1,1 +1,41 @@
-//! placeholder
+//! # segmint-spec — segment specs from YAML text to a checked model
+//!
+//! The first two stages of segmint's pipeline live here; this crate knows nothing of
+//! DataFusion or object storage.
+//!
+//! | stage | input → output | module |
+//! |---|---|---|
+//! | read | file bytes → [`SourceText`] (size budget, UTF-8, not empty) | [`source`] |
+//! | parse | text → [`syntax::ProjectSyntax`] / [`syntax::SegmentSyntax`] (spans, unknown and duplicate keys rejected, depth/node budgets) | [`source`], [`syntax`] |
+//! | check | syntax + optional [`LakeSchema`] → [`Checked`] (names, references, cycles, windows, columns, literal types) | [`check`] |
+//!
+//! Every problem is a [`Diagnostic`] with a stable [`Code`], `file:line:column`, a message and a
+//! hint, renderable with miette or as JSON.
+//!
+//! ```
+//! use segmint_spec::{SourceText, load::parse_segment};
+//! let text = "segment: heavy_users\nwhere:\n  performed: {count: {gte: 20}, within: 30d}\n";
+//! let source = SourceText { name: "heavy.yaml".into(), text: text.into() };
+//! let parsed = parse_segment(source).map_err(|d| d.to_string())?;
+//! assert_eq!(parsed.syntax.segment.value, "heavy_users");
+//! # Ok::<(), String>(())
+//! ```
+
+pub mod check;
+pub mod diagnostic;
+pub mod load;
+pub mod model;
+pub mod schema;
+pub mod source;
+pub mod syntax;
+pub mod window;
+
+pub use check::{Checked, ProjectInput, SegmentInput, check};
+pub use diagnostic::{Code, Diagnostic, Diagnostics, Position, SourceText};
+pub use model::{
+    Comparison, Cond, EventMatch, EventsTable, Filter, Leaf, ProfilesTable, Project, Segment,
+    SegmentBody, Tier, When, Window,
+};
+pub use schema::{ColumnKind, LakeSchema, TableColumns};
+pub use syntax::{Literal, MetricAgg, PartitionType};
+pub use window::{Span, Unit};

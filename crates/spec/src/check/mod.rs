@@ -1,0 +1,260 @@
+//! `check`: the parsed syntax becomes the [`Checked`] model — names resolved, references
+//! ordered, windows parsed, columns and literal types checked against the lake schema.
+//!
+//! All problems of all files are collected (not just the first), each a coded diagnostic.
+
+mod context;
+mod graph;
+mod lower;
+mod predicate;
+mod project;
+mod window;
+
+use std::collections::BTreeSet;
+
+use sha2::{Digest, Sha256};
+
+use crate::diagnostic::{Code, Diagnostics, Position, SourceText};
+use crate::model::{Project, Segment, SegmentBody, Tier};
+use crate::schema::LakeSchema;
+use crate::syntax::{ProjectSyntax, SegmentSyntax};
+use context::{FileContext, at};
+use lower::Lowerer;
+
+/// The parsed project file with its text.
+pub struct ProjectInput {
+    pub source: SourceText,
+    pub syntax: ProjectSyntax,
+    /// The folder holding the project file.
+    pub root: std::path::PathBuf,
+}
+
+/// One parsed segment file with its text.
+pub struct SegmentInput {
+    pub source: SourceText,
+    pub syntax: SegmentSyntax,
+}
+
+/// A fully checked project: the compiler's input.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Checked {
+    pub project: Project,
+    /// Every segment, each after the segments it references.
+    pub segments: Vec<Segment>,
+}
+
+impl Checked {
+    /// The segment of this name.
+    pub fn segment(&self, name: &str) -> Option<&Segment> {
+        self.segments.iter().find(|s| s.name == name)
+    }
+
+    /// The named segments plus everything they reference, in evaluation order.
+    /// Errors with the first unknown name.
+    pub fn closure(&self, names: &[String]) -> Result<Vec<&Segment>, String> {
+        let mut wanted: BTreeSet<&str> = BTreeSet::new();
+        let mut stack: Vec<&str> = Vec::new();
+        for n in names {
+            if self.segment(n).is_none() {
+                return Err(n.clone());
+            }
+            stack.push(n);
+        }
+        while let Some(n) = stack.pop() {
+            if wanted.insert(n)
+                && let Some(s) = self.segment(n)
+            {
+                for c in s.conditions() {
+                    stack.extend(c.references());
+                }
+            }
+        }
+        Ok(self
+            .segments
+            .iter()
+            .filter(|s| wanted.contains(s.name.as_str()))
+            .collect())
+    }
+}
+
+/// Check a project and its segments. `schema: None` skips column and type checks.
+pub fn check(
+    project: &ProjectInput,
+    segments: &[SegmentInput],
+    schema: Option<&LakeSchema>,
+) -> Result<Checked, Diagnostics> {
+    let mut diagnostics = Diagnostics::default();
+    let checked_project = project::check_project(project, schema, &mut diagnostics);
+    let has_profiles = project.syntax.lake.profiles.is_some();
+
+    let mut lowered: Vec<Option<Segment>> = Vec::with_capacity(segments.len());
+    let mut references: Vec<Vec<(String, Position)>> = Vec::with_capacity(segments.len());
+    for input in segments {
+        let mut ctx = FileContext {
+            source: &input.source,
+            schema,
+            has_profiles,
+            diagnostics: &mut diagnostics,
+        };
+        let mut lowerer = Lowerer::new(&mut ctx);
+        let segment = lower_segment(&mut lowerer, input);
+        references.push(
+            lowerer
+                .references
+                .into_iter()
+                .map(|r| (r.name, r.position))
+                .collect(),
+        );
+        lowered.push(segment);
+    }
+
+    let nodes: Vec<graph::Node> = segments
+        .iter()
+        .zip(&references)
+        .map(|(input, refs)| graph::Node {
+            name: &input.syntax.segment.value,
+            name_position: at(&input.syntax.segment),
+            source: &input.source,
+            references: refs.iter().map(|(n, p)| (n.as_str(), *p)).collect(),
+        })
+        .collect();
+    let order = graph::order(&nodes, &mut diagnostics);
+
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
+    let (Some(project), Some(lowered)) = (
+        checked_project,
+        lowered.into_iter().collect::<Option<Vec<Segment>>>(),
+    ) else {
+        return Err(diagnostics);
+    };
+    let mut slots: Vec<Option<Segment>> = lowered.into_iter().map(Some).collect();
+    let segments = order.iter().filter_map(|&i| slots[i].take()).collect();
+    Ok(Checked { project, segments })
+}
+
+/// Names are used as column names and path components: `a-z`, digits and `_`.
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 63
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn lower_segment(lowerer: &mut Lowerer, input: &SegmentInput) -> Option<Segment> {
+    let syntax = &input.syntax;
+    let name = &syntax.segment;
+    let mut ok = true;
+    if !valid_name(&name.value) {
+        lowerer.ctx.report(
+            Code::BadName,
+            at(name),
+            format!("`{}` is not a valid segment name", name.value),
+            "use lowercase letters, digits and `_`, starting with a letter (e.g. `cart_abandoners`)",
+        );
+        ok = false;
+    }
+    let body = match (&syntax.condition, &syntax.tiers) {
+        (Some(c), None) => lowerer.condition(c).map(SegmentBody::Where),
+        (None, Some(tiers)) => lower_tiers(lowerer, tiers).map(SegmentBody::Tiers),
+        (None, None) => {
+            lowerer.ctx.report(
+                Code::BadSegmentBody,
+                at(name),
+                format!("segment `{}` has neither `where:` nor `tiers:`", name.value),
+                "add `where:` with a condition, or `tiers:` with named buckets",
+            );
+            None
+        }
+        (Some(c), Some(_)) => {
+            lowerer.ctx.report(
+                Code::BadSegmentBody,
+                at(c),
+                format!("segment `{}` has both `where:` and `tiers:`", name.value),
+                "a segment is either one condition (`where:`) or named buckets (`tiers:`), not both",
+            );
+            None
+        }
+    };
+    let body = body?;
+    if !ok {
+        return None;
+    }
+    Some(Segment {
+        name: name.value.clone(),
+        description: syntax
+            .description
+            .as_ref()
+            .map(|d| d.value.trim().to_string())
+            .unwrap_or_default(),
+        file: input.source.name.clone(),
+        body,
+        spec_hash: format!("{:x}", Sha256::digest(input.source.text.as_bytes())),
+    })
+}
+
+fn lower_tiers(
+    lowerer: &mut Lowerer,
+    tiers: &serde_saphyr::Spanned<Vec<serde_saphyr::Spanned<crate::syntax::TierSyntax>>>,
+) -> Option<Vec<Tier>> {
+    if tiers.value.is_empty() {
+        lowerer.ctx.report(
+            Code::EmptyGroup,
+            at(tiers),
+            "`tiers` is empty",
+            "list at least one tier: `- name: daily` with a `where:`",
+        );
+        return None;
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    let mut ok = true;
+    let last = tiers.value.len() - 1;
+    for (i, tier) in tiers.value.iter().enumerate() {
+        let name = &tier.value.name;
+        if !valid_name(&name.value) {
+            lowerer.ctx.report(
+                Code::BadName,
+                at(name),
+                format!("`{}` is not a valid tier name", name.value),
+                "use lowercase letters, digits and `_`, starting with a letter",
+            );
+            ok = false;
+        }
+        if !seen.insert(name.value.clone()) {
+            lowerer.ctx.report(
+                Code::BadTiers,
+                at(name),
+                format!("tier `{}` appears twice", name.value),
+                "tier names must be unique within a segment",
+            );
+            ok = false;
+        }
+        let condition = match &tier.value.condition {
+            Some(c) => match lowerer.condition(c) {
+                Some(c) => Some(c),
+                None => {
+                    ok = false;
+                    None
+                }
+            },
+            None if i == last => None,
+            None => {
+                lowerer.ctx.report(
+                    Code::BadTiers,
+                    at(tier),
+                    format!("tier `{}` has no `where:` but is not the last tier", name.value),
+                    "only the last tier may omit `where:` (it then takes everyone left); move it last or add a condition",
+                );
+                ok = false;
+                None
+            }
+        };
+        out.push(Tier {
+            name: name.value.clone(),
+            condition,
+        });
+    }
+    ok.then_some(out)
+}

@@ -1,0 +1,107 @@
+//! Checking the project file: timezone, partition columns, column roles.
+
+use std::str::FromStr;
+
+use super::context::{FileContext, at};
+use super::ProjectInput;
+use crate::diagnostic::{Code, Diagnostics};
+use crate::model::{EventsTable, Project, ProfilesTable};
+use crate::schema::{ColumnKind, LakeSchema};
+
+/// The resolved project, or `None` after reporting problems.
+pub fn check_project(
+    input: &ProjectInput,
+    schema: Option<&LakeSchema>,
+    diagnostics: &mut Diagnostics,
+) -> Option<Project> {
+    let syntax = &input.syntax;
+    let mut ctx = FileContext {
+        source: &input.source,
+        schema,
+        has_profiles: syntax.lake.profiles.is_some(),
+        diagnostics,
+    };
+    let mut ok = true;
+    let timezone = match &syntax.timezone {
+        None => "UTC".to_string(),
+        Some(tz) => match chrono_tz::Tz::from_str(&tz.value) {
+            Ok(_) => tz.value.clone(),
+            Err(_) => {
+                ctx.report(
+                    Code::BadTimezone,
+                    at(tz),
+                    format!("`{}` is not a known timezone", tz.value),
+                    "use an IANA name such as UTC, Europe/Berlin or America/New_York",
+                );
+                ok = false;
+                String::new()
+            }
+        },
+    };
+    let events = &syntax.lake.events;
+    let columns = &events.columns;
+    if let Some(schema) = schema {
+        for (role, column, want) in [
+            ("entity", &columns.entity, None),
+            ("time", &columns.time, Some(ColumnKind::Timestamp)),
+            ("event", &columns.event, Some(ColumnKind::Text)),
+        ] {
+            match schema.events.get(&column.value) {
+                None => {
+                    let names: Vec<&str> = schema.events.keys().map(String::as_str).collect();
+                    ctx.report(
+                        Code::UnknownColumn,
+                        at(column),
+                        format!("the {role} column `{}` is not in the events table", column.value),
+                        crate::source::did_you_mean(&column.value, &names, "columns"),
+                    );
+                    ok = false;
+                }
+                Some(kind) if want.is_some_and(|w| w != *kind) => {
+                    ctx.report(
+                        Code::TypeMismatch,
+                        at(column),
+                        format!("the {role} column `{}` is {}, not {}", column.value, kind.name(), want.map_or("", |w| w.name())),
+                        "point the role at a column of the right type in `lake.events.columns`",
+                    );
+                    ok = false;
+                }
+                Some(_) => {}
+            }
+        }
+        if let (Some(profiles), Some(p)) = (&schema.profiles, &syntax.lake.profiles)
+            && !profiles.contains_key(&p.key.value)
+        {
+            let names: Vec<&str> = profiles.keys().map(String::as_str).collect();
+            ctx.report(
+                Code::UnknownColumn,
+                at(&p.key),
+                format!("the profiles table has no key column `{}`", p.key.value),
+                crate::source::did_you_mean(&p.key.value, &names, "columns"),
+            );
+            ok = false;
+        }
+    }
+    let partitioning = events
+        .partitioning
+        .iter()
+        .flatten()
+        .map(|(name, t)| (name.clone(), t.value))
+        .collect();
+    ok.then(|| Project {
+        root: input.root.clone(),
+        events: EventsTable {
+            location: events.location.value.clone(),
+            partitioning,
+            entity: columns.entity.value.clone(),
+            time: columns.time.value.clone(),
+            event: columns.event.value.clone(),
+        },
+        profiles: syntax.lake.profiles.as_ref().map(|p| ProfilesTable {
+            location: p.location.value.clone(),
+            key: p.key.value.clone(),
+        }),
+        output_location: syntax.output.location.value.clone(),
+        timezone,
+    })
+}

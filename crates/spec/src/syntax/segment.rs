@@ -1,0 +1,41 @@
+//! A segment file (`segments/*.yaml`) as written.
+//!
+//! ```yaml
+//! segment: frequent_unconverted_visitors
+//! description: Viewed camping products 12+ times in 30 days and never bought.
+//! where:
+//!   all:
+//!     - performed: {event: product_view, where: {category: camping}, count: {gte: 12}, within: 30d}
+//!     - not_performed: {event: purchase, within: 365d}
+//! ```
+//!
+//! A segment has either `where:` (members are the entities for which it holds) or `tiers:`
+//! (every entity goes to the first tier whose `where:` holds; a last tier without `where:`
+//! takes everyone left).
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::condition::Condition;
+
+/// A whole segment file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentSyntax {
+    pub segment: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<Spanned<String>>,
+    #[serde(default, rename = "where")]
+    pub condition: Option<Spanned<Condition>>,
+    #[serde(default)]
+    pub tiers: Option<Spanned<Vec<Spanned<TierSyntax>>>>,
+}
+
+/// One named bucket of a tiered segment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierSyntax {
+    pub name: Spanned<String>,
+    #[serde(default, rename = "where")]
+    pub condition: Option<Spanned<Condition>>,
+}

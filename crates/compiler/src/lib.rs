@@ -1,1 +1,24 @@
-//! placeholder
+//! # segmint-compiler — checked specs → one fused DataFusion `LogicalPlan`
+//!
+//! | step | what happens |
+//! |---|---|
+//! | scan | one scan of `events`, filtered to the widest window of the project (hive partitions outside it are pruned); the optimizer projects only the columns leaves need |
+//! | aggregate | one `GROUP BY entity`; every distinct leaf aggregate is one column (`count(*) FILTER (…)`, `min(time) FILTER (…)`, …), identical ones computed once |
+//! | universe | the grouped entities, full-joined once with `profiles` when configured |
+//! | project | each segment one boolean column (tiered segments: the tier name); `in_segment` inlined |
+//! | filter | rows that belong to at least one selected segment |
+//!
+//! The compiler never touches storage: it is given `TableSource`s (the engine's listing
+//! tables, or schema-only sources in tests).
+
+mod compare;
+mod describe;
+mod error;
+mod leaf;
+mod plan;
+mod time;
+
+pub use describe::describe;
+pub use error::{CompileError, Result};
+pub use plan::{Compiled, LeafColumn, SegmentColumn, compile, scan_range};
+pub use time::AsOf;

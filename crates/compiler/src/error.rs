@@ -1,0 +1,21 @@
+//! Compiler errors.
+
+/// Why a checked spec could not be compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// A construct the compiler does not support yet.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The as-of date cannot be placed in the project timezone.
+    #[error("as-of {0} does not exist in timezone {1}")]
+    AsOf(String, String),
+    /// A segment named for compilation does not exist.
+    #[error("unknown segment `{0}`")]
+    UnknownSegment(String),
+    /// DataFusion rejected the plan.
+    #[error(transparent)]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = CompileError> = std::result::Result<T, E>;

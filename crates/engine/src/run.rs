@@ -1,0 +1,238 @@
+//! A run: compile the fused plan, execute it, write members, summary and manifest.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{Array, BooleanArray, Date32Array, RecordBatch, StringArray};
+use datafusion::arrow::compute::{cast, filter_record_batch, is_not_null};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::prelude::DataFrame;
+use segmint_compiler::{AsOf, Compiled, compile};
+use serde::Serialize;
+
+use crate::error::{EngineError, Result};
+use crate::output::{Manifest, OutputDir, write_parquet, write_synced};
+use crate::session::{ProjectSession, resolve_location};
+
+/// One segment's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentSummary {
+    pub size: u64,
+    /// Members now that were not members at the previous committed as-of (null: no previous run).
+    pub entered: Option<u64>,
+    pub exited: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tiers: Option<BTreeMap<String, u64>>,
+    pub spec_hash: String,
+}
+
+/// What `run` reports (also `summary.json` and `--json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub status: &'static str,
+    pub as_of: String,
+    pub run_id: String,
+    pub previous_as_of: Option<String>,
+    pub output: String,
+    pub segments: BTreeMap<String, SegmentSummary>,
+    pub timings_ms: BTreeMap<String, u64>,
+}
+
+/// Compile the selected segments (empty: all) for an as-of.
+pub fn compile_for(
+    session: &ProjectSession,
+    as_of: NaiveDate,
+    selected: &[String],
+    explain_leaves: bool,
+) -> Result<Compiled> {
+    let as_of = AsOf::new(as_of, &session.checked.project.timezone)?;
+    Ok(compile(
+        &session.checked,
+        selected,
+        as_of,
+        session.events.clone(),
+        session.profiles.clone(),
+        explain_leaves,
+    )?)
+}
+
+/// Execute a compiled plan.
+pub async fn execute(session: &ProjectSession, compiled: &Compiled) -> Result<Vec<RecordBatch>> {
+    let df = DataFrame::new(session.ctx.state(), compiled.plan.clone());
+    df.collect().await.map_err(|e| {
+        EngineError::data(session.checked.project.events.location.clone(), e)
+    })
+}
+
+/// Members of one segment column as (entity, tier) batches.
+fn members(batches: &[RecordBatch], column: &str, tiered: bool, as_of: i32) -> Result<(Vec<RecordBatch>, Arc<Schema>)> {
+    let mut fields = vec![
+        Field::new("entity", DataType::Utf8, false),
+        Field::new("as_of", DataType::Date32, false),
+    ];
+    if tiered {
+        fields.push(Field::new("tier", DataType::Utf8, false));
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let internal = |e: datafusion::arrow::error::ArrowError| EngineError::Internal(e.to_string());
+    let mut out = Vec::new();
+    for batch in batches {
+        let value = batch
+            .column_by_name(column)
+            .ok_or_else(|| EngineError::Internal(format!("plan lost column {column}")))?;
+        let mask: BooleanArray = if tiered {
+            is_not_null(value).map_err(internal)?
+        } else {
+            let b = value
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .ok_or_else(|| EngineError::Internal(format!("{column} is not boolean")))?;
+            // NULL counts as not a member.
+            b.iter().map(|v| Some(v == Some(true))).collect()
+        };
+        let entity = cast(batch.column(0), &DataType::Utf8).map_err(internal)?;
+        let mut cols = vec![entity];
+        let n = batch.num_rows();
+        cols.push(Arc::new(Date32Array::from(vec![as_of; n])));
+        if tiered {
+            cols.push(cast(value, &DataType::Utf8).map_err(internal)?);
+        }
+        let full = RecordBatch::try_new(schema.clone(), cols).map_err(internal)?;
+        let filtered = filter_record_batch(&full, &mask).map_err(internal)?;
+        if filtered.num_rows() > 0 {
+            out.push(filtered);
+        }
+    }
+    Ok((out, schema))
+}
+
+fn entity_set(batches: &[RecordBatch]) -> std::collections::HashSet<String> {
+    let mut set = std::collections::HashSet::new();
+    for b in batches {
+        if let Some(s) = b.column(0).as_any().downcast_ref::<StringArray>() {
+            set.extend(s.iter().flatten().map(str::to_string));
+        }
+    }
+    set
+}
+
+/// Run the selected segments for an as-of and commit the result.
+pub async fn run(session: &ProjectSession, as_of: NaiveDate, selected: &[String]) -> Result<RunSummary> {
+    let project = &session.checked.project;
+    let output_root = resolve_location(&project.root, &project.output_location)?;
+    let out = OutputDir { root: output_root };
+    let as_of_text = as_of.to_string();
+    let run_id = format!(
+        "{}-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let mut timings = BTreeMap::new();
+
+    let t = Instant::now();
+    let compiled = compile_for(session, as_of, selected, false)?;
+    timings.insert("plan".to_string(), t.elapsed().as_millis() as u64);
+    let t = Instant::now();
+    let batches = execute(session, &compiled).await?;
+    timings.insert("execute".to_string(), t.elapsed().as_millis() as u64);
+
+    let t = Instant::now();
+    let result = write_run(session, &out, &as_of_text, &run_id, as_of, &compiled, &batches, &mut timings);
+    match result {
+        Ok(mut summary) => {
+            out.remove_other_runs(&as_of_text, &run_id);
+            summary.timings_ms.insert("write".to_string(), t.elapsed().as_millis() as u64);
+            Ok(summary)
+        }
+        Err(e) => {
+            out.remove_run(&as_of_text, &run_id);
+            Err(e)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_run(
+    session: &ProjectSession,
+    out: &OutputDir,
+    as_of_text: &str,
+    run_id: &str,
+    as_of: NaiveDate,
+    compiled: &Compiled,
+    batches: &[RecordBatch],
+    timings: &mut BTreeMap<String, u64>,
+) -> Result<RunSummary> {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    let as_of_days = (as_of - epoch).num_days() as i32;
+    let previous = out.previous_committed(as_of_text)?;
+    let mut manifest_members = BTreeMap::new();
+    let mut segments = BTreeMap::new();
+    for seg in &compiled.segments {
+        let (rows, schema) = members(batches, &seg.name, seg.tiered, as_of_days)?;
+        let relative = format!(
+            "members/as_of={as_of_text}/run={run_id}/segment={}/part-0.parquet",
+            seg.name
+        );
+        write_parquet(&out.root.join(&relative), &rows, schema)?;
+        let now = entity_set(&rows);
+        let (entered, exited) = match previous.as_ref().and_then(|p| p.members.get(&seg.name)) {
+            Some(file) => {
+                let before = out.read_members(file)?;
+                (
+                    Some(now.difference(&before).count() as u64),
+                    Some(before.difference(&now).count() as u64),
+                )
+            }
+            None => (None, None),
+        };
+        let tiers = seg.tiered.then(|| {
+            let mut counts = BTreeMap::new();
+            for b in &rows {
+                if let Some(t) = b.column(2).as_any().downcast_ref::<StringArray>() {
+                    for v in t.iter().flatten() {
+                        *counts.entry(v.to_string()).or_insert(0u64) += 1;
+                    }
+                }
+            }
+            counts
+        });
+        let spec_hash = session
+            .checked
+            .segment(&seg.name)
+            .map(|s| s.spec_hash.clone())
+            .unwrap_or_default();
+        segments.insert(
+            seg.name.clone(),
+            SegmentSummary {
+                size: now.len() as u64,
+                entered,
+                exited,
+                tiers,
+                spec_hash,
+            },
+        );
+        manifest_members.insert(seg.name.clone(), relative);
+    }
+    let summary = RunSummary {
+        status: "ok",
+        as_of: as_of_text.to_string(),
+        run_id: run_id.to_string(),
+        previous_as_of: previous.as_ref().map(|p| p.as_of.clone()),
+        output: out.root.display().to_string(),
+        segments,
+        timings_ms: timings.clone(),
+    };
+    let summary_rel = format!("runs/as_of={as_of_text}/run={run_id}/summary.json");
+    let bytes = serde_json::to_vec_pretty(&summary).map_err(|e| EngineError::Internal(e.to_string()))?;
+    write_synced(&out.root.join(&summary_rel), &bytes)?;
+    out.commit(&Manifest {
+        as_of: as_of_text.to_string(),
+        run_id: run_id.to_string(),
+        committed_at: chrono::Utc::now().to_rfc3339(),
+        members: manifest_members,
+        summary: summary_rel,
+    })?;
+    Ok(summary)
+}

@@ -1,1 +1,141 @@
-fn main() {}
+//! `segmint` — behavioral segments over Parquet event lakes.
+//!
+//! The only crate that prints. Exit codes: 0 ok, 1 internal error, 2 invalid spec or usage,
+//! 3 source data unreadable or not matching the spec, 4 output not written.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod commands;
+mod library;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// segmint evaluates behavioral segments — people grouped by what they do — written as YAML,
+/// over a Parquet event lake, and writes reproducible membership tables.
+///
+/// Quick start:  segmint demo
+/// Your project: segmint validate && segmint run --as-of 2026-11-22 --json
+#[derive(Parser)]
+#[command(name = "segmint", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    /// The project file (lake, output, timezone, segments folder).
+    #[arg(long, short, global = true, default_value = "segmint.yaml", env = "SEGMINT_PROJECT")]
+    pub project: PathBuf,
+    /// How spec errors are printed: `human` (with source snippets) or `json` (one document).
+    #[arg(long, global = true, value_enum, default_value_t = ErrorFormat::Human)]
+    pub error_format: ErrorFormat,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ErrorFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Emit {
+    /// The plan as SQL (DataFusion's unparser).
+    Sql,
+    /// The optimized logical plan.
+    Logical,
+    /// The physical plan (shows the single events scan and pruned partitions).
+    Physical,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Check the project and every segment: YAML, names, references, windows, and — unless
+    /// `--offline` — columns and value types against the lake's schema. Exit 2 on problems.
+    Validate {
+        /// Do not read the lake; skip column and type checks.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Show the fused plan that evaluates the segments (all, or `--segment`).
+    Compile {
+        /// The day whose end is "now" (YYYY-MM-DD, project timezone).
+        #[arg(long)]
+        as_of: chrono::NaiveDate,
+        /// Only these segments (and what they reference). Repeatable.
+        #[arg(long = "segment")]
+        segments: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Emit::Logical)]
+        emit: Emit,
+    },
+    /// Evaluate segments for an as-of and commit members, summary.json and _MANIFEST.json.
+    /// Re-running an as-of replaces it atomically.
+    Run {
+        /// The day whose end is "now" (YYYY-MM-DD, project timezone).
+        #[arg(long)]
+        as_of: chrono::NaiveDate,
+        /// Only these segments (and what they reference). Repeatable.
+        #[arg(long = "segment")]
+        segments: Vec<String>,
+        /// Print exactly one JSON summary line on stdout (for Airflow XCom).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a segment's size, sample members and, for each, the value of every leaf — why
+    /// they are in.
+    Preview {
+        /// The segment to preview.
+        segment: String,
+        #[arg(long)]
+        as_of: chrono::NaiveDate,
+        /// How many members to show.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
+    /// Write a deterministic synthetic lake (events partitioned by date, and profiles) with
+    /// planted personas: daily, weekly, monthly, fading, dormant, new and returning users.
+    GenerateLake {
+        /// Folder to write `events/` and `profiles/` into.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 2000)]
+        users: usize,
+        #[arg(long, default_value_t = 120)]
+        days: u32,
+        /// Last day of the lake (UTC).
+        #[arg(long, default_value = "2026-11-22")]
+        end: chrono::NaiveDate,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Generate a small lake in a folder, run the shipped segment library on it, and print
+    /// a table of segment sizes.
+    Demo {
+        /// Where the demo project, lake and output go.
+        #[arg(long, default_value = "demo")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 2000)]
+        users: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    commands::init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = runtime.block_on(commands::dispatch(&cli));
+    ExitCode::from(code)
+}

@@ -1,0 +1,281 @@
+//! The subcommands: each returns the process exit code.
+
+use std::path::Path;
+
+use datafusion::arrow::array::{Array, BooleanArray, RecordBatch};
+use datafusion::arrow::compute::{filter_record_batch, is_not_null};
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::physical_plan::displayable;
+use segmint_engine::lake_gen::{LakeGenConfig, generate_lake};
+use segmint_engine::{EngineError, RunSummary};
+
+use crate::{Cli, Command, Emit, ErrorFormat, LogFormat, library};
+
+/// Logs go to stderr, as text or JSON; `RUST_LOG` sets the level (default `warn`).
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Print an error the way the user asked; return its exit code.
+fn report(error: EngineError, format: ErrorFormat) -> u8 {
+    let code = error.exit_code() as u8;
+    match (&error, format) {
+        (EngineError::Spec(d), ErrorFormat::Human) => {
+            eprintln!("{}", d.render(std::io::IsTerminal::is_terminal(&std::io::stderr())));
+            eprintln!("error: {} problem(s) in the specs", d.0.len());
+        }
+        (EngineError::Spec(d), ErrorFormat::Json) => eprintln!("{}", d.to_json()),
+        (_, ErrorFormat::Json) => eprintln!(
+            "{}",
+            serde_json::json!({"status": "error", "exit_code": code, "error": error.to_string()})
+        ),
+        (_, ErrorFormat::Human) => eprintln!("error: {error}"),
+    }
+    code
+}
+
+/// Run the chosen command.
+pub async fn dispatch(cli: &Cli) -> u8 {
+    let result = match &cli.command {
+        Command::Validate { offline } => validate(&cli.project, *offline).await,
+        Command::Compile {
+            as_of,
+            segments,
+            emit,
+        } => compile(&cli.project, *as_of, segments, *emit).await,
+        Command::Run {
+            as_of,
+            segments,
+            json,
+        } => run(&cli.project, *as_of, segments, *json).await,
+        Command::Preview {
+            segment,
+            as_of,
+            limit,
+        } => preview(&cli.project, segment, *as_of, *limit).await,
+        Command::GenerateLake {
+            out,
+            users,
+            days,
+            end,
+            seed,
+        } => generate(
+            out,
+            &LakeGenConfig {
+                users: *users,
+                days: *days,
+                end: *end,
+                seed: *seed,
+            },
+        ),
+        Command::Demo { dir, users } => demo(dir, *users).await,
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => report(e, cli.error_format),
+    }
+}
+
+async fn validate(project: &Path, offline: bool) -> Result<(), EngineError> {
+    let checked = if offline {
+        segmint_engine::check_offline(project)?
+    } else {
+        segmint_engine::open(project).await?.checked
+    };
+    println!(
+        "ok: {} segment(s) valid{}",
+        checked.segments.len(),
+        if offline { " (offline: columns not checked)" } else { "" }
+    );
+    Ok(())
+}
+
+async fn compile(
+    project: &Path,
+    as_of: chrono::NaiveDate,
+    segments: &[String],
+    emit: Emit,
+) -> Result<(), EngineError> {
+    let session = segmint_engine::open(project).await?;
+    let compiled = segmint_engine::compile_for(&session, as_of, segments, false)?;
+    let state = session.ctx.state();
+    let internal = |e: datafusion::error::DataFusionError| EngineError::Internal(e.to_string());
+    match emit {
+        Emit::Logical => {
+            let plan = state.optimize(&compiled.plan).map_err(internal)?;
+            println!("{}", plan.display_indent());
+        }
+        Emit::Physical => {
+            let plan = state
+                .create_physical_plan(&compiled.plan)
+                .await
+                .map_err(internal)?;
+            println!("{}", displayable(plan.as_ref()).indent(true));
+        }
+        Emit::Sql => {
+            let sql = datafusion::sql::unparser::plan_to_sql(&compiled.plan).map_err(internal)?;
+            println!("{sql}");
+        }
+    }
+    Ok(())
+}
+
+fn print_summary(summary: &RunSummary) {
+    println!("{:<32} {:>9} {:>9} {:>9}  tiers", "segment", "size", "entered", "exited");
+    for (name, s) in &summary.segments {
+        let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+        let tiers = s
+            .tiers
+            .as_ref()
+            .map(|t| {
+                t.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
+        println!(
+            "{name:<32} {:>9} {:>9} {:>9}  {tiers}",
+            s.size,
+            opt(s.entered),
+            opt(s.exited)
+        );
+    }
+    println!(
+        "as-of {} committed as run {} under {}",
+        summary.as_of, summary.run_id, summary.output
+    );
+}
+
+async fn run(
+    project: &Path,
+    as_of: chrono::NaiveDate,
+    segments: &[String],
+    json: bool,
+) -> Result<(), EngineError> {
+    let session = segmint_engine::open(project).await?;
+    let summary = segmint_engine::run(&session, as_of, segments).await?;
+    if json {
+        let line = serde_json::to_string(&summary).map_err(|e| EngineError::Internal(e.to_string()))?;
+        println!("{line}");
+    } else {
+        print_summary(&summary);
+    }
+    Ok(())
+}
+
+async fn preview(
+    project: &Path,
+    segment: &str,
+    as_of: chrono::NaiveDate,
+    limit: usize,
+) -> Result<(), EngineError> {
+    let session = segmint_engine::open(project).await?;
+    let selected = vec![segment.to_string()];
+    let compiled = segmint_engine::compile_for(&session, as_of, &selected, true)?;
+    let batches = segmint_engine::execute(&session, &compiled).await?;
+    let tiered = compiled.segments.first().is_some_and(|s| s.tiered);
+    let internal = |e: datafusion::arrow::error::ArrowError| EngineError::Internal(e.to_string());
+    let mut members: Vec<RecordBatch> = Vec::new();
+    let mut size = 0usize;
+    for b in &batches {
+        let Some(col) = b.column_by_name(segment) else {
+            continue;
+        };
+        let mask = if tiered {
+            is_not_null(col).map_err(internal)?
+        } else {
+            match col.as_any().downcast_ref::<BooleanArray>() {
+                Some(m) => m.iter().map(|v| Some(v == Some(true))).collect(),
+                None => continue,
+            }
+        };
+        let rows = filter_record_batch(b, &mask).map_err(internal)?;
+        size += rows.num_rows();
+        members.push(rows);
+    }
+    println!("segment {segment}: {size} member(s) at as-of {as_of}");
+    let description = session
+        .checked
+        .segment(segment)
+        .map(|s| s.description.clone())
+        .unwrap_or_default();
+    println!("{description}\n");
+    println!("leaves:");
+    for l in &compiled.leaves {
+        println!("  {:<8} {}", l.column, l.label);
+    }
+    let mut shown = Vec::new();
+    let mut left = limit;
+    for b in members {
+        if left == 0 {
+            break;
+        }
+        let take = left.min(b.num_rows());
+        shown.push(b.slice(0, take));
+        left -= take;
+    }
+    if !shown.is_empty() {
+        let table = pretty_format_batches(&shown).map_err(internal)?;
+        println!("\n{table}");
+    }
+    Ok(())
+}
+
+fn generate(out: &Path, config: &LakeGenConfig) -> Result<(), EngineError> {
+    let report = generate_lake(out, config).map_err(|e| EngineError::Output {
+        object: out.display().to_string(),
+        message: e.to_string(),
+    })?;
+    println!(
+        "wrote {} events of {} users in {} files ({} bytes) under {}",
+        report.events,
+        report.users,
+        report.files,
+        report.bytes,
+        out.display()
+    );
+    Ok(())
+}
+
+async fn demo(dir: &Path, users: usize) -> Result<(), EngineError> {
+    let write = |path: &Path, text: &str| {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| EngineError::Output {
+                object: parent.display().to_string(),
+                message: e.to_string(),
+            })?;
+        }
+        std::fs::write(path, text).map_err(|e| EngineError::Output {
+            object: path.display().to_string(),
+            message: e.to_string(),
+        })
+    };
+    write(&dir.join("segmint.yaml"), library::DEMO_PROJECT)?;
+    for (name, text) in library::SEGMENTS {
+        write(&dir.join("segments").join(name), text)?;
+    }
+    let config = LakeGenConfig {
+        users,
+        ..LakeGenConfig::default()
+    };
+    generate(&dir.join("lake"), &config)?;
+    let session = segmint_engine::open(&dir.join("segmint.yaml")).await?;
+    let summary = segmint_engine::run(&session, config.end, &[]).await?;
+    println!();
+    print_summary(&summary);
+    println!(
+        "\nnext: segmint -p {} preview heavy_users --as-of {}",
+        dir.join("segmint.yaml").display(),
+        config.end
+    );
+    Ok(())
+}

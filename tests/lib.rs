@@ -1,1 +1,23 @@
-//! Shared helpers for segmint's integration tests.
+//! Shared helpers for segmint's integration tests: a generated lake with the shipped library,
+//! and a reference evaluator that computes memberships in plain Rust over the raw rows.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod reference;
+
+use std::path::{Path, PathBuf};
+
+/// The repository's shipped segment folder.
+pub fn segments_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../segments")
+}
+
+/// Write a project in `dir` that reads `dir/lake` with the shipped library.
+pub fn write_project(dir: &Path) -> PathBuf {
+    let project = format!(
+        "lake:\n  events:\n    location: lake/events\n    partitioning: {{date: date}}\n    columns: {{entity: user_id, time: event_time, event: event_name}}\n  profiles:\n    location: lake/profiles\n    key: user_id\noutput:\n  location: out\ntimezone: UTC\nsegments: {}\n",
+        segments_dir().display()
+    );
+    let path = dir.join("segmint.yaml");
+    std::fs::write(&path, project).unwrap();
+    path
+}

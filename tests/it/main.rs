@@ -1,1 +1,6 @@
-//! segmint integration tests.
+//! segmint integration tests: one binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod errors;
+mod library;
+mod plans;

@@ -44,7 +44,10 @@ fn read_dir_parquet(dir: &Path, out: &mut Vec<arrow::array::RecordBatch>) {
             read_dir_parquet(&path, out);
         } else if path.extension().is_some_and(|e| e == "parquet") {
             let file = std::fs::File::open(&path).unwrap();
-            let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                .unwrap()
+                .build()
+                .unwrap();
             out.extend(reader.map(|b| b.unwrap()));
         }
     }
@@ -86,7 +89,10 @@ impl Lake {
                 events
                     .entry(users.value(i).to_string())
                     .or_default()
-                    .push(Event { ts: ts.value(i), props });
+                    .push(Event {
+                        ts: ts.value(i),
+                        props,
+                    });
             }
         }
         let mut batches = Vec::new();
@@ -187,18 +193,31 @@ fn matches(e: &Event, m: &EventMatch) -> bool {
         .all(|f| compare(e.props.get(&f.column).unwrap_or(&Value::Null), &f.cmp))
 }
 
-fn leaf(clock: &Clock, events: &[Event], profile: Option<&HashMap<String, Value>>, l: &Leaf) -> bool {
+fn leaf(
+    clock: &Clock,
+    events: &[Event],
+    profile: Option<&HashMap<String, Value>>,
+    l: &Leaf,
+) -> bool {
     let seen = |m: &EventMatch, (lo, hi): (i64, i64)| {
         events
             .iter()
             .filter(move |e| e.ts >= lo && e.ts < hi && matches(e, m))
     };
     match l {
-        Leaf::Performed { matching, window, count } => {
+        Leaf::Performed {
+            matching,
+            window,
+            count,
+        } => {
             let n = seen(matching, clock.window(*window)).count() as f64;
             count.iter().all(|c| compare(&Value::Num(n), c))
         }
-        Leaf::Occurrence { first, matching, when } => {
+        Leaf::Occurrence {
+            first,
+            matching,
+            when,
+        } => {
             let ts = seen(matching, (i64::MIN, clock.end)).map(|e| e.ts);
             let t = if *first { ts.min() } else { ts.max() };
             let Some(t) = t else { return false };
@@ -208,9 +227,21 @@ fn leaf(clock: &Clock, events: &[Event], profile: Option<&HashMap<String, Value>
                 When::Between(a, b) => t >= Clock::day(*a) && t < Clock::day(*b),
             }
         }
-        Leaf::Metric { agg, of, equals, matching, window, value } => {
+        Leaf::Metric {
+            agg,
+            of,
+            equals,
+            matching,
+            window,
+            value,
+        } => {
             let rows: Vec<&Event> = seen(matching, clock.window(*window)).collect();
-            let prop = |e: &Event| e.props.get(of.as_deref().unwrap_or("")).cloned().unwrap_or(Value::Null);
+            let prop = |e: &Event| {
+                e.props
+                    .get(of.as_deref().unwrap_or(""))
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            };
             let nums: Vec<f64> = rows
                 .iter()
                 .filter_map(|e| match prop(e) {
@@ -241,8 +272,16 @@ fn leaf(clock: &Clock, events: &[Event], profile: Option<&HashMap<String, Value>
                 MetricAgg::Sum => Value::Num(nums.iter().sum()),
                 MetricAgg::Avg if nums.is_empty() => Value::Null,
                 MetricAgg::Avg => Value::Num(nums.iter().sum::<f64>() / nums.len() as f64),
-                MetricAgg::Min => nums.iter().copied().reduce(f64::min).map_or(Value::Null, Value::Num),
-                MetricAgg::Max => nums.iter().copied().reduce(f64::max).map_or(Value::Null, Value::Num),
+                MetricAgg::Min => nums
+                    .iter()
+                    .copied()
+                    .reduce(f64::min)
+                    .map_or(Value::Null, Value::Num),
+                MetricAgg::Max => nums
+                    .iter()
+                    .copied()
+                    .reduce(f64::max)
+                    .map_or(Value::Null, Value::Num),
                 MetricAgg::Share if rows.is_empty() => Value::Null,
                 MetricAgg::Share => {
                     let want = lit_value(equals.as_ref().unwrap());
@@ -254,7 +293,9 @@ fn leaf(clock: &Clock, events: &[Event], profile: Option<&HashMap<String, Value>
             value.iter().all(|c| compare(&v, c))
         }
         Leaf::Trait { filters } => filters.iter().all(|f| {
-            let v = profile.and_then(|p| p.get(&f.column)).unwrap_or(&Value::Null);
+            let v = profile
+                .and_then(|p| p.get(&f.column))
+                .unwrap_or(&Value::Null);
             compare(v, &f.cmp)
         }),
     }
@@ -278,8 +319,14 @@ fn cond(
 
 /// Members (entity → tier, `""` for untiered segments) of every segment at an as-of.
 /// The universe is every profile plus every entity with events before as-of.
-pub fn evaluate(checked: &Checked, lake: &Lake, as_of: NaiveDate) -> BTreeMap<String, BTreeMap<String, String>> {
-    let clock = Clock { end: Clock::day(as_of.succ_opt().unwrap()) };
+pub fn evaluate(
+    checked: &Checked,
+    lake: &Lake,
+    as_of: NaiveDate,
+) -> BTreeMap<String, BTreeMap<String, String>> {
+    let clock = Clock {
+        end: Clock::day(as_of.succ_opt().unwrap()),
+    };
     let mut universe: BTreeSet<&String> = lake.profiles.keys().collect();
     universe.extend(
         lake.events
@@ -295,15 +342,23 @@ pub fn evaluate(checked: &Checked, lake: &Lake, as_of: NaiveDate) -> BTreeMap<St
         let mut members: HashMap<String, bool> = HashMap::new();
         for s in &checked.segments {
             let tier = match &s.body {
-                SegmentBody::Where(c) => cond(&clock, events, profile, &members, c).then(String::new),
+                SegmentBody::Where(c) => {
+                    cond(&clock, events, profile, &members, c).then(String::new)
+                }
                 SegmentBody::Tiers(ts) => ts
                     .iter()
-                    .find(|t| t.condition.as_ref().is_none_or(|c| cond(&clock, events, profile, &members, c)))
+                    .find(|t| {
+                        t.condition
+                            .as_ref()
+                            .is_none_or(|c| cond(&clock, events, profile, &members, c))
+                    })
                     .map(|t| t.name.clone()),
             };
             members.insert(s.name.clone(), tier.is_some());
             if let Some(t) = tier {
-                out.entry(s.name.clone()).or_default().insert(entity.clone(), t);
+                out.entry(s.name.clone())
+                    .or_default()
+                    .insert(entity.clone(), t);
             }
         }
     }

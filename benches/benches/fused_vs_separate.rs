@@ -40,10 +40,20 @@ fn main() {
         ),
     )
     .unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
-        let session = segmint_engine::open(&root.join("segmint.yaml")).await.unwrap();
-        let names: Vec<String> = session.checked.segments.iter().map(|s| s.name.clone()).collect();
+        let session = segmint_engine::open(&root.join("segmint.yaml"))
+            .await
+            .unwrap();
+        let names: Vec<String> = session
+            .checked
+            .segments
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
         // Warm the OS page cache once.
         let warm = segmint_engine::compile_for(&session, config.end, &[], false).unwrap();
         segmint_engine::execute(&session, &warm).await.unwrap();
@@ -60,7 +70,13 @@ fn main() {
 
         let t = Instant::now();
         for name in &names {
-            let one = segmint_engine::compile_for(&session, config.end, std::slice::from_ref(name), false).unwrap();
+            let one = segmint_engine::compile_for(
+                &session,
+                config.end,
+                std::slice::from_ref(name),
+                false,
+            )
+            .unwrap();
             segmint_engine::execute(&session, &one).await.unwrap();
         }
         let separate_s = t.elapsed().as_secs_f64();

@@ -20,7 +20,12 @@ fn schema() -> LakeSchema {
         ("revenue", Float),
         ("date", Date),
     ];
-    let profiles = [("user_id", Text), ("country", Text), ("plan", Text), ("signup_date", Date)];
+    let profiles = [
+        ("user_id", Text),
+        ("country", Text),
+        ("plan", Text),
+        ("signup_date", Date),
+    ];
     LakeSchema {
         events: events.iter().map(|(n, k)| (n.to_string(), *k)).collect(),
         profiles: Some(profiles.iter().map(|(n, k)| (n.to_string(), *k)).collect()),
@@ -49,7 +54,11 @@ fn diagnose(files: &[(&str, &[u8])]) -> String {
         assert!(d.code.as_str().starts_with("SM"));
         assert!(!d.hint.is_empty(), "no hint: {d}");
     }
-    format!("{}\n--- json ---\n{:#}", diagnostics.render(false), diagnostics.to_json())
+    format!(
+        "{}\n--- json ---\n{:#}",
+        diagnostics.render(false),
+        diagnostics.to_json()
+    )
 }
 
 fn one(text: &str) -> String {
@@ -67,11 +76,26 @@ macro_rules! case {
     };
 }
 
-case!(typo_key, one("segment: a\nwher:\n  performed: {within: 7d}\n"));
-case!(duplicate_key, one("segment: a\nsegment: b\nwhere:\n  performed: {within: 7d}\n"));
-case!(bad_duration, one("segment: a\nwhere:\n  performed: {within: 30days}\n"));
-case!(negative_duration, one("segment: a\nwhere:\n  performed: {within: -3d}\n"));
-case!(unknown_reference, one("segment: a\nwhere:\n  in_segment: heavy_userz\n"));
+case!(
+    typo_key,
+    one("segment: a\nwher:\n  performed: {within: 7d}\n")
+);
+case!(
+    duplicate_key,
+    one("segment: a\nsegment: b\nwhere:\n  performed: {within: 7d}\n")
+);
+case!(
+    bad_duration,
+    one("segment: a\nwhere:\n  performed: {within: 30days}\n")
+);
+case!(
+    negative_duration,
+    one("segment: a\nwhere:\n  performed: {within: -3d}\n")
+);
+case!(
+    unknown_reference,
+    one("segment: a\nwhere:\n  in_segment: heavy_userz\n")
+);
 case!(
     reference_cycle,
     diagnose(&[
@@ -79,32 +103,92 @@ case!(
         ("b.yaml", b"segment: b\nwhere:\n  not: {in_segment: a}\n"),
     ])
 );
-case!(wrong_type, one("segment: a\nwhere:\n  performed: {count: {gte: many}, within: 7d}\n"));
-case!(unknown_column, one("segment: a\nwhere:\n  performed: {event: product_view, where: {categoy: camping}}\n"));
-case!(tab_indentation, one("segment: a\nwhere:\n\tperformed: {within: 7d}\n"));
+case!(
+    wrong_type,
+    one("segment: a\nwhere:\n  performed: {count: {gte: many}, within: 7d}\n")
+);
+case!(
+    unknown_column,
+    one("segment: a\nwhere:\n  performed: {event: product_view, where: {categoy: camping}}\n")
+);
+case!(
+    tab_indentation,
+    one("segment: a\nwhere:\n\tperformed: {within: 7d}\n")
+);
 case!(empty_file, one("# nothing here\n\n"));
 case!(non_utf8, diagnose(&[("case.yaml", b"segment: caf\xe9\n")]));
-case!(over_budget_depth, one(&format!("segment: a\nwhere: {}{{performed: {{}}}}{}\n", "{not: ".repeat(60), "}".repeat(60))));
-case!(over_budget_size, one(&format!("segment: a\ndescription: {}\n", "x".repeat(300_000))));
-case!(unknown_condition, one("segment: a\nwhere:\n  performd: {event: purchase}\n"));
+case!(
+    over_budget_depth,
+    one(&format!(
+        "segment: a\nwhere: {}{{performed: {{}}}}{}\n",
+        "{not: ".repeat(60),
+        "}".repeat(60)
+    ))
+);
+case!(
+    over_budget_size,
+    one(&format!(
+        "segment: a\ndescription: {}\n",
+        "x".repeat(300_000)
+    ))
+);
+case!(
+    unknown_condition,
+    one("segment: a\nwhere:\n  performd: {event: purchase}\n")
+);
 case!(empty_all, one("segment: a\nwhere:\n  all: []\n"));
-case!(bad_date, one("segment: a\nwhere:\n  performed: {between: [2026-02-30, 2026-03-01]}\n"));
-case!(reversed_dates, one("segment: a\nwhere:\n  performed: {between: [2026-03-01, 2026-02-01]}\n"));
+case!(
+    bad_date,
+    one("segment: a\nwhere:\n  performed: {between: [2026-02-30, 2026-03-01]}\n")
+);
+case!(
+    reversed_dates,
+    one("segment: a\nwhere:\n  performed: {between: [2026-03-01, 2026-02-01]}\n")
+);
 case!(
     duplicate_segment,
     diagnose(&[
         ("a.yaml", b"segment: a\nwhere:\n  performed: {within: 7d}\n"),
-        ("b.yaml", b"segment: a\nwhere:\n  performed: {within: 14d}\n"),
+        (
+            "b.yaml",
+            b"segment: a\nwhere:\n  performed: {within: 14d}\n"
+        ),
     ])
 );
-case!(text_column_compared_with_number, one("segment: a\nwhere:\n  performed: {where: {category: 404}}\n"));
-case!(not_performed_with_count, one("segment: a\nwhere:\n  not_performed: {event: purchase, count: {gte: 1}}\n"));
-case!(catch_all_tier_not_last, one("segment: a\ntiers:\n  - name: rest\n  - name: active\n    where: {performed: {within: 7d}}\n"));
-case!(bad_segment_name, one("segment: Heavy Users\nwhere:\n  performed: {within: 7d}\n"));
-case!(sum_of_text_column, one("segment: a\nwhere:\n  metric: {agg: sum, of: channel, value: {gte: 3}}\n"));
-case!(share_without_equals, one("segment: a\nwhere:\n  metric: {agg: share, of: channel, value: {gte: 0.5}}\n"));
-case!(neither_where_nor_tiers, one("segment: a\ndescription: nothing\n"));
-case!(both_within_and_between, one("segment: a\nwhere:\n  performed: {within: 7d, between: [2026-01-01, 2026-02-01]}\n"));
+case!(
+    text_column_compared_with_number,
+    one("segment: a\nwhere:\n  performed: {where: {category: 404}}\n")
+);
+case!(
+    not_performed_with_count,
+    one("segment: a\nwhere:\n  not_performed: {event: purchase, count: {gte: 1}}\n")
+);
+case!(
+    catch_all_tier_not_last,
+    one(
+        "segment: a\ntiers:\n  - name: rest\n  - name: active\n    where: {performed: {within: 7d}}\n"
+    )
+);
+case!(
+    bad_segment_name,
+    one("segment: Heavy Users\nwhere:\n  performed: {within: 7d}\n")
+);
+case!(
+    sum_of_text_column,
+    one("segment: a\nwhere:\n  metric: {agg: sum, of: channel, value: {gte: 3}}\n")
+);
+case!(
+    share_without_equals,
+    one("segment: a\nwhere:\n  metric: {agg: share, of: channel, value: {gte: 0.5}}\n")
+);
+case!(
+    neither_where_nor_tiers,
+    one("segment: a\ndescription: nothing\n")
+);
+case!(
+    both_within_and_between,
+    one("segment: a\nwhere:\n  performed: {within: 7d, between: [2026-01-01, 2026-02-01]}\n")
+);
 case!(yaml_syntax, one("segment: a\nwhere: {performed: [\n"));
 
 #[test]
@@ -113,8 +197,16 @@ fn the_shipped_library_checks_clean() {
     let files: Vec<(String, Vec<u8>)> = segmint_spec::load::segment_files(&dir)
         .unwrap()
         .into_iter()
-        .map(|p| (p.file_name().unwrap().to_string_lossy().to_string(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().to_string(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect();
-    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
     assert_eq!(diagnose(&refs), "ok");
 }

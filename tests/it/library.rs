@@ -18,12 +18,21 @@ fn committed_members(out: &OutputDir, as_of: &str) -> BTreeMap<String, BTreeMap<
     for (segment, file) in &manifest.members {
         let f = std::fs::File::open(out.root.join(file)).unwrap();
         let mut members = BTreeMap::new();
-        for b in ParquetRecordBatchReaderBuilder::try_new(f).unwrap().build().unwrap() {
+        for b in ParquetRecordBatchReaderBuilder::try_new(f)
+            .unwrap()
+            .build()
+            .unwrap()
+        {
             let b = b.unwrap();
             let entity = b.column(0).as_string::<i32>();
-            let tier = b.column_by_name("tier").map(|t| t.as_string::<i32>().clone());
+            let tier = b
+                .column_by_name("tier")
+                .map(|t| t.as_string::<i32>().clone());
             for i in 0..b.num_rows() {
-                let t = tier.as_ref().map(|t| t.value(i).to_string()).unwrap_or_default();
+                let t = tier
+                    .as_ref()
+                    .map(|t| t.value(i).to_string())
+                    .unwrap_or_default();
                 members.insert(entity.value(i).to_string(), t);
             }
         }
@@ -57,7 +66,11 @@ async fn library_matches_reference_at_two_dates_and_scans_once() {
             let e = expected.get(&segment.name).cloned().unwrap_or_default();
             let a = actual.get(&segment.name).cloned().unwrap_or_default();
             assert_eq!(a, e, "segment {} at {as_of}", segment.name);
-            assert!(!a.is_empty(), "segment {} is empty at {as_of}", segment.name);
+            assert!(
+                !a.is_empty(),
+                "segment {} is empty at {as_of}",
+                segment.name
+            );
             assert_eq!(summary.segments[&segment.name].size, a.len() as u64);
         }
     }
@@ -65,12 +78,22 @@ async fn library_matches_reference_at_two_dates_and_scans_once() {
     let second = out.manifest(&config.end.to_string()).unwrap().unwrap();
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.root.join(&second.summary)).unwrap()).unwrap();
-    assert_eq!(summary["previous_as_of"], (config.end - chrono::Duration::days(7)).to_string());
-    assert!(summary["segments"]["new_users"]["entered"].as_u64().unwrap() > 0);
+    assert_eq!(
+        summary["previous_as_of"],
+        (config.end - chrono::Duration::days(7)).to_string()
+    );
+    assert!(
+        summary["segments"]["new_users"]["entered"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
 
     // Re-running an as-of replaces it: one run folder remains, members unchanged.
     let before = committed_members(&out, &config.end.to_string());
-    segmint_engine::run(&session, config.end, &[]).await.unwrap();
+    segmint_engine::run(&session, config.end, &[])
+        .await
+        .unwrap();
     assert_eq!(committed_members(&out, &config.end.to_string()), before);
     let runs = std::fs::read_dir(out.root.join(format!("members/as_of={}", config.end)))
         .unwrap()
@@ -116,7 +139,12 @@ async fn windowed_segments_prune_date_partitions() {
     let session = segmint_engine::open(&project).await.unwrap();
     let as_of = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
     let compiled = segmint_engine::compile_for(&session, as_of, &[], false).unwrap();
-    let physical = session.ctx.state().create_physical_plan(&compiled.plan).await.unwrap();
+    let physical = session
+        .ctx
+        .state()
+        .create_physical_plan(&compiled.plan)
+        .await
+        .unwrap();
     let text = displayable(physical.as_ref()).indent(true).to_string();
     let files: Vec<&str> = text.matches("date=").collect();
     assert!(!files.is_empty(), "{text}");

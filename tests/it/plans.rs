@@ -10,7 +10,11 @@ use segmint_compiler::{AsOf, compile};
 use segmint_engine::lake_gen::{events_schema, profiles_schema};
 
 fn sources() -> (Arc<dyn TableSource>, Arc<dyn TableSource>) {
-    let mut fields: Vec<Field> = events_schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut fields: Vec<Field> = events_schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
     fields.push(Field::new("date", DataType::Date32, false));
     (
         Arc::new(LogicalTableSource::new(Arc::new(Schema::new(fields)))),
@@ -36,7 +40,10 @@ fn every_shipped_segment_has_a_plan_snapshot() {
             false,
         )
         .unwrap();
-        insta::assert_snapshot!(format!("plan_{}", segment.name), compiled.plan.display_indent().to_string());
+        insta::assert_snapshot!(
+            format!("plan_{}", segment.name),
+            compiled.plan.display_indent().to_string()
+        );
     }
 }
 
@@ -51,7 +58,11 @@ fn shared_leaves_are_computed_once() {
     let text = compiled.plan.display_indent().to_string();
     // heavy_users, engagement_tiers/daily and paying_power_users share one active-days aggregate.
     let aggregate = text.lines().find(|l| l.contains("Aggregate:")).unwrap();
-    let active_days_28 = aggregate.matches("count(DISTINCT CASE WHEN events.event_time >= TimestampMicrosecond(1792972800000000").count();
+    let active_days_28 = aggregate
+        .matches(
+            "count(DISTINCT CASE WHEN events.event_time >= TimestampMicrosecond(1792972800000000",
+        )
+        .count();
     assert_eq!(active_days_28, 1, "{aggregate}");
     assert_eq!(text.matches("TableScan: events").count(), 1, "{text}");
 }

@@ -29,7 +29,10 @@ fn report(error: EngineError, format: ErrorFormat) -> u8 {
     let code = error.exit_code() as u8;
     match (&error, format) {
         (EngineError::Spec(d), ErrorFormat::Human) => {
-            eprintln!("{}", d.render(std::io::IsTerminal::is_terminal(&std::io::stderr())));
+            eprintln!(
+                "{}",
+                d.render(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            );
             eprintln!("error: {} problem(s) in the specs", d.0.len());
         }
         (EngineError::Spec(d), ErrorFormat::Json) => eprintln!("{}", d.to_json()),
@@ -93,7 +96,11 @@ async fn validate(project: &Path, offline: bool) -> Result<(), EngineError> {
     println!(
         "ok: {} segment(s) valid{}",
         checked.segments.len(),
-        if offline { " (offline: columns not checked)" } else { "" }
+        if offline {
+            " (offline: columns not checked)"
+        } else {
+            ""
+        }
     );
     Ok(())
 }
@@ -129,7 +136,10 @@ async fn compile(
 }
 
 fn print_summary(summary: &RunSummary) {
-    println!("{:<32} {:>9} {:>9} {:>9}  tiers", "segment", "size", "entered", "exited");
+    println!(
+        "{:<32} {:>9} {:>9} {:>9}  tiers",
+        "segment", "size", "entered", "exited"
+    );
     for (name, s) in &summary.segments {
         let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
         let tiers = s
@@ -164,7 +174,8 @@ async fn run(
     let session = segmint_engine::open(project).await?;
     let summary = segmint_engine::run(&session, as_of, segments).await?;
     if json {
-        let line = serde_json::to_string(&summary).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let line =
+            serde_json::to_string(&summary).map_err(|e| EngineError::Internal(e.to_string()))?;
         println!("{line}");
     } else {
         print_summary(&summary);

@@ -21,7 +21,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(name = "segmint", version, about, long_about, max_term_width = 100)]
 pub struct Cli {
     /// The project file (lake, output, timezone, segments folder).
-    #[arg(long, short, global = true, default_value = "segmint.yaml", env = "SEGMINT_PROJECT")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        default_value = "segmint.yaml",
+        env = "SEGMINT_PROJECT"
+    )]
     pub project: PathBuf,
     /// How spec errors are printed: `human` (with source snippets) or `json` (one document).
     #[arg(long, global = true, value_enum, default_value_t = ErrorFormat::Human)]
@@ -129,7 +135,10 @@ pub enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     commands::init_logging(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

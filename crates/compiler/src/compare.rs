@@ -26,9 +26,7 @@ pub fn compare(value: Expr, cmp: &Comparison) -> Expr {
         Comparison::In(v) => value.in_list(v.iter().map(literal).collect(), false),
         Comparison::NotIn(v) => value.in_list(v.iter().map(literal).collect(), true),
         Comparison::Between(lo, hi) => value.between(literal(lo), literal(hi)),
-        Comparison::Contains(s) => {
-            datafusion::functions::expr_fn::contains(value, lit(s.as_str()))
-        }
+        Comparison::Contains(s) => datafusion::functions::expr_fn::contains(value, lit(s.as_str())),
         Comparison::IsNull(true) => value.is_null(),
         Comparison::IsNull(false) => value.is_not_null(),
     }
@@ -46,5 +44,8 @@ pub fn conjunction(parts: Vec<Expr>) -> Expr {
 
 /// A UTC timestamp literal in microseconds.
 pub fn timestamp(us: i64) -> Expr {
-    lit(ScalarValue::TimestampMicrosecond(Some(us), Some("UTC".into())))
+    lit(ScalarValue::TimestampMicrosecond(
+        Some(us),
+        Some("UTC".into()),
+    ))
 }

@@ -48,10 +48,18 @@ fn window(w: &Window) -> String {
 /// e.g. `count(product_view where category = "camping") in last 30d`.
 pub fn describe(leaf: &Leaf) -> String {
     match leaf {
-        Leaf::Performed { matching: m, window: w, .. } => {
+        Leaf::Performed {
+            matching: m,
+            window: w,
+            ..
+        } => {
             format!("count({}) {}", matching(m), window(w))
         }
-        Leaf::Occurrence { first, matching: m, when } => {
+        Leaf::Occurrence {
+            first,
+            matching: m,
+            when,
+        } => {
             let which = if *first { "first" } else { "last" };
             let when = match when {
                 When::Within(s) => format!("(want within {s})"),
@@ -60,9 +68,19 @@ pub fn describe(leaf: &Leaf) -> String {
             };
             format!("{which}({}) {when}", matching(m))
         }
-        Leaf::Metric { agg, of, equals, matching: m, window: w, .. } => {
+        Leaf::Metric {
+            agg,
+            of,
+            equals,
+            matching: m,
+            window: w,
+            ..
+        } => {
             let of = of.clone().unwrap_or_default();
-            let eq = equals.as_ref().map(|e| format!(" = {e}")).unwrap_or_default();
+            let eq = equals
+                .as_ref()
+                .map(|e| format!(" = {e}"))
+                .unwrap_or_default();
             format!("{}({of}{eq} | {}) {}", agg.name(), matching(m), window(w))
         }
         Leaf::Trait { filters } => {

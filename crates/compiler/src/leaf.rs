@@ -129,7 +129,11 @@ impl LeafCompiler<'_> {
                 when: at,
             } => {
                 let cond = self.matching(matching);
-                let agg = if *first { min(self.time()) } else { max(self.time()) };
+                let agg = if *first {
+                    min(self.time())
+                } else {
+                    max(self.time())
+                };
                 let value = aggs.column(Self::filtered(agg, cond)?);
                 let (lo, hi) = self.as_of.when(*at).ok_or_else(|| {
                     CompileError::Unsupported(format!("window {at:?} is out of range"))
@@ -155,10 +159,9 @@ impl LeafCompiler<'_> {
                 cond.extend(self.window(*window)?);
                 let of_col = || of.as_deref().map(col);
                 let value = match agg {
-                    MetricAgg::Count => zero(aggs.column(Self::filtered(
-                        count(of_col().unwrap_or(lit(1i64))),
-                        cond,
-                    )?)),
+                    MetricAgg::Count => zero(
+                        aggs.column(Self::filtered(count(of_col().unwrap_or(lit(1i64))), cond)?),
+                    ),
                     MetricAgg::CountDistinct | MetricAgg::ActiveDays => {
                         let target = if *agg == MetricAgg::ActiveDays {
                             self.day()

@@ -108,7 +108,9 @@ pub fn compile(
                 (e.clone(), e)
             }
             SegmentBody::Tiers(tiers) => {
-                let mut case: Option<datafusion::logical_expr::conditional_expressions::CaseBuilder> = None;
+                let mut case: Option<
+                    datafusion::logical_expr::conditional_expressions::CaseBuilder,
+                > = None;
                 let mut catch_all = None;
                 for tier in tiers {
                     match &tier.condition {
@@ -151,14 +153,20 @@ pub fn compile(
     // One scan of the events, one GROUP BY entity.
     let (lo, hi) = scan_range(checked, &as_of);
     let time = col(&table.time);
-    let mut scan_filter = vec![col(&table.entity).is_not_null(), time.clone().lt(timestamp(hi))];
+    let mut scan_filter = vec![
+        col(&table.entity).is_not_null(),
+        time.clone().lt(timestamp(hi)),
+    ];
     if let Some(lo) = lo {
         scan_filter.push(time.gt_eq(timestamp(lo)));
     }
     scan_filter.extend(partition_bounds(checked, &as_of, lo));
     let mut plan = LogicalPlanBuilder::scan("events", events, None)?
         .filter(conjunction(scan_filter))?
-        .aggregate(vec![col(&table.entity).alias("__entity")], aggs.exprs.clone())?;
+        .aggregate(
+            vec![col(&table.entity).alias("__entity")],
+            aggs.exprs.clone(),
+        )?;
 
     let mut entity = col("__entity");
     if let (Some(source), Some(p)) = (profiles, &checked.project.profiles) {
@@ -233,11 +241,17 @@ impl SegmentCtx<'_, '_> {
     fn cond(&mut self, c: &Cond) -> Result<Expr> {
         Ok(match c {
             Cond::All(cs) => {
-                let parts = cs.iter().map(|c| self.cond(c)).collect::<Result<Vec<_>>>()?;
+                let parts = cs
+                    .iter()
+                    .map(|c| self.cond(c))
+                    .collect::<Result<Vec<_>>>()?;
                 conjunction(parts)
             }
             Cond::Any(cs) => {
-                let parts = cs.iter().map(|c| self.cond(c)).collect::<Result<Vec<_>>>()?;
+                let parts = cs
+                    .iter()
+                    .map(|c| self.cond(c))
+                    .collect::<Result<Vec<_>>>()?;
                 parts.into_iter().reduce(Expr::or).unwrap_or(lit(false))
             }
             Cond::Not(c) => !self.cond(c)?,

@@ -75,10 +75,10 @@ impl AsOf {
 fn local_midnight_us(tz: Tz, day: NaiveDate) -> Option<i64> {
     let naive = day.and_hms_opt(0, 0, 0)?;
     // A midnight skipped by DST resolves to the first valid instant after it.
-    let local = tz
-        .from_local_datetime(&naive)
-        .earliest()
-        .or_else(|| tz.from_local_datetime(&(naive + Duration::hours(1))).earliest())?;
+    let local = tz.from_local_datetime(&naive).earliest().or_else(|| {
+        tz.from_local_datetime(&(naive + Duration::hours(1)))
+            .earliest()
+    })?;
     Some(local.timestamp_micros())
 }
 
@@ -91,7 +91,9 @@ mod tests {
         let d = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default();
         let utc = AsOf::new(d, "UTC").map(|a| a.end_us).unwrap_or_default();
         assert_eq!(utc, 1_795_392_000_000_000); // 2026-11-23T00:00:00Z
-        let berlin = AsOf::new(d, "Europe/Berlin").map(|a| a.end_us).unwrap_or_default();
+        let berlin = AsOf::new(d, "Europe/Berlin")
+            .map(|a| a.end_us)
+            .unwrap_or_default();
         assert_eq!(utc - berlin, 3_600_000_000);
     }
 }

@@ -127,8 +127,7 @@ impl OutputDir {
         let bytes = serde_json::to_vec_pretty(manifest)
             .map_err(|e| EngineError::Internal(e.to_string()))?;
         write_synced(&tmp, &bytes)?;
-        std::fs::rename(&tmp, &path)
-            .map_err(|e| EngineError::output(path.display().to_string(), e))
+        std::fs::rename(&tmp, &path).map_err(|e| EngineError::output(path.display().to_string(), e))
     }
 
     /// Remove run folders of an as-of other than `keep`.
@@ -169,7 +168,11 @@ pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Write record batches as one Parquet file (ZSTD).
-pub fn write_parquet(path: &Path, batches: &[RecordBatch], schema: Arc<datafusion::arrow::datatypes::Schema>) -> Result<()> {
+pub fn write_parquet(
+    path: &Path,
+    batches: &[RecordBatch],
+    schema: Arc<datafusion::arrow::datatypes::Schema>,
+) -> Result<()> {
     let object = path.display().to_string();
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
@@ -178,8 +181,12 @@ pub fn write_parquet(path: &Path, batches: &[RecordBatch], schema: Arc<datafusio
     let mut writer = ArrowWriter::try_new(&mut buffer, schema, Some(props))
         .map_err(|e| EngineError::output(&object, e))?;
     for b in batches {
-        writer.write(b).map_err(|e| EngineError::output(&object, e))?;
+        writer
+            .write(b)
+            .map_err(|e| EngineError::output(&object, e))?;
     }
-    writer.close().map_err(|e| EngineError::output(&object, e))?;
+    writer
+        .close()
+        .map_err(|e| EngineError::output(&object, e))?;
     write_synced(path, &buffer)
 }

@@ -61,13 +61,18 @@ pub fn compile_for(
 /// Execute a compiled plan.
 pub async fn execute(session: &ProjectSession, compiled: &Compiled) -> Result<Vec<RecordBatch>> {
     let df = DataFrame::new(session.ctx.state(), compiled.plan.clone());
-    df.collect().await.map_err(|e| {
-        EngineError::data(session.checked.project.events.location.clone(), e)
-    })
+    df.collect()
+        .await
+        .map_err(|e| EngineError::data(session.checked.project.events.location.clone(), e))
 }
 
 /// Members of one segment column as (entity, tier) batches.
-fn members(batches: &[RecordBatch], column: &str, tiered: bool, as_of: i32) -> Result<(Vec<RecordBatch>, Arc<Schema>)> {
+fn members(
+    batches: &[RecordBatch],
+    column: &str,
+    tiered: bool,
+    as_of: i32,
+) -> Result<(Vec<RecordBatch>, Arc<Schema>)> {
     let mut fields = vec![
         Field::new("entity", DataType::Utf8, false),
         Field::new("as_of", DataType::Date32, false),
@@ -119,7 +124,11 @@ fn entity_set(batches: &[RecordBatch]) -> std::collections::HashSet<String> {
 }
 
 /// Run the selected segments for an as-of and commit the result.
-pub async fn run(session: &ProjectSession, as_of: NaiveDate, selected: &[String]) -> Result<RunSummary> {
+pub async fn run(
+    session: &ProjectSession,
+    as_of: NaiveDate,
+    selected: &[String],
+) -> Result<RunSummary> {
     let project = &session.checked.project;
     let output_root = resolve_location(&project.root, &project.output_location)?;
     let out = OutputDir { root: output_root };
@@ -139,11 +148,22 @@ pub async fn run(session: &ProjectSession, as_of: NaiveDate, selected: &[String]
     timings.insert("execute".to_string(), t.elapsed().as_millis() as u64);
 
     let t = Instant::now();
-    let result = write_run(session, &out, &as_of_text, &run_id, as_of, &compiled, &batches, &mut timings);
+    let result = write_run(
+        session,
+        &out,
+        &as_of_text,
+        &run_id,
+        as_of,
+        &compiled,
+        &batches,
+        &mut timings,
+    );
     match result {
         Ok(mut summary) => {
             out.remove_other_runs(&as_of_text, &run_id);
-            summary.timings_ms.insert("write".to_string(), t.elapsed().as_millis() as u64);
+            summary
+                .timings_ms
+                .insert("write".to_string(), t.elapsed().as_millis() as u64);
             Ok(summary)
         }
         Err(e) => {
@@ -225,7 +245,8 @@ fn write_run(
         timings_ms: timings.clone(),
     };
     let summary_rel = format!("runs/as_of={as_of_text}/run={run_id}/summary.json");
-    let bytes = serde_json::to_vec_pretty(&summary).map_err(|e| EngineError::Internal(e.to_string()))?;
+    let bytes =
+        serde_json::to_vec_pretty(&summary).map_err(|e| EngineError::Internal(e.to_string()))?;
     write_synced(&out.root.join(&summary_rel), &bytes)?;
     out.commit(&Manifest {
         as_of: as_of_text.to_string(),

@@ -76,7 +76,9 @@ fn kind(t: &DataType) -> ColumnKind {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => ColumnKind::Text,
         DataType::Dictionary(_, v) => kind(v),
         t if t.is_integer() => ColumnKind::Integer,
-        t if t.is_floating() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) => {
+        t if t.is_floating()
+            || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) =>
+        {
             ColumnKind::Float
         }
         DataType::Boolean => ColumnKind::Boolean,

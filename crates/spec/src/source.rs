@@ -147,7 +147,10 @@ fn tab_indentation(source: &SourceText) -> Option<Diagnostic> {
 /// Map a serde-saphyr error to a diagnostic.
 fn diagnostic_for(source: &SourceText, error: &YamlError) -> Diagnostic {
     let error = error.without_snippet();
-    let position = error.location().map(Position::from_location).unwrap_or_default();
+    let position = error
+        .location()
+        .map(Position::from_location)
+        .unwrap_or_default();
     let (code, message, hint) = match error {
         YamlError::SerdeUnknownField {
             field, expected, ..

@@ -135,11 +135,17 @@ mod tests {
                 unit: Unit::Days
             })
         );
-        assert_eq!(parse_span("12h").map(|s| s.exact_seconds()), Ok(Some(43_200)));
+        assert_eq!(
+            parse_span("12h").map(|s| s.exact_seconds()),
+            Ok(Some(43_200))
+        );
         assert_eq!(parse_span("2w").map(|s| s.calendar_days()), Ok(Some(14)));
         assert_eq!(parse_span("0d"), Err(SpanError::Zero));
         assert_eq!(parse_span("d"), Err(SpanError::NoNumber));
-        assert_eq!(parse_span("30 days"), Err(SpanError::BadUnit(" days".into())));
+        assert_eq!(
+            parse_span("30 days"),
+            Err(SpanError::BadUnit(" days".into()))
+        );
         assert_eq!(parse_span("-3d"), Err(SpanError::NoNumber));
         assert_eq!(parse_span("99999999999d"), Err(SpanError::TooLarge));
         assert!(parse_date("2026-02-30").is_none());

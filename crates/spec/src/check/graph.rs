@@ -75,7 +75,8 @@ pub fn order(nodes: &[Node], diagnostics: &mut Diagnostics) -> Vec<usize> {
                 Mark::New => visit(j, nodes, index, marks, path, out, diagnostics),
                 Mark::Active => {
                     let start = path.iter().position(|&p| p == j).unwrap_or(0);
-                    let mut cycle: Vec<&str> = path[start..].iter().map(|&p| nodes[p].name).collect();
+                    let mut cycle: Vec<&str> =
+                        path[start..].iter().map(|&p| nodes[p].name).collect();
                     cycle.push(nodes[j].name);
                     diagnostics.push(Diagnostic::new(
                         Code::ReferenceCycle,
@@ -95,7 +96,15 @@ pub fn order(nodes: &[Node], diagnostics: &mut Diagnostics) -> Vec<usize> {
     for i in 0..nodes.len() {
         if marks[i] == Mark::New && index.get(nodes[i].name) == Some(&i) {
             let mut path = Vec::new();
-            visit(i, nodes, &index, &mut marks, &mut path, &mut out, diagnostics);
+            visit(
+                i,
+                nodes,
+                &index,
+                &mut marks,
+                &mut path,
+                &mut out,
+                diagnostics,
+            );
         }
     }
     out

@@ -51,14 +51,22 @@ impl<'c, 'a> Lowerer<'c, 'a> {
             }
             Condition::Performed(leaf) => self.performed(leaf, position, false).map(Cond::Leaf),
             Condition::NotPerformed(leaf) => self.performed(leaf, position, true).map(Cond::Leaf),
-            Condition::FirstPerformed(leaf) => self.occurrence(leaf, position, true).map(Cond::Leaf),
-            Condition::LastPerformed(leaf) => self.occurrence(leaf, position, false).map(Cond::Leaf),
+            Condition::FirstPerformed(leaf) => {
+                self.occurrence(leaf, position, true).map(Cond::Leaf)
+            }
+            Condition::LastPerformed(leaf) => {
+                self.occurrence(leaf, position, false).map(Cond::Leaf)
+            }
             Condition::Metric(leaf) => self.metric(leaf, position).map(Cond::Leaf),
             Condition::Trait(filters) => self.trait_leaf(filters, position).map(Cond::Leaf),
         }
     }
 
-    fn group(&mut self, children: &Spanned<Vec<Spanned<Condition>>>, name: &str) -> Option<Vec<Cond>> {
+    fn group(
+        &mut self,
+        children: &Spanned<Vec<Spanned<Condition>>>,
+        name: &str,
+    ) -> Option<Vec<Cond>> {
         if children.value.is_empty() {
             self.ctx.report(
                 Code::EmptyGroup,
@@ -72,7 +80,12 @@ impl<'c, 'a> Lowerer<'c, 'a> {
         lowered.into_iter().collect()
     }
 
-    fn performed(&mut self, leaf: &EventLeafSyntax, position: Position, negated: bool) -> Option<Leaf> {
+    fn performed(
+        &mut self,
+        leaf: &EventLeafSyntax,
+        position: Position,
+        negated: bool,
+    ) -> Option<Leaf> {
         let matching = self.matching(&leaf.event, &leaf.filters);
         let window = window::window(self.ctx, position, &leaf.within, &leaf.between);
         let count = match (&leaf.count, negated) {
@@ -96,9 +109,20 @@ impl<'c, 'a> Lowerer<'c, 'a> {
         })
     }
 
-    fn occurrence(&mut self, leaf: &WhenLeafSyntax, position: Position, first: bool) -> Option<Leaf> {
+    fn occurrence(
+        &mut self,
+        leaf: &WhenLeafSyntax,
+        position: Position,
+        first: bool,
+    ) -> Option<Leaf> {
         let matching = self.matching(&leaf.event, &leaf.filters);
-        let when = window::when(self.ctx, position, &leaf.within, &leaf.before, &leaf.between);
+        let when = window::when(
+            self.ctx,
+            position,
+            &leaf.within,
+            &leaf.before,
+            &leaf.between,
+        );
         Some(Leaf::Occurrence {
             first,
             matching: matching?,
@@ -149,7 +173,12 @@ impl<'c, 'a> Lowerer<'c, 'a> {
             self.ctx.report(
                 Code::TypeMismatch,
                 at(of),
-                format!("`{}` needs a numeric column, but `{}` is {}", agg.name(), of.value, kind.name()),
+                format!(
+                    "`{}` needs a numeric column, but `{}` is {}",
+                    agg.name(),
+                    of.value,
+                    kind.name()
+                ),
                 "use count_distinct, mode or share for text columns",
             );
             ok = false;
@@ -184,7 +213,12 @@ impl<'c, 'a> Lowerer<'c, 'a> {
             MetricAgg::Avg => Operand::Column(ColumnKind::Float),
             _ => of_kind.map_or(Operand::Unknown, Operand::Column),
         };
-        let value = comparisons(self.ctx, &leaf.value, operand, &format!("the {} metric", agg.name()));
+        let value = comparisons(
+            self.ctx,
+            &leaf.value,
+            operand,
+            &format!("the {} metric", agg.name()),
+        );
         if !ok {
             return None;
         }
@@ -249,7 +283,12 @@ impl<'c, 'a> Lowerer<'c, 'a> {
         })
     }
 
-    fn filters(&mut self, map: &FilterMap, columns: Option<&TableColumns>, table: &str) -> Option<Vec<Filter>> {
+    fn filters(
+        &mut self,
+        map: &FilterMap,
+        columns: Option<&TableColumns>,
+        table: &str,
+    ) -> Option<Vec<Filter>> {
         let mut out = Vec::new();
         let mut ok = true;
         for (column, predicate) in map {
@@ -287,7 +326,13 @@ impl<'c, 'a> Lowerer<'c, 'a> {
         }
     }
 
-    fn unknown_column(&mut self, column: &str, position: Position, columns: &TableColumns, table: &str) {
+    fn unknown_column(
+        &mut self,
+        column: &str,
+        position: Position,
+        columns: &TableColumns,
+        table: &str,
+    ) {
         let names: Vec<&str> = columns.keys().map(String::as_str).collect();
         self.ctx.report(
             Code::UnknownColumn,

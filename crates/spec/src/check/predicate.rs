@@ -166,7 +166,10 @@ pub fn comparisons(
                     ctx.report(
                         Code::TypeMismatch,
                         position,
-                        format!("`contains` needs text, but {what} is {}", operand.describe()),
+                        format!(
+                            "`contains` needs text, but {what} is {}",
+                            operand.describe()
+                        ),
                         "use eq / in for numbers, or contains on a text column",
                     );
                     ok = false;

@@ -2,10 +2,10 @@
 
 use std::str::FromStr;
 
-use super::context::{FileContext, at};
 use super::ProjectInput;
+use super::context::{FileContext, at};
 use crate::diagnostic::{Code, Diagnostics};
-use crate::model::{EventsTable, Project, ProfilesTable};
+use crate::model::{EventsTable, ProfilesTable, Project};
 use crate::schema::{ColumnKind, LakeSchema};
 
 /// The resolved project, or `None` after reporting problems.
@@ -52,7 +52,10 @@ pub fn check_project(
                     ctx.report(
                         Code::UnknownColumn,
                         at(column),
-                        format!("the {role} column `{}` is not in the events table", column.value),
+                        format!(
+                            "the {role} column `{}` is not in the events table",
+                            column.value
+                        ),
                         crate::source::did_you_mean(&column.value, &names, "columns"),
                     );
                     ok = false;
@@ -61,7 +64,12 @@ pub fn check_project(
                     ctx.report(
                         Code::TypeMismatch,
                         at(column),
-                        format!("the {role} column `{}` is {}, not {}", column.value, kind.name(), want.map_or("", |w| w.name())),
+                        format!(
+                            "the {role} column `{}` is {}, not {}",
+                            column.value,
+                            kind.name(),
+                            want.map_or("", |w| w.name())
+                        ),
                         "point the role at a column of the right type in `lake.events.columns`",
                     );
                     ok = false;

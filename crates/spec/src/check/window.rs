@@ -33,7 +33,10 @@ pub fn date_range(
         ctx.report(
             Code::BadDate,
             at(range),
-            format!("`between` needs exactly two dates, found {}", range.value.len()),
+            format!(
+                "`between` needs exactly two dates, found {}",
+                range.value.len()
+            ),
             hint,
         );
         return None;

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::predicate::PredicateSyntax;
 use super::literal::Literal;
+use super::predicate::PredicateSyntax;
 
 /// Property filters: column name → predicate. Keys are kept sorted so plans are stable.
 pub type FilterMap = BTreeMap<String, Spanned<PredicateSyntax>>;

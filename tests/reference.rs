@@ -199,11 +199,16 @@ fn leaf(
     profile: Option<&HashMap<String, Value>>,
     l: &Leaf,
 ) -> bool {
-    let seen = |m: &EventMatch, (lo, hi): (i64, i64)| {
+    fn in_range<'a>(
+        events: &'a [Event],
+        m: &'a EventMatch,
+        (lo, hi): (i64, i64),
+    ) -> impl Iterator<Item = &'a Event> + 'a {
         events
             .iter()
             .filter(move |e| e.ts >= lo && e.ts < hi && matches(e, m))
-    };
+    }
+    let seen = |m, range| in_range(events, m, range);
     match l {
         Leaf::Performed {
             matching,

@@ -15,7 +15,7 @@ use crate::diagnostic::{Code, Diagnostic, Position, SourceText};
 /// The largest spec file segmint reads (256 KiB): a segment is a few dozen lines.
 pub const MAX_SPEC_BYTES: usize = 256 * 1024;
 /// The deepest nesting accepted (maps and lists).
-pub const MAX_DEPTH: usize = 48;
+pub const MAX_DEPTH: usize = 24;
 /// The most YAML nodes accepted in one file.
 pub const MAX_NODES: usize = 20_000;
 

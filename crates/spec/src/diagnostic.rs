@@ -146,7 +146,7 @@ pub struct Diagnostic {
     pub hint: String,
     pub file: String,
     pub position: Position,
-    source: Option<SourceText>,
+    source: Option<Box<SourceText>>,
 }
 
 impl Diagnostic {
@@ -164,7 +164,7 @@ impl Diagnostic {
             hint: hint.into(),
             file: source.name.clone(),
             position,
-            source: Some(source.clone()),
+            source: Some(Box::new(source.clone())),
         }
     }
 

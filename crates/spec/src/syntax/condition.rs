@@ -19,6 +19,8 @@ use super::predicate::PredicateSyntax;
 pub type FilterMap = BTreeMap<String, Spanned<PredicateSyntax>>;
 
 /// One node of a segment's condition tree.
+// Parse-tree nodes are short-lived; boxing the leaves would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Condition {

@@ -53,7 +53,7 @@ pub enum LogFormat {
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Emit {
-    /// The plan as SQL (DataFusion's unparser).
+    /// The plan as SQL (not available yet: exits 2 with an explanation).
     Sql,
     /// The optimized logical plan.
     Logical,

@@ -175,13 +175,10 @@ impl LeafCompiler<'_> {
                         };
                         zero(aggs.column(count_distinct(target)))
                     }
-                    MetricAgg::Sum => datafusion::functions::expr_fn::coalesce(vec![
-                        aggs.column(Self::filtered(
-                            sum(of_col().ok_or_else(|| missing("sum"))?),
-                            cond,
-                        )?),
-                        lit(0i64),
-                    ]),
+                    MetricAgg::Sum => zero(aggs.column(Self::filtered(
+                        sum(of_col().ok_or_else(|| missing("sum"))?),
+                        cond,
+                    )?)),
                     MetricAgg::Avg => aggs.column(Self::filtered(
                         avg(of_col().ok_or_else(|| missing("avg"))?),
                         cond,

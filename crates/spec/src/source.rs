@@ -22,25 +22,19 @@ pub const MAX_NODES: usize = 20_000;
 /// Read a spec file from disk, refusing oversized, non-UTF-8 and empty files.
 pub fn read_source(path: &Path) -> Result<SourceText, Diagnostic> {
     let name = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| {
+    let unreadable = |e: std::io::Error| {
         Diagnostic::whole_file(
             Code::Io,
             &name,
             format!("cannot read `{name}`: {e}"),
             "check that the file exists and is readable",
         )
-    })?;
+    };
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
     if meta.len() > MAX_SPEC_BYTES as u64 {
         return Err(over_size(&name, meta.len()));
     }
-    let bytes = std::fs::read(path).map_err(|e| {
-        Diagnostic::whole_file(
-            Code::Io,
-            &name,
-            format!("cannot read `{name}`: {e}"),
-            "check that the file exists and is readable",
-        )
-    })?;
+    let bytes = std::fs::read(path).map_err(unreadable)?;
     source_from_bytes(&name, bytes)
 }
 

@@ -4,3 +4,6 @@
 mod errors;
 mod library;
 mod plans;
+mod udfs_props;
+mod udfs_proto;
+mod udfs_slt;

@@ -9,7 +9,7 @@ use datafusion::physical_plan::displayable;
 use segmint_engine::lake_gen::{LakeGenConfig, generate_lake};
 use segmint_engine::{EngineError, RunSummary};
 
-use crate::{Cli, Command, Emit, ErrorFormat, LogFormat, library};
+use crate::{Cli, Command, Emit, ErrorFormat, LogFormat, library, sql};
 
 /// Logs go to stderr, as text or JSON; `RUST_LOG` sets the level (default `warn`).
 pub fn init_logging(format: LogFormat) {
@@ -80,6 +80,11 @@ pub async fn dispatch(cli: &Cli) -> u8 {
             },
         ),
         Command::Demo { dir, users } => demo(dir, *users).await,
+        Command::Sql {
+            query,
+            file,
+            format,
+        } => sql::sql(&cli.project, query.as_deref(), file.as_deref(), *format).await,
     };
     match result {
         Ok(()) => 0,

@@ -6,6 +6,7 @@
 
 mod commands;
 mod library;
+mod sql;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +62,16 @@ pub enum Emit {
     Physical,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SqlFormat {
+    /// An aligned text table.
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// Newline-delimited JSON: one object per row.
+    Json,
+}
+
 #[derive(Subcommand)]
 pub enum Command {
     /// Check the project and every segment: YAML, names, references, windows, and — unless
@@ -104,6 +115,25 @@ pub enum Command {
         /// How many members to show.
         #[arg(long, default_value_t = 10)]
         limit: usize,
+    },
+    /// Run SQL over the lake: the tables `events` and `profiles` from the project file, with
+    /// segmint's functions (window_funnel, retention, sequence_match, sequence_count,
+    /// session_id, session_stats, cadence, momentum, distinct_count, rfm_class). Segment
+    /// files are not read, so SQL works while a spec is being edited.
+    ///
+    /// Example: segmint sql "SELECT user_id, window_funnel(INTERVAL '1 day', '', event_time,
+    /// event_name = 'product_view', event_name = 'add_to_cart', event_name = 'purchase') AS
+    /// steps FROM events GROUP BY user_id ORDER BY steps DESC LIMIT 10"
+    Sql {
+        /// The query (or use `--file`).
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        query: Option<String>,
+        /// Read the query from this file.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Output format on stdout.
+        #[arg(long, value_enum, default_value_t = SqlFormat::Table)]
+        format: SqlFormat,
     },
     /// Write a deterministic synthetic lake (events partitioned by date, and profiles) with
     /// planted personas: daily, weekly, monthly, fading, dormant, new and returning users.

@@ -186,3 +186,132 @@ fn exit_codes_and_json_summary() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A generated lake with the demo project file and one deliberately broken segment file.
+fn sql_project(d: &Path) {
+    let out = segmint(
+        d,
+        &[
+            "generate-lake",
+            "--out",
+            "lake",
+            "--users",
+            "200",
+            "--days",
+            "30",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(
+        d.join("segmint.yaml"),
+        "lake:\n  events:\n    location: lake/events\n    partitioning: {date: date}\n    columns: {entity: user_id, time: event_time, event: event_name}\n  profiles:\n    location: lake/profiles\n    key: user_id\noutput:\n  location: out\ntimezone: UTC\nsegments: segments\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.join("segments")).unwrap();
+    // `sql` must not read segment files: a spec being edited does not block it.
+    std::fs::write(d.join("segments/broken.yaml"), "segment: [unclosed\n").unwrap();
+}
+
+const FUNNEL: &str = "SELECT user_id, window_funnel(INTERVAL '1 day', '', event_time, \
+    event_name = 'product_view', event_name = 'add_to_cart', event_name = 'purchase') AS steps \
+    FROM events GROUP BY user_id ORDER BY user_id";
+
+#[test]
+fn sql_runs_functions_over_the_lake() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    sql_project(d);
+
+    // A table: the events and profiles tables are registered.
+    let out = segmint(
+        d,
+        &[
+            "sql",
+            "SELECT count(*) AS n, count(DISTINCT user_id) AS users FROM events",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("| n ") && table.contains("users"), "{table}");
+    let out = segmint(d, &["sql", "SELECT count(*) AS n FROM profiles"]);
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("| 200 "), "{table}");
+
+    // CSV: a header and one row per user, steps 0..=3, and someone bought within a day.
+    let out = segmint(d, &["sql", "--format", "csv", FUNNEL]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("user_id,steps"));
+    let steps: Vec<u8> = lines
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(steps.len() > 100, "{csv}");
+    assert!(steps.iter().all(|s| *s <= 3));
+    assert!(steps.contains(&3) && steps.contains(&0), "{steps:?}");
+
+    // JSON lines from a file, with the same answer.
+    std::fs::write(d.join("funnel.sql"), FUNNEL).unwrap();
+    let out = segmint(d, &["sql", "--file", "funnel.sql", "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json_steps: Vec<u8> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let row: serde_json::Value = serde_json::from_str(l).unwrap();
+            row["steps"].as_u64().unwrap() as u8
+        })
+        .collect();
+    assert_eq!(json_steps, steps);
+
+    // Mistakes in the query are usage errors (exit 2) that say what is wrong.
+    let out = segmint(d, &["sql", "SELECT no_such_column FROM events"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_column"));
+    let out = segmint(
+        d,
+        &[
+            "sql",
+            "SELECT window_funnel(3600, '', event_time, event_name) FROM events",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("must be BOOLEAN"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = segmint(
+        d,
+        &[
+            "sql",
+            "--format",
+            "csv",
+            "SELECT session_stats(event_time, 1800) AS s FROM events",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`s`"));
+    let out = segmint(d, &["sql"]);
+    assert_eq!(out.status.code(), Some(2), "a query or --file is required");
+}

@@ -7,9 +7,10 @@
 use std::collections::HashMap;
 
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
-use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, max, min, sum};
-use datafusion::logical_expr::{Expr, ExprFunctionExt, cast, col, lit, when};
+use datafusion::functions_aggregate::expr_fn::{avg, count, max, min, sum};
+use datafusion::logical_expr::{Expr, ExprFunctionExt, cast, col, lit};
 use segmint_spec::{EventMatch, EventsTable, Leaf, MetricAgg, Window};
+use segmint_udfs::expr_fn::distinct_count;
 
 use crate::compare::{compare, compare_all, conjunction, literal, timestamp};
 use crate::error::{CompileError, Result};
@@ -168,12 +169,9 @@ impl LeafCompiler<'_> {
                         } else {
                             of_col().ok_or_else(|| missing("count_distinct"))?
                         };
-                        let target = if cond.is_empty() {
-                            target
-                        } else {
-                            when(conjunction(cond), target).end()?
-                        };
-                        zero(aggs.column(count_distinct(target)))
+                        // segmint's `distinct_count`: DataFusion's grouped
+                        // count(DISTINCT) is several times slower at millions of entities.
+                        zero(aggs.column(Self::filtered(distinct_count(target), cond)?))
                     }
                     MetricAgg::Sum => zero(aggs.column(Self::filtered(
                         sum(of_col().ok_or_else(|| missing("sum"))?),

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | [`session`] | loads specs, registers the lake's listing tables (hive partitions), reads the schema, checks specs |
 //! | [`run`] | compiles the fused plan for an as-of, executes it, writes members and `summary.json` |
+//! | [`sql`] | ad-hoc SQL over the lake's `events` / `profiles` tables with segmint's functions |
 //! | [`output`] | the output layout and the manifest commit protocol |
 //! | [`lake_gen`] | a deterministic synthetic lake with planted behavioral personas |
 
@@ -12,7 +13,9 @@ pub mod lake_gen;
 pub mod output;
 pub mod run;
 pub mod session;
+pub mod sql;
 
 pub use error::{EngineError, Result};
 pub use run::{RunSummary, compile_for, execute, run};
-pub use session::{ProjectSession, check_offline, open};
+pub use session::{LakeSession, ProjectSession, check_offline, open, open_lake, open_sql};
+pub use sql::run_sql;

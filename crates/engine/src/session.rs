@@ -11,7 +11,7 @@ use datafusion::datasource::listing::{
 use datafusion::datasource::{TableProvider, provider_as_source};
 use datafusion::logical_expr::TableSource;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use segmint_spec::{Checked, ColumnKind, LakeSchema, PartitionType, TableColumns};
+use segmint_spec::{Checked, ColumnKind, LakeSchema, PartitionType, ProjectInput, TableColumns};
 
 use crate::error::{EngineError, Result};
 
@@ -38,12 +38,14 @@ pub fn resolve_location(root: &Path, location: &str) -> Result<PathBuf> {
     Ok(root.join(location))
 }
 
-/// A DataFusion session with segmint's defaults.
-pub fn new_context() -> SessionContext {
+/// A DataFusion session with segmint's defaults and every segmint function registered.
+pub fn new_context() -> Result<SessionContext> {
     let config = SessionConfig::new()
         .with_information_schema(true)
         .set_bool("datafusion.execution.parquet.pushdown_filters", true);
-    SessionContext::new_with_config(config)
+    let mut ctx = SessionContext::new_with_config(config);
+    segmint_udfs::register_all(&mut ctx).map_err(|e| EngineError::Internal(e.to_string()))?;
+    Ok(ctx)
 }
 
 async fn listing_table(
@@ -96,13 +98,20 @@ fn columns(schema: &Schema) -> TableColumns {
         .collect()
 }
 
-/// Load, register and check a project. `offline`: check specs without reading the lake.
-pub async fn open(project_file: &Path) -> Result<ProjectSession> {
-    let loaded = segmint_spec::load::load(project_file).map_err(EngineError::Spec)?;
-    let root = loaded.project.root.clone();
-    let lake = &loaded.project.syntax.lake;
-    let ctx = new_context();
+/// A project's lake, registered as the tables `events` and `profiles` (when configured),
+/// with every segmint function available — the context `segmint sql` queries.
+pub struct LakeSession {
+    pub ctx: SessionContext,
+    pub events: Arc<ListingTable>,
+    pub profiles: Option<Arc<ListingTable>>,
+    pub schema: LakeSchema,
+}
 
+/// Register the lake of a parsed project file (segments are not read or checked).
+pub async fn open_lake(project: &ProjectInput) -> Result<LakeSession> {
+    let root = &project.root;
+    let lake = &project.syntax.lake;
+    let ctx = new_context()?;
     let partitions = lake
         .events
         .partitioning
@@ -117,33 +126,51 @@ pub async fn open(project_file: &Path) -> Result<ProjectSession> {
             (name.clone(), dt)
         })
         .collect();
-    let events_dir = resolve_location(&root, &lake.events.location.value)?;
-    let events = listing_table(&ctx, &events_dir, partitions).await?;
+    let events_dir = resolve_location(root, &lake.events.location.value)?;
+    let events = Arc::new(listing_table(&ctx, &events_dir, partitions).await?);
     let mut schema = LakeSchema {
         events: columns(&events.schema()),
         profiles: None,
     };
-    let events = Arc::new(events);
     ctx.register_table("events", events.clone())
         .map_err(|e| EngineError::Internal(e.to_string()))?;
-    let mut profiles_source = None;
+    let mut profiles = None;
     if let Some(p) = &lake.profiles {
-        let dir = resolve_location(&root, &p.location.value)?;
+        let dir = resolve_location(root, &p.location.value)?;
         let table = Arc::new(listing_table(&ctx, &dir, vec![]).await?);
         schema.profiles = Some(columns(&table.schema()));
         ctx.register_table("profiles", table.clone())
             .map_err(|e| EngineError::Internal(e.to_string()))?;
-        profiles_source = Some(provider_as_source(table));
+        profiles = Some(table);
     }
-    let checked = segmint_spec::check(&loaded.project, &loaded.segments, Some(&schema))
+    Ok(LakeSession {
+        ctx,
+        events,
+        profiles,
+        schema,
+    })
+}
+
+/// Load, register and check a project.
+pub async fn open(project_file: &Path) -> Result<ProjectSession> {
+    let loaded = segmint_spec::load::load(project_file).map_err(EngineError::Spec)?;
+    let lake = open_lake(&loaded.project).await?;
+    let checked = segmint_spec::check(&loaded.project, &loaded.segments, Some(&lake.schema))
         .map_err(EngineError::Spec)?;
     Ok(ProjectSession {
         checked,
-        ctx,
-        events: provider_as_source(events),
-        profiles: profiles_source,
-        schema,
+        ctx: lake.ctx,
+        events: provider_as_source(lake.events),
+        profiles: lake.profiles.map(|p| provider_as_source(p)),
+        schema: lake.schema,
     })
+}
+
+/// Parse `segmint.yaml` only and register its lake: for ad-hoc SQL over the lake, which
+/// must work even while a segment file is being edited.
+pub async fn open_sql(project_file: &Path) -> Result<LakeSession> {
+    let project = segmint_spec::load::load_project(project_file).map_err(EngineError::Spec)?;
+    open_lake(&project).await
 }
 
 /// Load and check a project without touching the lake (no column checks).

@@ -42,13 +42,19 @@ pub fn segments_dir(project: &ProjectInput) -> PathBuf {
     project.root.join(dir)
 }
 
-/// Read and parse `segmint.yaml` and all segment files, reporting every file's problems.
-pub fn load(project_file: &Path) -> Result<Loaded, Diagnostics> {
+/// Read and parse only `segmint.yaml` (the lake and output locations), not the segments:
+/// enough to register the lake's tables for `segmint sql`.
+pub fn load_project(project_file: &Path) -> Result<ProjectInput, Diagnostics> {
     let root = project_file
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let project = read_source(project_file).and_then(|s| parse_project(s, root))?;
+    Ok(read_source(project_file).and_then(|s| parse_project(s, root))?)
+}
+
+/// Read and parse `segmint.yaml` and all segment files, reporting every file's problems.
+pub fn load(project_file: &Path) -> Result<Loaded, Diagnostics> {
+    let project = load_project(project_file)?;
     let dir = segments_dir(&project);
     let files = segment_files(&dir)?;
     let mut diagnostics = Diagnostics::default();

@@ -1,0 +1,351 @@
+//! `cadence(ts, as_of)`: the rhythm of each group's activity, in days — how often they
+//! come, how steadily, and how long since they last came.
+//!
+//! This is how a healthy weekly user is told apart from a daily user who is fading: not
+//! by how much they do, but by their gaps compared with their own usual gap.
+//!
+//! # Arguments
+//! - `ts`: the event time (any timestamp unit, `DATE` or integer seconds). Days are the
+//!   value's calendar days (UTC for zoned timestamps; pass `to_local_time(ts)` for local
+//!   days).
+//! - `as_of`: a constant timestamp or date; events on later days are ignored.
+//!
+//! # Result
+//! `STRUCT<active_days BIGINT, median_gap_days DOUBLE, current_gap_days BIGINT,
+//! regularity DOUBLE>`:
+//! - `active_days`: distinct days with an event, up to `as_of`'s day.
+//! - `median_gap_days`: median of the gaps between consecutive active days (NULL with fewer
+//!   than 2 active days).
+//! - `current_gap_days`: `as_of`'s day minus the last active day (NULL with no active day).
+//! - `regularity`: coefficient of variation (population standard deviation / mean) of the
+//!   gaps; 0 is a perfectly steady rhythm (NULL with fewer than 2 gaps).
+//!
+//! # Example
+//! ```sql
+//! SELECT user_id, c.current_gap_days > 3 * c.median_gap_days AS fading
+//! FROM (SELECT user_id, cadence(event_time, TIMESTAMP '2026-11-22 23:59:59') AS c
+//!       FROM events GROUP BY user_id);
+//! ```
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, StructArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Int64Type};
+use datafusion::common::{Result, internal_err, plan_err};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
+};
+
+use crate::support::args::physical_literal;
+use crate::support::lists::{list_array, list_field, lists_of, row_range, state_lists};
+use crate::support::single_group::{GroupStore, SingleGroup};
+use crate::support::time::{TimeScale, native_times};
+
+const NAME: &str = "cadence";
+
+/// The `cadence` aggregate.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Cadence {
+    signature: Signature,
+}
+
+impl Default for Cadence {
+    fn default() -> Self {
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+fn result_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("active_days", DataType::Int64, false),
+        Field::new("median_gap_days", DataType::Float64, true),
+        Field::new("current_gap_days", DataType::Int64, true),
+        Field::new("regularity", DataType::Float64, true),
+    ])
+}
+
+/// One group's rhythm.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Rhythm {
+    pub(crate) active_days: i64,
+    pub(crate) median_gap_days: Option<f64>,
+    pub(crate) current_gap_days: Option<i64>,
+    pub(crate) regularity: Option<f64>,
+}
+
+/// The rhythm of sorted, distinct active days, seen from `as_of_day`.
+pub(crate) fn rhythm(days: &[i64], as_of_day: i64) -> Rhythm {
+    let gaps: Vec<f64> = days.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
+    let median_gap_days = (!gaps.is_empty()).then(|| {
+        let mut sorted = gaps.clone();
+        sorted.sort_by(f64::total_cmp);
+        let mid = sorted.len() / 2;
+        if sorted.len() % 2 == 1 {
+            sorted[mid]
+        } else {
+            (sorted[mid - 1] + sorted[mid]) / 2.0
+        }
+    });
+    let regularity = (gaps.len() >= 2).then(|| {
+        let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+        let variance = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
+        variance.sqrt() / mean
+    });
+    Rhythm {
+        active_days: days.len() as i64,
+        median_gap_days,
+        current_gap_days: days.last().map(|last| as_of_day - last),
+        regularity,
+    }
+}
+
+/// Distinct active days per group (kept sorted lazily).
+#[derive(Debug)]
+struct CadenceGroups {
+    scale: TimeScale,
+    as_of_day: i64,
+    days: Vec<Vec<i64>>,
+    stored: usize,
+}
+
+impl CadenceGroups {
+    fn push(&mut self, group: usize, day: i64) {
+        let days = &mut self.days[group];
+        if days.last() != Some(&day) {
+            days.push(day);
+            self.stored += 1;
+        }
+    }
+
+    fn row_days(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<Option<i64>>> {
+        let Some(times) = values.first() else {
+            return internal_err!("{NAME}: missing the time column");
+        };
+        let times = native_times(times)?;
+        Ok((0..times.len())
+            .map(|row| {
+                let passes = opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+                (passes && times.is_valid(row))
+                    .then(|| self.scale.day_of(times.value(row)))
+                    .filter(|day| *day <= self.as_of_day)
+            })
+            .collect())
+    }
+
+    fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<i64>> {
+        let mut taken = emit_to.take_needed(&mut self.days);
+        for days in &mut taken {
+            self.stored -= days.len();
+            days.sort_unstable();
+            days.dedup();
+        }
+        taken
+    }
+}
+
+impl GroupsAccumulator for CadenceGroups {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.ensure_groups(total_num_groups);
+        let days = self.row_days(values, opt_filter)?;
+        for (&group, day) in group_indices.iter().zip(days) {
+            if let Some(day) = day {
+                self.push(group, day);
+            }
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let groups = self.take(emit_to);
+        let rhythms: Vec<Rhythm> = groups
+            .iter()
+            .map(|days| rhythm(days, self.as_of_day))
+            .collect();
+        Ok(Arc::new(StructArray::try_new(
+            result_fields(),
+            vec![
+                Arc::new(Int64Array::from_iter_values(
+                    rhythms.iter().map(|r| r.active_days),
+                )),
+                Arc::new(Float64Array::from_iter(
+                    rhythms.iter().map(|r| r.median_gap_days),
+                )),
+                Arc::new(Int64Array::from_iter(
+                    rhythms.iter().map(|r| r.current_gap_days),
+                )),
+                Arc::new(Float64Array::from_iter(
+                    rhythms.iter().map(|r| r.regularity),
+                )),
+            ],
+            None,
+        )?))
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let groups = self.take(emit_to);
+        Ok(vec![lists_of::<Int64Type>(
+            groups.iter().map(|g| g.iter().copied()),
+        )])
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.ensure_groups(total_num_groups);
+        let (lists, days) = state_lists::<Int64Type>(NAME, values, 0)?;
+        for (row, &group) in group_indices.iter().enumerate() {
+            for i in row_range(lists, row) {
+                self.push(group, days.value(i));
+            }
+        }
+        Ok(())
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        let days = self.row_days(values, opt_filter)?;
+        let lengths = days.iter().map(|d| usize::from(d.is_some())).collect();
+        let kept = Int64Array::from_iter_values(days.into_iter().flatten());
+        Ok(vec![list_array(lengths, Arc::new(kept))])
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self)
+            + self.days.capacity() * std::mem::size_of::<Vec<i64>>()
+            + self.stored * std::mem::size_of::<i64>() * 3 / 2
+    }
+}
+
+impl GroupStore for CadenceGroups {
+    fn ensure_groups(&mut self, n: usize) {
+        if self.days.len() < n {
+            self.days.resize_with(n, Vec::new);
+        }
+    }
+}
+
+impl Cadence {
+    fn groups(&self, args: &AccumulatorArgs) -> Result<CadenceGroups> {
+        let Some(time_field) = args.expr_fields.first() else {
+            return plan_err!("{NAME}: missing the time argument");
+        };
+        let scale = TimeScale::of(NAME, 1, time_field.data_type())?;
+        let as_of = physical_literal(NAME, args.exprs, 1, "as_of")?;
+        let as_of_day = scale.day_of(scale.instant(NAME, "as_of", &as_of)?);
+        Ok(CadenceGroups {
+            scale,
+            as_of_day,
+            days: Vec::new(),
+            stored: 0,
+        })
+    }
+}
+
+impl AggregateUDFImpl for Cadence {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let [time, as_of] = arg_types else {
+            return plan_err!(
+                "{NAME} takes (ts, as_of), got {} arguments",
+                arg_types.len()
+            );
+        };
+        TimeScale::of(NAME, 1, time)?;
+        if !TimeScale::accepts(as_of) {
+            return plan_err!(
+                "{NAME}: argument 2 (as_of) must be a TIMESTAMP, DATE or integer, got {as_of}"
+            );
+        }
+        Ok(arg_types.to_vec())
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Struct(result_fields()))
+    }
+
+    fn is_nullable(&self) -> bool {
+        false
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![list_field(
+            &format!("{}[days]", args.name),
+            DataType::Int64,
+        )])
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        let template = self.groups(&args)?;
+        let (scale, as_of_day) = (template.scale, template.as_of_day);
+        Ok(Box::new(SingleGroup::new(Box::new(move || {
+            CadenceGroups {
+                scale,
+                as_of_day,
+                days: Vec::new(),
+                stored: 0,
+            }
+        }))))
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(self.groups(&args)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weekly_rhythm_is_regular() {
+        let r = rhythm(&[0, 7, 14, 21], 23);
+        assert_eq!(r.active_days, 4);
+        assert_eq!(r.median_gap_days, Some(7.0));
+        assert_eq!(r.current_gap_days, Some(2));
+        assert_eq!(r.regularity, Some(0.0));
+        let none = rhythm(&[], 5);
+        assert_eq!(
+            (
+                none.active_days,
+                none.current_gap_days,
+                none.median_gap_days
+            ),
+            (0, None, None)
+        );
+    }
+}

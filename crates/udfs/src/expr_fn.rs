@@ -1,0 +1,127 @@
+//! Expression builders for segmint's functions, for programs that build plans with
+//! `LogicalPlanBuilder` rather than SQL (the segmint compiler does), plus one shared
+//! instance of each function (`*_udaf()`, `*_udwf()`, `*_udf()`).
+//!
+//! ```
+//! use datafusion::prelude::{col, lit};
+//! use segmint_udfs::expr_fn::{distinct_count, window_funnel};
+//!
+//! let features = distinct_count(col("feature"));
+//! let steps = window_funnel(
+//!     lit(86_400),
+//!     "strict_increase",
+//!     col("event_time"),
+//!     vec![col("event_name").eq(lit("view")), col("event_name").eq(lit("purchase"))],
+//! );
+//! assert_eq!(features.schema_name().to_string(), "distinct_count(feature)");
+//! # let _ = steps;
+//! ```
+
+use std::sync::{Arc, LazyLock};
+
+use datafusion::logical_expr::{AggregateUDF, Expr, ScalarUDF, WindowUDF, lit};
+
+use crate::{
+    cadence, distinct_count, momentum, retention, rfm_class, sequence_count, sequence_match,
+    session_id, session_stats, window_funnel,
+};
+
+macro_rules! shared {
+    ($getter:ident, $kind:ident, $value:expr) => {
+        #[doc = concat!("The shared `", stringify!($getter), "` instance.")]
+        pub fn $getter() -> Arc<$kind> {
+            static INSTANCE: LazyLock<Arc<$kind>> =
+                LazyLock::new(|| Arc::new($kind::new_from_impl($value)));
+            Arc::clone(&INSTANCE)
+        }
+    };
+}
+
+shared!(
+    window_funnel_udaf,
+    AggregateUDF,
+    window_funnel::WindowFunnel::default()
+);
+shared!(
+    retention_udaf,
+    AggregateUDF,
+    retention::Retention::default()
+);
+shared!(
+    sequence_match_udaf,
+    AggregateUDF,
+    sequence_match::SequenceMatch::default()
+);
+shared!(
+    sequence_count_udaf,
+    AggregateUDF,
+    sequence_count::SequenceCount::default()
+);
+shared!(
+    session_stats_udaf,
+    AggregateUDF,
+    session_stats::SessionStats::default()
+);
+shared!(cadence_udaf, AggregateUDF, cadence::Cadence::default());
+shared!(momentum_udaf, AggregateUDF, momentum::Momentum::default());
+shared!(
+    distinct_count_udaf,
+    AggregateUDF,
+    distinct_count::DistinctCount::default()
+);
+shared!(session_id_udwf, WindowUDF, session_id::SessionId::default());
+shared!(rfm_class_udf, ScalarUDF, rfm_class::RfmClass::default());
+
+fn with(head: Vec<Expr>, tail: Vec<Expr>) -> Vec<Expr> {
+    head.into_iter().chain(tail).collect()
+}
+
+/// `window_funnel(window, mode, ts, steps…)`.
+pub fn window_funnel(window: Expr, mode: &str, ts: Expr, steps: Vec<Expr>) -> Expr {
+    window_funnel_udaf().call(with(vec![window, lit(mode), ts], steps))
+}
+
+/// `retention(conditions…)`.
+pub fn retention(conditions: Vec<Expr>) -> Expr {
+    retention_udaf().call(conditions)
+}
+
+/// `sequence_match(pattern, ts, conditions…)`.
+pub fn sequence_match(pattern: &str, ts: Expr, conditions: Vec<Expr>) -> Expr {
+    sequence_match_udaf().call(with(vec![lit(pattern), ts], conditions))
+}
+
+/// `sequence_count(pattern, ts, conditions…)`.
+pub fn sequence_count(pattern: &str, ts: Expr, conditions: Vec<Expr>) -> Expr {
+    sequence_count_udaf().call(with(vec![lit(pattern), ts], conditions))
+}
+
+/// `session_stats(ts, gap)`.
+pub fn session_stats(ts: Expr, gap: Expr) -> Expr {
+    session_stats_udaf().call(vec![ts, gap])
+}
+
+/// `cadence(ts, as_of)`.
+pub fn cadence(ts: Expr, as_of: Expr) -> Expr {
+    cadence_udaf().call(vec![ts, as_of])
+}
+
+/// `momentum(ts, as_of, recent, baseline)`.
+pub fn momentum(ts: Expr, as_of: Expr, recent: Expr, baseline: Expr) -> Expr {
+    momentum_udaf().call(vec![ts, as_of, recent, baseline])
+}
+
+/// `distinct_count(x)`.
+pub fn distinct_count(x: Expr) -> Expr {
+    distinct_count_udaf().call(vec![x])
+}
+
+/// `session_id(ts, gap)` (add `OVER (PARTITION BY … ORDER BY …)` with `ExprFunctionExt`).
+pub fn session_id(ts: Expr, gap: Expr) -> Expr {
+    session_id_udwf().call(vec![ts, gap])
+}
+
+/// `rfm_class(r, f, m)`.
+pub fn rfm_class(r: Expr, f: Expr, m: Expr) -> Expr {
+    rfm_class_udf().call(vec![r, f, m])
+}

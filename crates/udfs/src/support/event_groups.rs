@@ -1,0 +1,213 @@
+//! Per-group event lists for the ordered aggregates (funnels, sequences, sessions).
+//!
+//! Each kept row becomes an [`Event`]: its time in native units and a bitmask of the
+//! conditions it met. Rows are appended as they arrive (no per-row sorting); a group's
+//! events are sorted once, when its result is computed. Partial state is two list columns
+//! (times and masks), so partial and final aggregation, spilling and distributed shuffles
+//! all work unchanged. Memory is reported from a running count, never by walking groups.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, UInt32Array};
+use datafusion::arrow::datatypes::{Int64Type, UInt32Type};
+use datafusion::common::{Result, internal_err};
+use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
+
+use super::lists::{list_array, lists_of, row_range, state_lists};
+use super::single_group::GroupStore;
+use super::time::native_times;
+
+/// One kept row: time in native units, and the bitmask of conditions it met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Event {
+    pub(crate) time: i64,
+    pub(crate) mask: u32,
+}
+
+/// What a function does with its groups' events.
+pub(crate) trait EventsKernel: Debug + Send + Sync + 'static {
+    /// Whether a row whose conditions give `mask` must be kept.
+    fn keeps(&self, mask: u32) -> bool;
+    /// One result per group, in order.
+    fn finish(&self, groups: Vec<Vec<Event>>) -> Result<ArrayRef>;
+}
+
+/// Where a function's arguments are.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventArgs {
+    /// Position of the time column.
+    pub(crate) time: usize,
+    /// Position of the first condition column.
+    pub(crate) first_condition: usize,
+    /// Number of condition columns (0 to 32).
+    pub(crate) conditions: usize,
+}
+
+/// The grouped accumulator shared by the ordered aggregates.
+#[derive(Debug)]
+pub(crate) struct EventGroups<K> {
+    name: &'static str,
+    args: EventArgs,
+    kernel: Arc<K>,
+    groups: Vec<Vec<Event>>,
+    stored: usize,
+}
+
+impl<K: EventsKernel> EventGroups<K> {
+    pub(crate) fn new(name: &'static str, args: EventArgs, kernel: Arc<K>) -> Self {
+        Self {
+            name,
+            args,
+            kernel,
+            groups: Vec::new(),
+            stored: 0,
+        }
+    }
+
+    /// Each row's condition mask (NULL conditions count as not met), or `None` when the
+    /// row is filtered out or has no time.
+    fn row_events(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<Option<Event>>> {
+        let Some(time_column) = values.get(self.args.time) else {
+            return internal_err!("{}: missing time column", self.name);
+        };
+        let times = native_times(time_column)?;
+        let mut conditions = Vec::with_capacity(self.args.conditions);
+        for i in 0..self.args.conditions {
+            let column = values
+                .get(self.args.first_condition + i)
+                .and_then(|c| c.as_boolean_opt());
+            let Some(column) = column else {
+                return internal_err!("{}: condition {} is not BOOLEAN", self.name, i + 1);
+            };
+            conditions.push(column);
+        }
+        let mut events = Vec::with_capacity(times.len());
+        for row in 0..times.len() {
+            let passes = opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+            if !passes || times.is_null(row) {
+                events.push(None);
+                continue;
+            }
+            let mut mask = 0u32;
+            for (bit, condition) in conditions.iter().enumerate() {
+                if condition.is_valid(row) && condition.value(row) {
+                    mask |= 1 << bit;
+                }
+            }
+            events.push(self.kernel.keeps(mask).then_some(Event {
+                time: times.value(row),
+                mask,
+            }));
+        }
+        Ok(events)
+    }
+
+    fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<Event>> {
+        let taken = emit_to.take_needed(&mut self.groups);
+        self.stored -= taken.iter().map(Vec::len).sum::<usize>();
+        taken
+    }
+}
+
+fn state_of(groups: &[Vec<Event>]) -> Vec<ArrayRef> {
+    vec![
+        lists_of::<Int64Type>(groups.iter().map(|g| g.iter().map(|e| e.time))),
+        lists_of::<UInt32Type>(groups.iter().map(|g| g.iter().map(|e| e.mask))),
+    ]
+}
+
+impl<K: EventsKernel> GroupsAccumulator for EventGroups<K> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.ensure_groups(total_num_groups);
+        let events = self.row_events(values, opt_filter)?;
+        for (&group, event) in group_indices.iter().zip(events) {
+            if let Some(event) = event {
+                self.groups[group].push(event);
+                self.stored += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let groups = self.take(emit_to);
+        self.kernel.finish(groups)
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let groups = self.take(emit_to);
+        Ok(state_of(&groups))
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.ensure_groups(total_num_groups);
+        let (time_lists, times) = state_lists::<Int64Type>(self.name, values, 0)?;
+        let (_, masks) = state_lists::<UInt32Type>(self.name, values, 1)?;
+        for (row, &group) in group_indices.iter().enumerate() {
+            for i in row_range(time_lists, row) {
+                self.groups[group].push(Event {
+                    time: times.value(i),
+                    mask: masks.value(i),
+                });
+                self.stored += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        let events = self.row_events(values, opt_filter)?;
+        let lengths: Vec<usize> = events.iter().map(|e| usize::from(e.is_some())).collect();
+        let kept: Vec<Event> = events.into_iter().flatten().collect();
+        Ok(vec![
+            list_array(
+                lengths.clone(),
+                Arc::new(Int64Array::from_iter_values(kept.iter().map(|e| e.time))),
+            ),
+            list_array(
+                lengths,
+                Arc::new(UInt32Array::from_iter_values(kept.iter().map(|e| e.mask))),
+            ),
+        ])
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self)
+            + self.groups.capacity() * std::mem::size_of::<Vec<Event>>()
+            + self.stored * std::mem::size_of::<Event>() * 3 / 2
+    }
+}
+
+impl<K: EventsKernel> GroupStore for EventGroups<K> {
+    fn ensure_groups(&mut self, n: usize) {
+        if self.groups.len() < n {
+            self.groups.resize_with(n, Vec::new);
+        }
+    }
+}
+
+/// Sort a group's events by time, ties by condition mask (a deterministic order, whatever
+/// order partial states were merged in).
+pub(crate) fn sort_events(events: &mut [Event]) {
+    events.sort_unstable();
+}

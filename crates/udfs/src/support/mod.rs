@@ -1,0 +1,12 @@
+//! Shared machinery for segmint's functions: constant arguments, time units, the
+//! per-group event lists the ordered aggregates keep, and list-shaped state.
+//!
+//! None of these is a SQL function; each function lives in its own file one level up.
+
+pub(crate) mod args;
+pub(crate) mod event_groups;
+pub(crate) mod lists;
+pub(crate) mod pattern;
+pub(crate) mod sequence;
+pub(crate) mod single_group;
+pub(crate) mod time;

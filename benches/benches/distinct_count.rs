@@ -10,6 +10,7 @@
 //! ```
 //!
 //! Each query runs three times after one warm-up; the best time is reported.
+//! `SEGMINT_BENCH_ONLY=distinct_count` runs only the shapes whose name contains that text.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::path::Path;
@@ -86,7 +87,12 @@ fn main() {
         ctx.register_parquet("log", file.to_str().unwrap(), ParquetReadOptions::default())
             .await
             .unwrap();
+        let only = std::env::var("SEGMINT_BENCH_ONLY").ok();
         for (name, sql) in SHAPES {
+            if only.as_deref().is_some_and(|o| !name.contains(o)) {
+                datafusion_s.push(f64::NAN);
+                continue;
+            }
             let mut best = f64::MAX;
             for attempt in 0..4 {
                 let t = Instant::now();

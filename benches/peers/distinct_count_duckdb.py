@@ -1,8 +1,9 @@
 """DuckDB on the same Parquet file as benches/benches/distinct_count.rs.
 
-usage: python3 benches/peers/distinct_count_duckdb.py LOG.parquet
+usage: python3 benches/peers/distinct_count_duckdb.py LOG.parquet   (pip install duckdb pyarrow)
 Prints one line per query shape: "duckdb  <shape>  <best seconds>s" (best of three after a
-warm-up), using all cores, like DataFusion's default.
+warm-up), using all cores, like DataFusion's default. Results are collected as Arrow, as
+DataFusion's are.
 """
 
 import sys
@@ -30,7 +31,7 @@ def main() -> None:
         best = float("inf")
         for attempt in range(4):
             start = time.perf_counter()
-            rows = con.execute(sql, [path]).fetch_arrow_table().num_rows
+            rows = con.execute(sql, [path]).to_arrow_table().num_rows
             elapsed = time.perf_counter() - start
             assert rows > 0
             if attempt > 0:

@@ -3,10 +3,13 @@
 //! (active days, features, topics, channels) but there are millions of entities.
 //!
 //! DataFusion 55's grouped `count(DISTINCT …)` keeps a general hash set per group and is
-//! several times slower than the rest of a typical segment query (see
-//! `benches/benches/udfs.rs`). This accumulator keeps, per group, a small vector that only
-//! becomes a hash set past 32 values; strings are interned once per accumulator, so a
-//! group stores 8-byte keys however long the values are. The result is exact.
+//! an order of magnitude slower than the rest of a typical behavioral query at hundreds of
+//! thousands of groups (`benches/benches/distinct_count.rs`). This accumulator maps each
+//! value to a small id once (see `support::value_ids`) and keeps per-group sets of ids in a
+//! flat bitmap while fewer than 256 distinct values exist, falling back to small vectors and
+//! hash sets beyond (see `support::distinct_sets`). When DataFusion skips partial
+//! aggregation (many groups), each row is passed on as its own one-value state without
+//! hashing. The result is exact.
 //!
 //! # Arguments
 //! `x`: integers, floats, booleans, dates, timestamps or strings (any string encoding).
@@ -23,21 +26,21 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, StringArray};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, FieldRef, Int64Type};
-use datafusion::common::{HashMap, HashSet, Result, ScalarValue, internal_err, plan_err};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array};
+use datafusion::arrow::compute::filter;
+use datafusion::arrow::datatypes::{DataType, FieldRef};
+use datafusion::common::{Result, ScalarValue, internal_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
 };
 
+use crate::support::distinct_sets::{GroupSets, Taken};
 use crate::support::lists::{list_array, list_field, row_range};
 use crate::support::single_group::{GroupStore, SingleGroup};
+use crate::support::value_ids::{KeyKind, ValueIds};
 
 const NAME: &str = "distinct_count";
-/// Past this many values a group's vector becomes a hash set.
-const SMALL: usize = 32;
 
 /// The `distinct_count` aggregate.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -53,198 +56,27 @@ impl Default for DistinctCount {
     }
 }
 
-/// How values become 8-byte keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum KeyKind {
-    /// Integers, dates, timestamps, booleans: the value itself (as `i64`).
-    Integer,
-    /// Floats: the bit pattern of the `f64`.
-    Float,
-    /// Strings: an id from the accumulator's dictionary.
-    String,
-}
-
-impl KeyKind {
-    fn of(data_type: &DataType) -> Result<Self> {
-        match data_type {
-            DataType::Dictionary(_, value) => Self::of(value),
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Ok(Self::String),
-            DataType::Float16 | DataType::Float32 | DataType::Float64 => Ok(Self::Float),
-            DataType::Boolean
-            | DataType::Date32
-            | DataType::Date64
-            | DataType::Timestamp(_, _)
-            | DataType::Null => Ok(Self::Integer),
-            t if t.is_integer() => Ok(Self::Integer),
-            other => plan_err!(
-                "{NAME}: cannot count distinct values of type {other}; use count(DISTINCT ...)"
-            ),
-        }
-    }
-
-    /// The type the state lists carry.
-    fn state_type(self) -> DataType {
-        match self {
-            Self::String => DataType::Utf8,
-            Self::Integer | Self::Float => DataType::Int64,
-        }
-    }
-}
-
-/// One group's distinct keys.
-#[derive(Debug, Default)]
-enum KeySet {
-    #[default]
-    Empty,
-    Small(Vec<u64>),
-    Large(HashSet<u64>),
-}
-
-impl KeySet {
-    /// Insert; true if the key is new.
-    fn insert(&mut self, key: u64) -> bool {
-        match self {
-            Self::Empty => {
-                *self = Self::Small(vec![key]);
-                true
-            }
-            Self::Small(keys) => {
-                if keys.contains(&key) {
-                    return false;
-                }
-                if keys.len() < SMALL {
-                    keys.push(key);
-                } else {
-                    let mut set: HashSet<u64> = keys.drain(..).collect();
-                    set.insert(key);
-                    *self = Self::Large(set);
-                }
-                true
-            }
-            Self::Large(set) => set.insert(key),
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Self::Empty => 0,
-            Self::Small(keys) => keys.len(),
-            Self::Large(set) => set.len(),
-        }
-    }
-
-    fn keys(&self) -> Box<dyn Iterator<Item = u64> + '_> {
-        match self {
-            Self::Empty => Box::new(std::iter::empty()),
-            Self::Small(keys) => Box::new(keys.iter().copied()),
-            Self::Large(set) => Box::new(set.iter().copied()),
-        }
-    }
-}
-
-/// Distinct keys per group, with the string dictionary.
+/// Distinct value ids per group, with the accumulator's value map.
 #[derive(Debug)]
 struct DistinctGroups {
-    kind: KeyKind,
-    sets: Vec<KeySet>,
-    dictionary: HashMap<String, u64>,
-    strings: Vec<String>,
-    stored: usize,
+    ids: ValueIds,
+    sets: GroupSets,
 }
 
 impl DistinctGroups {
     fn new(kind: KeyKind) -> Self {
         Self {
-            kind,
-            sets: Vec::new(),
-            dictionary: HashMap::new(),
-            strings: Vec::new(),
-            stored: 0,
+            ids: ValueIds::new(kind),
+            sets: GroupSets::default(),
         }
     }
 
-    fn intern(&mut self, value: &str) -> u64 {
-        if let Some(&id) = self.dictionary.get(value) {
-            return id;
-        }
-        let id = self.strings.len() as u64;
-        self.strings.push(value.to_string());
-        self.dictionary.insert(value.to_string(), id);
-        id
-    }
-
-    /// The key of each row (None for NULL or filtered-out rows).
-    fn keys(
-        &mut self,
-        values: &ArrayRef,
-        opt_filter: Option<&BooleanArray>,
-    ) -> Result<Vec<Option<u64>>> {
-        let passes = |row: usize| opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
-        let keys = match self.kind {
-            KeyKind::String => {
-                let strings = cast(values, &DataType::Utf8)?;
-                let strings = strings.as_string::<i32>();
-                (0..strings.len())
-                    .map(|row| {
-                        (passes(row) && strings.is_valid(row))
-                            .then(|| self.intern(strings.value(row)))
-                    })
-                    .collect()
-            }
-            KeyKind::Float => {
-                let floats = cast(values, &DataType::Float64)?;
-                let floats = floats.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
-                (0..floats.len())
-                    .map(|row| {
-                        (passes(row) && floats.is_valid(row)).then(|| floats.value(row).to_bits())
-                    })
-                    .collect()
-            }
-            KeyKind::Integer => {
-                let ints = cast(values, &DataType::Int64)?;
-                let ints = ints.as_primitive::<Int64Type>();
-                (0..ints.len())
-                    .map(|row| (passes(row) && ints.is_valid(row)).then(|| ints.value(row) as u64))
-                    .collect()
-            }
-        };
-        Ok(keys)
-    }
-
-    fn add(&mut self, group: usize, key: u64) {
-        if self.sets[group].insert(key) {
-            self.stored += 1;
-        }
-    }
-
-    /// Lists of the distinct values (strings or integers) of the given sets.
-    fn values_of(&self, sets: &[KeySet]) -> ArrayRef {
-        let lengths: Vec<usize> = sets.iter().map(KeySet::len).collect();
-        match self.kind {
-            KeyKind::String => {
-                let strings: Vec<&str> = sets
-                    .iter()
-                    .flat_map(KeySet::keys)
-                    .map(|id| self.strings[id as usize].as_str())
-                    .collect();
-                let values = StringArray::from_iter_values(strings);
-                list_array(lengths, Arc::new(values))
-            }
-            KeyKind::Integer | KeyKind::Float => {
-                let values: Int64Array = sets
-                    .iter()
-                    .flat_map(KeySet::keys)
-                    .map(|k| Some(k as i64))
-                    .collect();
-                list_array(lengths, Arc::new(values))
-            }
-        }
-    }
-
-    fn take(&mut self, emit_to: EmitTo) -> Vec<KeySet> {
-        let taken = emit_to.take_needed(&mut self.sets);
-        self.stored -= taken.iter().map(KeySet::len).sum::<usize>();
-        taken
+    /// Lists of the distinct values of taken sets (the partial state).
+    fn state_lists(&self, taken: &Taken) -> ArrayRef {
+        let groups: Vec<Vec<u32>> = (0..taken.groups()).map(|g| taken.ids(g)).collect();
+        let lengths = groups.iter().map(Vec::len).collect();
+        let values = self.ids.values_of(groups.into_iter().flatten());
+        list_array(lengths, values)
     }
 }
 
@@ -256,29 +88,30 @@ impl GroupsAccumulator for DistinctGroups {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
-        self.ensure_groups(total_num_groups);
+        self.sets.ensure_groups(total_num_groups);
         let Some(column) = values.first() else {
             return internal_err!("{NAME}: missing argument");
         };
-        let keys = self.keys(column, opt_filter)?;
-        for (&group, key) in group_indices.iter().zip(keys) {
-            if let Some(key) = key {
-                self.add(group, key);
+        let ids = self.ids.ids(column)?;
+        for (row, (&group, id)) in group_indices.iter().zip(ids).enumerate() {
+            let passes = opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+            if let (true, Some(id)) = (passes, id) {
+                self.sets.insert(group, id);
             }
         }
         Ok(())
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let sets = self.take(emit_to);
+        let taken = self.sets.take(emit_to);
         Ok(Arc::new(Int64Array::from_iter_values(
-            sets.iter().map(|s| s.len() as i64),
+            (0..taken.groups()).map(|g| taken.count(g) as i64),
         )))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let sets = self.take(emit_to);
-        Ok(vec![self.values_of(&sets)])
+        let taken = self.sets.take(emit_to);
+        Ok(vec![self.state_lists(&taken)])
     }
 
     fn merge_batch(
@@ -287,26 +120,16 @@ impl GroupsAccumulator for DistinctGroups {
         group_indices: &[usize],
         total_num_groups: usize,
     ) -> Result<()> {
-        self.ensure_groups(total_num_groups);
+        self.sets.ensure_groups(total_num_groups);
         let Some(lists) = values.first().and_then(|v| v.as_list_opt::<i32>()) else {
             return internal_err!("{NAME}: state is not a list");
         };
-        match self.kind {
-            KeyKind::String => {
-                let strings = lists.values().as_string::<i32>().clone();
-                for (row, &group) in group_indices.iter().enumerate() {
-                    for i in row_range(lists, row) {
-                        let key = self.intern(strings.value(i));
-                        self.add(group, key);
-                    }
-                }
-            }
-            KeyKind::Integer | KeyKind::Float => {
-                let ints = lists.values().as_primitive::<Int64Type>().clone();
-                for (row, &group) in group_indices.iter().enumerate() {
-                    for i in row_range(lists, row) {
-                        self.add(group, ints.value(i) as u64);
-                    }
+        // Item ids, in list order; the lists' own offsets say which group each belongs to.
+        let item_ids = self.ids.ids(lists.values())?;
+        for (row, &group) in group_indices.iter().enumerate() {
+            for i in row_range(lists, row) {
+                if let Some(id) = item_ids[i] {
+                    self.sets.insert(group, id);
                 }
             }
         }
@@ -321,38 +144,33 @@ impl GroupsAccumulator for DistinctGroups {
         let Some(column) = values.first() else {
             return internal_err!("{NAME}: missing argument");
         };
-        let mut scratch = DistinctGroups::new(self.kind);
-        let keys = scratch.keys(column, opt_filter)?;
-        let sets: Vec<KeySet> = keys
-            .into_iter()
-            .map(|k| k.map_or(KeySet::Empty, |k| KeySet::Small(vec![k])))
+        // One list per row: the value itself, or empty for NULL and filtered-out rows.
+        let keep: BooleanArray = (0..column.len())
+            .map(|row| {
+                let passes = opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
+                Some(passes && column.is_valid(row))
+            })
             .collect();
-        Ok(vec![scratch.values_of(&sets)])
+        let lengths = keep.values().iter().map(usize::from).collect();
+        let kept = filter(column.as_ref(), &keep)?;
+        let items = self.ids.kind().to_state_values(&kept)?;
+        Ok(vec![list_array(lengths, items)])
     }
 
     fn size(&self) -> usize {
-        std::mem::size_of_val(self)
-            + self.sets.capacity() * std::mem::size_of::<KeySet>()
-            + self.stored * 12
-            + self
-                .strings
-                .iter()
-                .map(|s| 2 * s.capacity() + 48)
-                .sum::<usize>()
+        std::mem::size_of_val(self) + self.ids.size() + self.sets.size()
     }
 }
 
 impl GroupStore for DistinctGroups {
     fn ensure_groups(&mut self, n: usize) {
-        if self.sets.len() < n {
-            self.sets.resize_with(n, KeySet::default);
-        }
+        self.sets.ensure_groups(n);
     }
 }
 
 fn kind_of(args: &AccumulatorArgs) -> Result<KeyKind> {
     match args.expr_fields.first() {
-        Some(field) => KeyKind::of(field.data_type()),
+        Some(field) => KeyKind::of(NAME, field.data_type()),
         None => plan_err!("{NAME} takes one argument"),
     }
 }
@@ -370,7 +188,7 @@ impl AggregateUDFImpl for DistinctCount {
         let [value] = arg_types else {
             return plan_err!("{NAME} takes one argument, got {}", arg_types.len());
         };
-        KeyKind::of(value)?;
+        KeyKind::of(NAME, value)?;
         Ok(arg_types.to_vec())
     }
 
@@ -386,7 +204,7 @@ impl AggregateUDFImpl for DistinctCount {
         let Some(input) = args.input_fields.first() else {
             return plan_err!("{NAME} takes one argument");
         };
-        let kind = KeyKind::of(input.data_type())?;
+        let kind = KeyKind::of(NAME, input.data_type())?;
         Ok(vec![list_field(
             &format!("{}[values]", args.name),
             kind.state_type(),

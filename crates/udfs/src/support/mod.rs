@@ -4,9 +4,11 @@
 //! None of these is a SQL function; each function lives in its own file one level up.
 
 pub(crate) mod args;
+pub(crate) mod distinct_sets;
 pub(crate) mod event_groups;
 pub(crate) mod lists;
 pub(crate) mod pattern;
 pub(crate) mod sequence;
 pub(crate) mod single_group;
 pub(crate) mod time;
+pub(crate) mod value_ids;

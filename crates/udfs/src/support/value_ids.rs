@@ -1,0 +1,173 @@
+//! Dense ids for the distinct values one accumulator has seen.
+//!
+//! `distinct_count` never stores values per group: it maps each value to a small integer id
+//! once (strings hashed once per row, never copied per group) and keeps sets of ids. The
+//! ids are local to one accumulator; partial states carry the values themselves.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayAccessor, ArrayRef, AsArray, Int64Array, StringArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use datafusion::common::{HashMap, Result, plan_err};
+
+/// How values become ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyKind {
+    /// Integers, dates, timestamps, booleans: the value as `i64`.
+    Integer,
+    /// Floats: the bit pattern of the `f64` (so `NaN`s with one pattern count once).
+    Float,
+    /// Strings of any encoding.
+    String,
+}
+
+impl KeyKind {
+    /// The kind for an input type, or a plan error naming `function`.
+    pub(crate) fn of(function: &str, data_type: &DataType) -> Result<Self> {
+        match data_type {
+            DataType::Dictionary(_, value) => Self::of(function, value),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Ok(Self::String),
+            DataType::Float16 | DataType::Float32 | DataType::Float64 => Ok(Self::Float),
+            DataType::Boolean
+            | DataType::Date32
+            | DataType::Date64
+            | DataType::Timestamp(_, _)
+            | DataType::Null => Ok(Self::Integer),
+            t if t.is_integer() => Ok(Self::Integer),
+            other => plan_err!(
+                "{function}: cannot count distinct values of type {other}; use count(DISTINCT ...)"
+            ),
+        }
+    }
+
+    /// The item type of the state lists: strings, or `i64` (float bits for floats).
+    pub(crate) fn state_type(self) -> DataType {
+        match self {
+            Self::String => DataType::Utf8,
+            Self::Integer | Self::Float => DataType::Int64,
+        }
+    }
+
+    /// `values` as the state's item type (no interning): used when a partial aggregation
+    /// is skipped and each row becomes its own state.
+    pub(crate) fn to_state_values(self, values: &ArrayRef) -> Result<ArrayRef> {
+        Ok(match self {
+            Self::String => cast(values, &DataType::Utf8)?,
+            Self::Integer => cast(values, &DataType::Int64)?,
+            Self::Float => {
+                let floats = cast(values, &DataType::Float64)?;
+                let floats = floats.as_primitive::<Float64Type>();
+                Arc::new(Int64Array::from_iter(
+                    floats.iter().map(|v| v.map(|f| f.to_bits() as i64)),
+                ))
+            }
+        })
+    }
+}
+
+/// The value ↔ id map of one accumulator.
+#[derive(Debug)]
+pub(crate) struct ValueIds {
+    kind: KeyKind,
+    integers: HashMap<i64, u32>,
+    integer_values: Vec<i64>,
+    strings: HashMap<Arc<str>, u32>,
+    string_values: Vec<Arc<str>>,
+    string_bytes: usize,
+}
+
+impl ValueIds {
+    pub(crate) fn new(kind: KeyKind) -> Self {
+        Self {
+            kind,
+            integers: HashMap::default(),
+            integer_values: Vec::new(),
+            strings: HashMap::default(),
+            string_values: Vec::new(),
+            string_bytes: 0,
+        }
+    }
+
+    pub(crate) fn kind(&self) -> KeyKind {
+        self.kind
+    }
+
+    fn integer_id(&mut self, value: i64) -> u32 {
+        if let Some(&id) = self.integers.get(&value) {
+            return id;
+        }
+        let id = self.integer_values.len() as u32;
+        self.integer_values.push(value);
+        self.integers.insert(value, id);
+        id
+    }
+
+    fn string_id(&mut self, value: &str) -> u32 {
+        if let Some(&id) = self.strings.get(value) {
+            return id;
+        }
+        let id = self.string_values.len() as u32;
+        let shared: Arc<str> = Arc::from(value);
+        self.string_bytes += value.len();
+        self.string_values.push(Arc::clone(&shared));
+        self.strings.insert(shared, id);
+        id
+    }
+
+    fn string_ids<'a>(&mut self, values: impl ArrayAccessor<Item = &'a str>) -> Vec<Option<u32>> {
+        (0..values.len())
+            .map(|i| values.is_valid(i).then(|| self.string_id(values.value(i))))
+            .collect()
+    }
+
+    /// The id of every element of `values` (input values, or a state's list items);
+    /// `None` for NULLs.
+    pub(crate) fn ids(&mut self, values: &ArrayRef) -> Result<Vec<Option<u32>>> {
+        match self.kind {
+            KeyKind::String => Ok(match values.data_type() {
+                DataType::Utf8 => self.string_ids(values.as_string::<i32>()),
+                DataType::LargeUtf8 => self.string_ids(values.as_string::<i64>()),
+                DataType::Utf8View => self.string_ids(values.as_string_view()),
+                _ => {
+                    let utf8 = cast(values, &DataType::Utf8)?;
+                    self.string_ids(utf8.as_string::<i32>())
+                }
+            }),
+            KeyKind::Integer | KeyKind::Float => {
+                let ints = match (self.kind, values.data_type()) {
+                    (_, DataType::Int64) => Arc::clone(values),
+                    (KeyKind::Float, _) => self.kind.to_state_values(values)?,
+                    _ => cast(values, &DataType::Int64)?,
+                };
+                let ints = ints.as_primitive::<Int64Type>();
+                Ok((0..ints.len())
+                    .map(|i| ints.is_valid(i).then(|| self.integer_id(ints.value(i))))
+                    .collect())
+            }
+        }
+    }
+
+    /// The values of `ids`, as the state's item type.
+    pub(crate) fn values_of(&self, ids: impl Iterator<Item = u32>) -> ArrayRef {
+        match self.kind {
+            KeyKind::String => Arc::new(StringArray::from_iter_values(
+                ids.map(|id| self.string_values[id as usize].as_ref())
+                    .collect::<Vec<_>>(),
+            )),
+            KeyKind::Integer | KeyKind::Float => Arc::new(Int64Array::from_iter_values(
+                ids.map(|id| self.integer_values[id as usize])
+                    .collect::<Vec<_>>(),
+            )),
+        }
+    }
+
+    /// Bytes held (maps, value lists, string bytes).
+    pub(crate) fn size(&self) -> usize {
+        self.integers.capacity() * 16
+            + self.integer_values.capacity() * 8
+            + self.strings.capacity() * 24
+            + self.string_values.capacity() * 16
+            + self.string_bytes
+    }
+}

@@ -65,10 +65,11 @@ struct Results {
     count_anywhere: u64,
     count_adjacent: u64,
     sessions: (i64, Option<f64>, Option<f64>),
-    cadence: (i64, Option<f64>, Option<i64>, Option<f64>),
+    cadence: (i64, Option<f64>, Option<i64>, Option<f64>, Option<i64>),
     momentum: Option<f64>,
     distinct_codes: i64,
     distinct_days: i64,
+    dominant: (Option<i64>, i64, Option<f64>),
 }
 
 const QUERY: &str = "SELECT entity,
@@ -82,7 +83,8 @@ const QUERY: &str = "SELECT entity,
     cadence(ts, TIMESTAMP '2026-01-16 00:00:00'),
     momentum(ts, TIMESTAMP '2026-01-16 00:00:00', INTERVAL '3 days', 604800),
     distinct_count(code),
-    distinct_count(CAST(ts AS DATE))
+    distinct_count(CAST(ts AS DATE)),
+    dominant(code)
   FROM ev GROUP BY entity ORDER BY entity";
 
 // ---------------------------------------------------------------------------------------
@@ -206,7 +208,7 @@ fn reference_sessions(events: &[Row]) -> (i64, Option<f64>, Option<f64>) {
     (sessions.len() as i64, Some(length), Some(per))
 }
 
-fn reference_cadence(events: &[Row]) -> (i64, Option<f64>, Option<i64>, Option<f64>) {
+fn reference_cadence(events: &[Row]) -> (i64, Option<f64>, Option<i64>, Option<f64>, Option<i64>) {
     let as_of_day = AS_OF.div_euclid(DAY);
     let mut days: Vec<i64> = events
         .iter()
@@ -239,6 +241,7 @@ fn reference_cadence(events: &[Row]) -> (i64, Option<f64>, Option<i64>, Option<f
         median,
         days.last().map(|d| as_of_day - d),
         regularity,
+        (days.len() >= 2).then(|| days[days.len() - 1] - days[days.len() - 2]),
     )
 }
 
@@ -254,6 +257,24 @@ fn reference_momentum(events: &[Row]) -> Option<f64> {
         .filter(|e| e.time > baseline_start && e.time <= recent_start)
         .count() as f64;
     (baseline > 0.0).then(|| (recent / RECENT as f64) / (baseline / BASELINE as f64))
+}
+
+/// The most frequent code (ties: the smallest), its count and share.
+fn reference_dominant(events: &[Row]) -> (Option<i64>, i64, Option<f64>) {
+    let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
+    for e in events {
+        *counts.entry(e.code).or_default() += 1;
+    }
+    let best = counts
+        .iter()
+        .fold(None::<(i64, i64)>, |best, (&code, &n)| match best {
+            Some((_, m)) if m >= n => best,
+            _ => Some((code, n)),
+        });
+    match best {
+        Some((code, n)) => (Some(code), n, Some(n as f64 / events.len() as f64)),
+        None => (None, 0, None),
+    }
 }
 
 fn reference(events: &[Row]) -> Results {
@@ -276,6 +297,7 @@ fn reference(events: &[Row]) -> Results {
         momentum: reference_momentum(events),
         distinct_codes: codes.len() as i64,
         distinct_days: days.len() as i64,
+        dominant: reference_dominant(events),
     }
 }
 
@@ -350,10 +372,19 @@ fn decode(batches: &[RecordBatch]) -> BTreeMap<i64, Results> {
                     f64_at(cadence.column(1).as_ref(), row),
                     i64_at(cadence.column(2).as_ref(), row),
                     f64_at(cadence.column(3).as_ref(), row),
+                    i64_at(cadence.column(4).as_ref(), row),
                 ),
                 momentum: f64_at(c(9).as_ref(), row),
                 distinct_codes: c(10).as_primitive::<Int64Type>().value(row),
                 distinct_days: c(11).as_primitive::<Int64Type>().value(row),
+                dominant: {
+                    let d: &StructArray = c(12).as_struct();
+                    (
+                        i64_at(d.column(0).as_ref(), row),
+                        i64_at(d.column(1).as_ref(), row).unwrap_or(-1),
+                        f64_at(d.column(2).as_ref(), row),
+                    )
+                },
             };
             out.insert(entity, results);
         }
@@ -395,9 +426,13 @@ fn same(got: &Results, want: &Results) -> bool {
         && close(got.cadence.1, want.cadence.1)
         && got.cadence.2 == want.cadence.2
         && close(got.cadence.3, want.cadence.3)
+        && got.cadence.4 == want.cadence.4
         && close(got.momentum, want.momentum)
         && got.distinct_codes == want.distinct_codes
         && got.distinct_days == want.distinct_days
+        && got.dominant.0 == want.dominant.0
+        && got.dominant.1 == want.dominant.1
+        && close(got.dominant.2, want.dominant.2)
 }
 
 proptest! {

@@ -15,7 +15,7 @@ use datafusion_proto::bytes::{
 
 use crate::udfs_slt::session;
 
-/// Uses every function: the eight aggregates, the window function and the scalar.
+/// Uses every function: the nine aggregates, the window function and the scalar.
 const QUERY: &str = "
 WITH s AS (
   SELECT entity, ts, code,
@@ -23,7 +23,7 @@ WITH s AS (
   FROM events)
 SELECT entity,
        rfm_class(CAST(1 + entity % 5 AS INT), CAST(1 + code_max % 5 AS INT), 3) AS class,
-       funnel, retained, matched, matches, sessions, rhythm, pace, codes, last_session
+       funnel, retained, matched, matches, sessions, rhythm, pace, codes, favourite, last_session
 FROM (
   SELECT entity,
          max(code) AS code_max,
@@ -35,6 +35,7 @@ FROM (
          cadence(ts, TIMESTAMP '2026-01-16 00:00:00') AS rhythm,
          momentum(ts, TIMESTAMP '2026-01-16 00:00:00', INTERVAL '3 days', INTERVAL '7 days') AS pace,
          distinct_count(code) AS codes,
+         dominant(code) AS favourite,
          max(sid) AS last_session
   FROM s GROUP BY entity)
 ORDER BY entity";

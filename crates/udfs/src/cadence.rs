@@ -12,13 +12,15 @@
 //!
 //! # Result
 //! `STRUCT<active_days BIGINT, median_gap_days DOUBLE, current_gap_days BIGINT,
-//! regularity DOUBLE>`:
+//! regularity DOUBLE, last_gap_days BIGINT>`:
 //! - `active_days`: distinct days with an event, up to `as_of`'s day.
 //! - `median_gap_days`: median of the gaps between consecutive active days (NULL with fewer
 //!   than 2 active days).
 //! - `current_gap_days`: `as_of`'s day minus the last active day (NULL with no active day).
 //! - `regularity`: coefficient of variation (population standard deviation / mean) of the
 //!   gaps; 0 is a perfectly steady rhythm (NULL with fewer than 2 gaps).
+//! - `last_gap_days`: the gap before the last active day (NULL with fewer than 2 active
+//!   days) — a long one means the entity just came back.
 //!
 //! # Example
 //! ```sql
@@ -66,6 +68,7 @@ fn result_fields() -> Fields {
         Field::new("median_gap_days", DataType::Float64, true),
         Field::new("current_gap_days", DataType::Int64, true),
         Field::new("regularity", DataType::Float64, true),
+        Field::new("last_gap_days", DataType::Int64, true),
     ])
 }
 
@@ -74,6 +77,7 @@ fn result_fields() -> Fields {
 pub(crate) struct Rhythm {
     pub(crate) active_days: i64,
     pub(crate) median_gap_days: Option<f64>,
+    pub(crate) last_gap_days: Option<i64>,
     pub(crate) current_gap_days: Option<i64>,
     pub(crate) regularity: Option<f64>,
 }
@@ -101,6 +105,7 @@ pub(crate) fn rhythm(days: &[i64], as_of_day: i64) -> Rhythm {
         median_gap_days,
         current_gap_days: days.last().map(|last| as_of_day - last),
         regularity,
+        last_gap_days: days.windows(2).last().map(|w| w[1] - w[0]),
     }
 }
 
@@ -190,6 +195,9 @@ impl GroupsAccumulator for CadenceGroups {
                 )),
                 Arc::new(Float64Array::from_iter(
                     rhythms.iter().map(|r| r.regularity),
+                )),
+                Arc::new(Int64Array::from_iter(
+                    rhythms.iter().map(|r| r.last_gap_days),
                 )),
             ],
             None,

@@ -22,8 +22,8 @@ use std::sync::{Arc, LazyLock};
 use datafusion::logical_expr::{AggregateUDF, Expr, ScalarUDF, WindowUDF, lit};
 
 use crate::{
-    cadence, distinct_count, momentum, retention, rfm_class, sequence_count, sequence_match,
-    session_id, session_stats, window_funnel,
+    cadence, distinct_count, dominant, momentum, retention, rfm_class, sequence_count,
+    sequence_match, session_id, session_stats, window_funnel,
 };
 
 macro_rules! shared {
@@ -69,6 +69,7 @@ shared!(
     AggregateUDF,
     distinct_count::DistinctCount::default()
 );
+shared!(dominant_udaf, AggregateUDF, dominant::Dominant::default());
 shared!(session_id_udwf, WindowUDF, session_id::SessionId::default());
 shared!(rfm_class_udf, ScalarUDF, rfm_class::RfmClass::default());
 
@@ -114,6 +115,11 @@ pub fn momentum(ts: Expr, as_of: Expr, recent: Expr, baseline: Expr) -> Expr {
 /// `distinct_count(x)`.
 pub fn distinct_count(x: Expr) -> Expr {
     distinct_count_udaf().call(vec![x])
+}
+
+/// `dominant(x)`.
+pub fn dominant(x: Expr) -> Expr {
+    dominant_udaf().call(vec![x])
 }
 
 /// `session_id(ts, gap)` (add `OVER (PARTITION BY … ORDER BY …)` with `ExprFunctionExt`).

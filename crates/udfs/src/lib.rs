@@ -16,6 +16,7 @@
 //! | [`momentum`](momentum) | aggregate | recent event rate over the baseline rate |
 //! | [`rfm_class`](rfm_class) | scalar | the named RFM class of 1–5 scores |
 //! | [`distinct_count`](distinct_count) | aggregate | `count(DISTINCT x)` fast for few values per group |
+//! | [`dominant`](dominant) | aggregate | the most frequent value and its share (affinity, mode) |
 //!
 //! Every parameter (window, mode, pattern, gap, as-of, window lengths) is a constant
 //! *argument*, never state hidden in the function object, so a serialized plan is rebuilt
@@ -35,6 +36,7 @@ use datafusion::logical_expr::{AggregateUDF, ScalarUDF, WindowUDF};
 
 pub mod cadence;
 pub mod distinct_count;
+pub mod dominant;
 pub mod expr_fn;
 pub mod momentum;
 pub mod retention;
@@ -62,6 +64,7 @@ pub fn all_udafs() -> Vec<Arc<AggregateUDF>> {
         expr_fn::cadence_udaf(),
         expr_fn::momentum_udaf(),
         expr_fn::distinct_count_udaf(),
+        expr_fn::dominant_udaf(),
     ]
 }
 
@@ -102,6 +105,6 @@ mod tests {
         let names = function_names();
         let unique: std::collections::BTreeSet<&String> = names.iter().collect();
         assert_eq!(unique.len(), names.len(), "duplicate names in {names:?}");
-        assert_eq!(names.len(), 10);
+        assert_eq!(names.len(), 11);
     }
 }

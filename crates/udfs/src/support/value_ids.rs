@@ -36,7 +36,8 @@ impl KeyKind {
             | DataType::Null => Ok(Self::Integer),
             t if t.is_integer() => Ok(Self::Integer),
             other => plan_err!(
-                "{function}: cannot count distinct values of type {other}; use count(DISTINCT ...)"
+                "{function}: values of type {other} are not supported (strings, numbers, \
+                 booleans, dates and timestamps are)"
             ),
         }
     }
@@ -160,6 +161,47 @@ impl ValueIds {
                     .collect::<Vec<_>>(),
             )),
         }
+    }
+
+    /// Order two ids by their values (strings bytewise, integers and floats numerically).
+    pub(crate) fn compare(&self, a: u32, b: u32) -> std::cmp::Ordering {
+        match self.kind {
+            KeyKind::String => self.string_values[a as usize].cmp(&self.string_values[b as usize]),
+            KeyKind::Integer => {
+                self.integer_values[a as usize].cmp(&self.integer_values[b as usize])
+            }
+            KeyKind::Float => {
+                let f = |id: u32| f64::from_bits(self.integer_values[id as usize] as u64);
+                f(a).total_cmp(&f(b))
+            }
+        }
+    }
+
+    /// The values of `ids` (`None`: NULL) in `output`, the type of the original input.
+    pub(crate) fn typed_values(
+        &self,
+        ids: impl Iterator<Item = Option<u32>>,
+        output: &DataType,
+    ) -> Result<ArrayRef> {
+        let array: ArrayRef = match self.kind {
+            KeyKind::String => Arc::new(StringArray::from_iter(
+                ids.map(|id| id.map(|id| self.string_values[id as usize].as_ref()))
+                    .collect::<Vec<_>>(),
+            )),
+            KeyKind::Integer => Arc::new(Int64Array::from_iter(
+                ids.map(|id| id.map(|id| self.integer_values[id as usize])),
+            )),
+            KeyKind::Float => Arc::new(datafusion::arrow::array::Float64Array::from_iter(
+                ids.map(|id| id.map(|id| f64::from_bits(self.integer_values[id as usize] as u64))),
+            )),
+        };
+        Ok(match output {
+            // Arrow casts days from 32-bit integers only.
+            DataType::Date32 => cast(&cast(&array, &DataType::Int32)?, output)?,
+            DataType::Dictionary(_, value) => cast(&array, value)?,
+            DataType::Utf8View | DataType::LargeUtf8 => cast(&array, &DataType::Utf8)?,
+            _ => cast(&array, output)?,
+        })
     }
 
     /// Bytes held (maps, value lists, string bytes).

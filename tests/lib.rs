@@ -2,6 +2,7 @@
 //! and a reference evaluator that computes memberships in plain Rust over the raw rows.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod behavior;
 pub mod reference;
 
 use std::path::{Path, PathBuf};

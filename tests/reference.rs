@@ -16,6 +16,8 @@ use segmint_spec::{
     Window,
 };
 
+use crate::behavior;
+
 /// A property value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -113,23 +115,23 @@ impl Lake {
     }
 }
 
-const DAY: i64 = 86_400_000_000;
+pub(crate) const DAY: i64 = 86_400_000_000;
 
-struct Clock {
-    end: i64,
+pub(crate) struct Clock {
+    pub(crate) end: i64,
 }
 
 impl Clock {
-    fn minus(&self, s: Span) -> i64 {
+    pub(crate) fn minus(&self, s: Span) -> i64 {
         match s.calendar_days() {
             Some(d) => self.end - d * DAY,
             None => self.end - s.exact_seconds().unwrap() * 1_000_000,
         }
     }
-    fn day(d: NaiveDate) -> i64 {
+    pub(crate) fn day(d: NaiveDate) -> i64 {
         d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_micros()
     }
-    fn window(&self, w: Window) -> (i64, i64) {
+    pub(crate) fn window(&self, w: Window) -> (i64, i64) {
         match w {
             Window::AllTime => (i64::MIN, self.end),
             Window::Last(s) => (self.minus(s), self.end),
@@ -138,7 +140,7 @@ impl Clock {
     }
 }
 
-fn lit_value(l: &Literal) -> Value {
+pub(crate) fn lit_value(l: &Literal) -> Value {
     match l {
         Literal::Str(s) => Value::Str(s.clone()),
         Literal::Int(i) => Value::Num(*i as f64),
@@ -147,7 +149,7 @@ fn lit_value(l: &Literal) -> Value {
     }
 }
 
-fn order(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+pub(crate) fn order(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
     match (a, b) {
         (Value::Num(x), Value::Num(y)) => x.partial_cmp(y),
         (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
@@ -182,7 +184,7 @@ pub fn compare(v: &Value, c: &Comparison) -> bool {
     }
 }
 
-fn matches(e: &Event, m: &EventMatch) -> bool {
+pub(crate) fn matches(e: &Event, m: &EventMatch) -> bool {
     if let Some(name) = &m.event
         && e.props.get("event_name") != Some(&Value::Str(name.clone()))
     {
@@ -193,12 +195,15 @@ fn matches(e: &Event, m: &EventMatch) -> bool {
         .all(|f| compare(e.props.get(&f.column).unwrap_or(&Value::Null), &f.cmp))
 }
 
+/// Whether a leaf holds for one entity.
 fn leaf(
-    clock: &Clock,
+    ctx: &behavior::Population,
+    entity: &str,
     events: &[Event],
     profile: Option<&HashMap<String, Value>>,
     l: &Leaf,
 ) -> bool {
+    let clock = &ctx.clock;
     fn in_range<'a>(
         events: &'a [Event],
         m: &'a EventMatch,
@@ -293,7 +298,8 @@ fn leaf(
                     let hits = rows.iter().filter(|e| prop(e) == want).count();
                     Value::Num(hits as f64 / rows.len() as f64)
                 }
-                MetricAgg::Mode => panic!("mode is not supported by the compiler yet"),
+                MetricAgg::Mode => behavior::dominant(&rows, of.as_deref().unwrap_or(""))
+                    .map_or(Value::Null, |(v, _)| v),
             };
             value.iter().all(|c| compare(&v, c))
         }
@@ -303,22 +309,28 @@ fn leaf(
                 .unwrap_or(&Value::Null);
             compare(v, &f.cmp)
         }),
+        other => behavior::holds(ctx, entity, events, other),
     }
 }
 
 fn cond(
-    clock: &Clock,
+    ctx: &behavior::Population,
+    entity: &str,
     events: &[Event],
     profile: Option<&HashMap<String, Value>>,
     members: &HashMap<String, bool>,
     c: &Cond,
 ) -> bool {
     match c {
-        Cond::All(cs) => cs.iter().all(|c| cond(clock, events, profile, members, c)),
-        Cond::Any(cs) => cs.iter().any(|c| cond(clock, events, profile, members, c)),
-        Cond::Not(c) => !cond(clock, events, profile, members, c),
+        Cond::All(cs) => cs
+            .iter()
+            .all(|c| cond(ctx, entity, events, profile, members, c)),
+        Cond::Any(cs) => cs
+            .iter()
+            .any(|c| cond(ctx, entity, events, profile, members, c)),
+        Cond::Not(c) => !cond(ctx, entity, events, profile, members, c),
         Cond::InSegment(s) => members[s],
-        Cond::Leaf(l) => leaf(clock, events, profile, l),
+        Cond::Leaf(l) => leaf(ctx, entity, events, profile, l),
     }
 }
 
@@ -339,6 +351,7 @@ pub fn evaluate(
             .filter(|(_, ev)| ev.iter().any(|e| e.ts < clock.end))
             .map(|(k, _)| k),
     );
+    let ctx = behavior::Population::new(clock, as_of, checked, lake, &universe);
     let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let empty = Vec::new();
     for entity in universe {
@@ -348,14 +361,14 @@ pub fn evaluate(
         for s in &checked.segments {
             let tier = match &s.body {
                 SegmentBody::Where(c) => {
-                    cond(&clock, events, profile, &members, c).then(String::new)
+                    cond(&ctx, entity, events, profile, &members, c).then(String::new)
                 }
                 SegmentBody::Tiers(ts) => ts
                     .iter()
                     .find(|t| {
                         t.condition
                             .as_ref()
-                            .is_none_or(|c| cond(&clock, events, profile, &members, c))
+                            .is_none_or(|c| cond(&ctx, entity, events, profile, &members, c))
                     })
                     .map(|t| t.name.clone()),
             };

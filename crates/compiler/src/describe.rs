@@ -90,5 +90,58 @@ pub fn describe(leaf: &Leaf) -> String {
                 .collect();
             format!("trait {}", f.join(", "))
         }
+        Leaf::Funnel {
+            steps,
+            window: span,
+            events,
+            ..
+        } => {
+            let s: Vec<String> = steps.iter().map(matching).collect();
+            format!(
+                "funnel steps({}) within {span} {}",
+                s.join(" → "),
+                window(events)
+            )
+        }
+        Leaf::Sequence { steps, events } => {
+            let s: Vec<String> = steps.iter().map(|s| matching(&s.matching)).collect();
+            format!("sequence({}) {}", s.join(" → "), window(events))
+        }
+        Leaf::Sessions {
+            matching: m,
+            window: w,
+            gap,
+            ..
+        } => format!("sessions(gap {gap} | {}) {}", matching(m), window(w)),
+        Leaf::Cadence {
+            matching: m,
+            window: w,
+            ..
+        } => format!("cadence class({}) {}", matching(m), window(w)),
+        Leaf::Momentum {
+            matching: m,
+            recent,
+            baseline,
+            ..
+        } => format!(
+            "momentum({} | last {recent} vs {baseline} before)",
+            matching(m)
+        ),
+        Leaf::Rfm {
+            matching: m,
+            monetary,
+            window: w,
+            ..
+        } => format!(
+            "rfm class({}, monetary {monetary}) {}",
+            matching(m),
+            window(w)
+        ),
+        Leaf::Affinity {
+            of,
+            matching: m,
+            window: w,
+            ..
+        } => format!("dominant {of}({}) {}", matching(m), window(w)),
     }
 }

@@ -16,11 +16,14 @@ use crate::compare::{compare, compare_all, conjunction, literal, timestamp};
 use crate::error::{CompileError, Result};
 use crate::time::AsOf;
 
-/// The distinct aggregates of a run, each an output column `__agg_N` of the GROUP BY.
+/// The distinct aggregates of a run, each an output column `__agg_N` of the GROUP BY, and
+/// the distinct window expressions over the grouped rows (population ranks for RFM).
 #[derive(Default)]
 pub struct Aggregates {
     pub exprs: Vec<Expr>,
     index: HashMap<Expr, usize>,
+    pub windows: Vec<Expr>,
+    window_index: HashMap<Expr, usize>,
 }
 
 impl Aggregates {
@@ -32,6 +35,18 @@ impl Aggregates {
             self.exprs.push(aggregate.alias(format!("__agg_{i}")));
         }
         col(format!("__agg_{i}"))
+    }
+
+    /// The column holding this window expression (computed once per run, after the
+    /// GROUP BY and the profiles join), adding it on first use.
+    pub fn window(&mut self, window: Expr) -> Expr {
+        let name = window.schema_name().to_string();
+        let next = self.windows.len();
+        let i = *self.window_index.entry(window.clone()).or_insert(next);
+        if i == next {
+            self.windows.push(window);
+        }
+        Expr::Column(datafusion::common::Column::from_name(name))
     }
 }
 
@@ -49,12 +64,12 @@ pub struct LeafCompiler<'a> {
 }
 
 impl LeafCompiler<'_> {
-    fn time(&self) -> Expr {
+    pub(crate) fn time(&self) -> Expr {
         col(&self.events.time)
     }
 
     /// Event name and property filters.
-    fn matching(&self, m: &EventMatch) -> Vec<Expr> {
+    pub(crate) fn matching(&self, m: &EventMatch) -> Vec<Expr> {
         let mut parts = Vec::new();
         if let Some(e) = &m.event {
             parts.push(col(&self.events.event).eq(lit(e.as_str())));
@@ -76,7 +91,7 @@ impl LeafCompiler<'_> {
         parts
     }
 
-    fn window(&self, w: Window) -> Result<Vec<Expr>> {
+    pub(crate) fn window(&self, w: Window) -> Result<Vec<Expr>> {
         let (lo, hi) = self
             .as_of
             .window(w)
@@ -85,33 +100,35 @@ impl LeafCompiler<'_> {
     }
 
     /// `agg FILTER (WHERE cond)`, or plain `agg` when cond is always true.
-    fn filtered(agg: Expr, cond: Vec<Expr>) -> Result<Expr> {
+    pub(crate) fn filtered(agg: Expr, cond: Vec<Expr>) -> Result<Expr> {
         if cond.is_empty() {
             return Ok(agg);
         }
         Ok(agg.filter(conjunction(cond)).build()?)
     }
 
-    /// Calendar day of the event in the project timezone.
-    fn day(&self) -> Expr {
+    /// The event time as wall-clock time in the project timezone (UTC: the time itself),
+    /// so calendar days are the project's days.
+    pub(crate) fn local_time(&self) -> Expr {
         let tz = self.as_of.tz.name();
         if tz == "UTC" {
-            return cast(self.time(), DataType::Date32);
+            return self.time();
         }
         let zoned = cast(
             self.time(),
             DataType::Timestamp(TimeUnit::Microsecond, Some(tz.into())),
         );
-        cast(
-            datafusion::functions::expr_fn::to_local_time(vec![zoned]),
-            DataType::Date32,
-        )
+        datafusion::functions::expr_fn::to_local_time(vec![zoned])
+    }
+
+    /// Calendar day of the event in the project timezone.
+    pub(crate) fn day(&self) -> Expr {
+        cast(self.local_time(), DataType::Date32)
     }
 
     /// Compile one leaf, registering its aggregates.
     pub fn leaf(&self, leaf: &Leaf, aggs: &mut Aggregates) -> Result<CompiledLeaf> {
         let zero = |e: Expr| datafusion::functions::expr_fn::coalesce(vec![e, lit(0i64)]);
-        let never_null = |e: Expr| datafusion::functions::expr_fn::coalesce(vec![e, lit(false)]);
         match leaf {
             Leaf::Performed {
                 matching,
@@ -204,9 +221,10 @@ impl LeafCompiler<'_> {
                             )
                     }
                     MetricAgg::Mode => {
-                        return Err(CompileError::Unsupported(
-                            "`agg: mode` is not supported yet; use `share` with `equals:`".into(),
-                        ));
+                        let of = of_col().ok_or_else(|| missing("mode"))?;
+                        let dominant =
+                            aggs.column(Self::filtered(segmint_udfs::expr_fn::dominant(of), cond)?);
+                        datafusion::functions::core::expr_fn::get_field(dominant, "value")
                     }
                 };
                 let holds = never_null(compare_all(&value, cmp));
@@ -231,8 +249,72 @@ impl LeafCompiler<'_> {
                     holds,
                 })
             }
+            Leaf::Funnel {
+                steps,
+                window,
+                modes,
+                events,
+                outcome,
+            } => self.funnel(steps, *window, modes, *events, outcome, aggs),
+            Leaf::Sequence { steps, events } => self.sequence(steps, *events, aggs),
+            Leaf::Sessions {
+                matching,
+                window,
+                gap,
+                count,
+                mean_minutes,
+                events_per_session,
+            } => self.sessions(
+                matching,
+                *window,
+                *gap,
+                [count, mean_minutes, events_per_session],
+                aggs,
+            ),
+            Leaf::Cadence {
+                matching,
+                window,
+                classes,
+                rules,
+            } => self.cadence(matching, *window, classes, rules, aggs),
+            Leaf::Momentum {
+                matching,
+                recent,
+                baseline,
+                value,
+            } => self.momentum(matching, *recent, *baseline, value, aggs),
+            Leaf::Rfm {
+                matching,
+                monetary,
+                window,
+                cut_points,
+                classes,
+                r,
+                f,
+                m,
+            } => self.rfm(
+                matching,
+                monetary,
+                *window,
+                cut_points.as_ref(),
+                classes,
+                [r, f, m],
+                aggs,
+            ),
+            Leaf::Affinity {
+                of,
+                matching,
+                window,
+                values,
+                min_share,
+            } => self.affinity(of, matching, *window, values, *min_share, aggs),
         }
     }
+}
+
+/// `coalesce(e, false)`: a leaf's truth is never NULL.
+pub(crate) fn never_null(e: Expr) -> Expr {
+    datafusion::functions::expr_fn::coalesce(vec![e, lit(false)])
 }
 
 fn missing(what: &str) -> CompileError {

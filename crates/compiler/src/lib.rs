@@ -5,12 +5,14 @@
 //! | scan | one scan of `events`, filtered to the widest window of the project (hive partitions outside it are pruned); the optimizer projects only the columns leaves need |
 //! | aggregate | one `GROUP BY entity`; every distinct leaf aggregate is one column (`count(*) FILTER (…)`, `min(time) FILTER (…)`, …), identical ones computed once |
 //! | universe | the grouped entities, full-joined once with `profiles` when configured |
-//! | project | each segment one boolean column (tiered segments: the tier name); `in_segment` inlined |
+//! | window | only with `rfm` quintiles: population ranks over the grouped rows, once per distinct rank |
+//! | project | each segment one boolean column (tiered segments: the tier name); `in_segment` inlined; `outputs:` as `segment:name` columns |
 //! | filter | rows that belong to at least one selected segment |
 //!
 //! The compiler never touches storage: it is given `TableSource`s (the engine's listing
 //! tables, or schema-only sources in tests).
 
+mod behavior;
 mod compare;
 mod describe;
 mod error;
@@ -18,7 +20,8 @@ mod leaf;
 mod plan;
 mod time;
 
+pub use behavior::sequence_pattern;
 pub use describe::describe;
 pub use error::{CompileError, Result};
-pub use plan::{Compiled, LeafColumn, SegmentColumn, compile, scan_range};
+pub use plan::{Compiled, LeafColumn, OutputColumn, SegmentColumn, compile, scan_range};
 pub use time::AsOf;

@@ -35,12 +35,22 @@ pub struct LeafColumn {
     pub label: String,
 }
 
+/// An output column (a computed trait written beside a segment's members).
+#[derive(Debug, Clone)]
+pub struct OutputColumn {
+    pub segment: String,
+    pub name: String,
+    /// The plan's column: `segment:name`.
+    pub column: String,
+}
+
 /// The compiled run: one plan whose rows are `entity`, one column per segment, leaf values.
 #[derive(Debug, Clone)]
 pub struct Compiled {
     pub plan: LogicalPlan,
     pub segments: Vec<SegmentColumn>,
     pub leaves: Vec<LeafColumn>,
+    pub outputs: Vec<OutputColumn>,
 }
 
 /// The `[lo, as_of)` microsecond range the run reads: the widest window of any segment in
@@ -94,6 +104,7 @@ pub fn compile(
     let mut membership: HashMap<String, Expr> = HashMap::new();
     let mut outputs: Vec<(SegmentColumn, Expr)> = Vec::new();
     let mut leaf_columns: Vec<(LeafColumn, Expr)> = Vec::new();
+    let mut output_columns: Vec<(OutputColumn, Expr)> = Vec::new();
     for segment in &segments {
         let mut ctx = SegmentCtx {
             leaves: &leaves,
@@ -135,6 +146,18 @@ pub fn compile(
                 (value.clone(), value.is_not_null())
             }
         };
+        for output in &segment.outputs {
+            let value = leaves.leaf(&output.measure, &mut aggs)?.value;
+            let column = format!("{}:{}", segment.name, output.name);
+            output_columns.push((
+                OutputColumn {
+                    segment: segment.name.clone(),
+                    name: output.name.clone(),
+                    column,
+                },
+                value,
+            ));
+        }
         membership.insert(segment.name.clone(), is_member);
         outputs.push((
             SegmentColumn {
@@ -148,6 +171,7 @@ pub fn compile(
     if !selected.is_empty() {
         outputs.retain(|(s, _)| selected.contains(&s.name));
         leaf_columns.retain(|(l, _)| selected.contains(&l.segment));
+        output_columns.retain(|(o, _)| selected.contains(&o.segment));
     }
 
     // One scan of the events, one GROUP BY entity.
@@ -189,9 +213,22 @@ pub fn compile(
         ]);
     }
 
+    // Population-wide ranks (RFM quintiles) over the grouped rows, once each.
+    if !aggs.windows.is_empty() {
+        plan = LogicalPlanBuilder::from(LogicalPlanBuilder::window_plan(
+            plan.build()?,
+            aggs.windows.clone(),
+        )?);
+    }
+
     let mut projection = vec![entity.alias("entity")];
     projection.extend(outputs.iter().map(|(s, e)| e.clone().alias(&s.name)));
     projection.extend(leaf_columns.iter().map(|(l, e)| e.clone().alias(&l.column)));
+    projection.extend(
+        output_columns
+            .iter()
+            .map(|(o, e)| e.clone().alias(&o.column)),
+    );
     let any_member = outputs
         .iter()
         .map(|(s, _)| {
@@ -208,6 +245,7 @@ pub fn compile(
         plan,
         segments: outputs.into_iter().map(|(s, _)| s).collect(),
         leaves: leaf_columns.into_iter().map(|(l, _)| l).collect(),
+        outputs: output_columns.into_iter().map(|(o, _)| o).collect(),
     })
 }
 

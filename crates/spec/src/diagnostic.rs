@@ -62,6 +62,13 @@ pub enum Code {
     BadWindow,
     /// A segment has neither or both of `where:` and `tiers:`.
     BadSegmentBody,
+    /// `dropped_after` (or another step reference) names no step.
+    UnknownStep,
+    /// A behavioral leaf (funnel, sequence, sessions, cadence, momentum, rfm, affinity) is
+    /// missing what it needs or combines options that cannot go together.
+    BadLeaf,
+    /// An output is not a measurable leaf, or carries a comparison.
+    BadOutput,
 }
 
 impl Code {
@@ -93,6 +100,9 @@ impl Code {
             Code::Io => "SM024",
             Code::BadWindow => "SM025",
             Code::BadSegmentBody => "SM026",
+            Code::UnknownStep => "SM027",
+            Code::BadLeaf => "SM028",
+            Code::BadOutput => "SM029",
         }
     }
 }

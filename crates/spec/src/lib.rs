@@ -33,8 +33,9 @@ pub mod window;
 pub use check::{Checked, ProjectInput, SegmentInput, check};
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Position, SourceText};
 pub use model::{
-    Comparison, Cond, EventMatch, EventsTable, Filter, Leaf, ProfilesTable, Project, Segment,
-    SegmentBody, Tier, When, Window,
+    CadenceClass, CadenceRules, Comparison, Cond, EventMatch, EventsTable, Filter, FunnelOutcome,
+    Gap, Leaf, Output, ProfilesTable, Project, RfmCutPoints, Segment, SegmentBody, SequenceStep,
+    Tier, When, Window,
 };
 pub use schema::{ColumnKind, LakeSchema, TableColumns};
 pub use syntax::{Literal, MetricAgg, PartitionType};

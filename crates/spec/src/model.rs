@@ -48,6 +48,8 @@ pub struct Segment {
     /// The file it came from.
     pub file: String,
     pub body: SegmentBody,
+    /// Computed traits written beside membership, by column name.
+    pub outputs: Vec<Output>,
     /// SHA-256 of the segment file's bytes, for run summaries.
     pub spec_hash: String,
 }
@@ -66,6 +68,13 @@ pub enum SegmentBody {
 pub struct Tier {
     pub name: String,
     pub condition: Option<Cond>,
+}
+
+/// One output column: a leaf's value (its comparisons are empty and ignored).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Output {
+    pub name: String,
+    pub measure: Leaf,
 }
 
 /// A resolved condition tree.
@@ -160,13 +169,186 @@ pub enum Leaf {
     },
     /// Profile columns, compared.
     Trait { filters: Vec<Filter> },
+    /// How far through ordered steps within `window` (ClickHouse `windowFunnel`).
+    Funnel {
+        steps: Vec<EventMatch>,
+        /// Longest time from the first step to the last.
+        window: Span,
+        /// `window_funnel` modes, comma-separated (`""` for none).
+        modes: String,
+        /// Which events are looked at.
+        events: Window,
+        outcome: FunnelOutcome,
+    },
+    /// Do the steps occur in order with the given gaps (ClickHouse `sequenceMatch`).
+    Sequence {
+        steps: Vec<SequenceStep>,
+        events: Window,
+    },
+    /// Sessions split by an inactivity gap, compared.
+    Sessions {
+        matching: EventMatch,
+        window: Window,
+        gap: Span,
+        count: Vec<Comparison>,
+        mean_minutes: Vec<Comparison>,
+        events_per_session: Vec<Comparison>,
+    },
+    /// The rhythm class of the entity's active days.
+    Cadence {
+        matching: EventMatch,
+        window: Window,
+        classes: Vec<CadenceClass>,
+        rules: CadenceRules,
+    },
+    /// Recent event rate over the baseline rate, compared.
+    Momentum {
+        matching: EventMatch,
+        recent: Span,
+        baseline: Span,
+        value: Vec<Comparison>,
+    },
+    /// Recency, frequency and monetary scores (1–5) and the named class.
+    Rfm {
+        matching: EventMatch,
+        monetary: String,
+        window: Window,
+        /// `None`: quintiles over the entities with at least one matching event.
+        cut_points: Option<RfmCutPoints>,
+        classes: Vec<String>,
+        r: Vec<Comparison>,
+        f: Vec<Comparison>,
+        m: Vec<Comparison>,
+    },
+    /// The dominant value of a property by share of matching events.
+    Affinity {
+        of: String,
+        matching: EventMatch,
+        window: Window,
+        /// The dominant value must be one of these (empty: any).
+        values: Vec<Literal>,
+        min_share: Option<f64>,
+    },
+}
+
+/// What a funnel leaf asks of the level reached.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum FunnelOutcome {
+    /// Every step.
+    Completed,
+    /// The number of steps completed, compared.
+    Reached(Vec<Comparison>),
+    /// Reached step `n` (1-based) but not the next one.
+    DroppedAfter(usize),
+}
+
+/// One step of a sequence and its gap from the previous step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SequenceStep {
+    pub matching: EventMatch,
+    pub gap: Gap,
+}
+
+/// How a sequence step follows the previous one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Gap {
+    /// Any time later, other events in between.
+    Eventually,
+    /// The next step event (no other step event in between).
+    Immediately,
+    /// At most this long after the previous step.
+    Within(Span),
+    /// At least this long after the previous step.
+    After(Span),
+}
+
+/// A rhythm class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CadenceClass {
+    Regular,
+    Returning,
+    Fading,
+    Lapsed,
+}
+
+impl CadenceClass {
+    /// The YAML (and output) spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            CadenceClass::Regular => "regular",
+            CadenceClass::Returning => "returning",
+            CadenceClass::Fading => "fading",
+            CadenceClass::Lapsed => "lapsed",
+        }
+    }
+
+    /// Every class.
+    pub const ALL: [CadenceClass; 4] = [
+        CadenceClass::Regular,
+        CadenceClass::Returning,
+        CadenceClass::Fading,
+        CadenceClass::Lapsed,
+    ];
+}
+
+/// The thresholds of the cadence classes (see docs/segments.md).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CadenceRules {
+    /// Fewer active days than this: no rhythm, no class.
+    pub min_active_days: u32,
+    /// Away at least this many usual gaps (and `fading_min_days`): fading.
+    pub fading_after: f64,
+    pub fading_min_days: i64,
+    /// Away at least this many usual gaps (and `lapsed_min_days`): lapsed.
+    pub lapsed_after: f64,
+    pub lapsed_min_days: i64,
+    /// Came back, within `returning_within_days`, after a break of at least this many
+    /// usual gaps (and `returning_min_days`): returning.
+    pub returning_after: f64,
+    pub returning_min_days: i64,
+    pub returning_within_days: i64,
+}
+
+impl Default for CadenceRules {
+    fn default() -> Self {
+        CadenceRules {
+            min_active_days: 3,
+            fading_after: 2.0,
+            fading_min_days: 7,
+            lapsed_after: 4.0,
+            lapsed_min_days: 28,
+            returning_after: 4.0,
+            returning_min_days: 14,
+            returning_within_days: 14,
+        }
+    }
+}
+
+/// Fixed RFM cut points (four, increasing, per score).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RfmCutPoints {
+    pub recency_days: Vec<f64>,
+    pub frequency: Vec<f64>,
+    pub monetary: Vec<f64>,
 }
 
 impl Leaf {
     /// The window of events this leaf needs to read.
     pub fn events_window(&self) -> Option<Window> {
         match self {
-            Leaf::Performed { window, .. } | Leaf::Metric { window, .. } => Some(*window),
+            Leaf::Performed { window, .. }
+            | Leaf::Metric { window, .. }
+            | Leaf::Sessions { window, .. }
+            | Leaf::Cadence { window, .. }
+            | Leaf::Rfm { window, .. }
+            | Leaf::Affinity { window, .. } => Some(*window),
+            Leaf::Funnel { events, .. } | Leaf::Sequence { events, .. } => Some(*events),
+            Leaf::Momentum {
+                recent, baseline, ..
+            } => Some(Window::Last(recent.plus(*baseline).plus(Span {
+                amount: 1,
+                unit: crate::window::Unit::Days,
+            }))),
             // The first/last event ever must be found among all events before as-of.
             Leaf::Occurrence { .. } => Some(Window::AllTime),
             Leaf::Trait { .. } => None,

@@ -44,6 +44,30 @@ impl Span {
     }
 
     /// An upper bound of the span in seconds (calendar days may be 25h with DST).
+    /// The span covering `self` then `other`: calendar days when both are, else hours
+    /// (days counted as 24 hours).
+    pub fn plus(self, other: Span) -> Span {
+        match (self.calendar_days(), other.calendar_days()) {
+            (Some(a), Some(b)) => Span {
+                amount: u32::try_from(a + b).unwrap_or(u32::MAX),
+                unit: Unit::Days,
+            },
+            _ => {
+                let minutes = (self.fixed_seconds() + other.fixed_seconds() + 59) / 60;
+                Span {
+                    amount: u32::try_from(minutes).unwrap_or(u32::MAX),
+                    unit: Unit::Minutes,
+                }
+            }
+        }
+    }
+
+    /// The span's length counting a day as exactly 24 hours.
+    pub fn fixed_seconds(self) -> i64 {
+        self.exact_seconds()
+            .unwrap_or_else(|| self.calendar_days().unwrap_or(0) * 86_400)
+    }
+
     pub fn max_seconds(self) -> i64 {
         self.exact_seconds()
             .unwrap_or_else(|| self.calendar_days().unwrap_or(0) * 90_000)

@@ -1,7 +1,8 @@
 //! Lowering a condition tree as written into the checked model, one leaf at a time.
 //!
-//! New leaves (funnel, sequence, sessions, cadence, momentum, rfm, breadth, affinity) get a
-//! `lower_*` function here and a variant in `model::Leaf`.
+//! The counting leaves are lowered here; the behavioral ones (funnel, sequence, sessions,
+//! cadence, momentum, rfm, breadth, affinity) in `behavior.rs`. The same leaves define
+//! `outputs:`, where their comparisons are left out ([`Purpose::Output`]).
 
 use serde_saphyr::Spanned;
 
@@ -11,6 +12,7 @@ use super::window;
 use crate::diagnostic::{Code, Position};
 use crate::model::{Comparison, Cond, EventMatch, Filter, Leaf};
 use crate::schema::{ColumnKind, TableColumns};
+use crate::syntax::PredicateSyntax;
 use crate::syntax::{
     Condition, EventLeafSyntax, FilterMap, MetricAgg, MetricLeafSyntax, WhenLeafSyntax,
 };
@@ -21,10 +23,20 @@ pub struct Reference {
     pub position: Position,
 }
 
+/// What a leaf is lowered for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Part of a condition: its comparison is required.
+    Condition,
+    /// An output column: its value is written; a comparison is not allowed.
+    Output,
+}
+
 /// Lowers conditions of one file, collecting segment references for the graph check.
 pub struct Lowerer<'c, 'a> {
     pub ctx: &'c mut FileContext<'a>,
     pub references: Vec<Reference>,
+    pub purpose: Purpose,
 }
 
 impl<'c, 'a> Lowerer<'c, 'a> {
@@ -32,7 +44,54 @@ impl<'c, 'a> Lowerer<'c, 'a> {
         Lowerer {
             ctx,
             references: Vec::new(),
+            purpose: Purpose::Condition,
         }
+    }
+
+    /// A leaf's comparison: required in a condition (reported when missing), refused in an
+    /// output (where `Some(vec![])` stands for "no comparison").
+    pub(super) fn comparison(
+        &mut self,
+        field: &Option<Spanned<PredicateSyntax>>,
+        leaf_at: Position,
+        leaf: &str,
+        key: &str,
+        operand: Operand,
+        example: &str,
+    ) -> Option<Vec<Comparison>> {
+        match (field, self.purpose) {
+            (Some(c), Purpose::Condition) => {
+                let what = match leaf.strip_prefix("metric ") {
+                    Some(agg) => format!("the {agg} metric"),
+                    None => format!("the `{key}` of `{leaf}`"),
+                };
+                comparisons(self.ctx, c, operand, &what)
+            }
+            (None, Purpose::Condition) => {
+                self.ctx.report(
+                    Code::BadLeaf,
+                    leaf_at,
+                    format!("`{leaf}` needs `{key}:` in a condition"),
+                    format!("e.g. `{key}: {example}`"),
+                );
+                None
+            }
+            (Some(c), Purpose::Output) => {
+                self.refuse_in_output(at(c), key);
+                None
+            }
+            (None, Purpose::Output) => Some(Vec::new()),
+        }
+    }
+
+    /// Report a comparison given where an output is defined.
+    pub(super) fn refuse_in_output(&mut self, position: Position, key: &str) {
+        self.ctx.report(
+            Code::BadOutput,
+            position,
+            format!("an output takes no `{key}:` — its value is written as it is"),
+            format!("remove `{key}:`, or move the comparison into the segment's `where:`"),
+        );
     }
 
     /// Lower one node; `None` when it had errors (already reported).
@@ -59,6 +118,14 @@ impl<'c, 'a> Lowerer<'c, 'a> {
             }
             Condition::Metric(leaf) => self.metric(leaf, position).map(Cond::Leaf),
             Condition::Trait(filters) => self.trait_leaf(filters, position).map(Cond::Leaf),
+            Condition::Funnel(leaf) => self.funnel(leaf, position).map(Cond::Leaf),
+            Condition::Sequence(leaf) => self.sequence(leaf, position).map(Cond::Leaf),
+            Condition::Sessions(leaf) => self.sessions(leaf, position).map(Cond::Leaf),
+            Condition::Cadence(leaf) => self.cadence(leaf, position).map(Cond::Leaf),
+            Condition::Momentum(leaf) => self.momentum(leaf, position).map(Cond::Leaf),
+            Condition::Rfm(leaf) => self.rfm(leaf, position).map(Cond::Leaf),
+            Condition::Breadth(leaf) => self.breadth(leaf, position).map(Cond::Leaf),
+            Condition::Affinity(leaf) => self.affinity(leaf, position).map(Cond::Leaf),
         }
     }
 
@@ -89,6 +156,10 @@ impl<'c, 'a> Lowerer<'c, 'a> {
         let matching = self.matching(&leaf.event, &leaf.filters);
         let window = window::window(self.ctx, position, &leaf.within, &leaf.between);
         let count = match (&leaf.count, negated) {
+            (Some(c), false) if self.purpose == Purpose::Output => {
+                self.refuse_in_output(at(c), "count");
+                None
+            }
             (None, false) => Some(vec![Comparison::Gte(crate::syntax::Literal::Int(1))]),
             (None, true) => Some(vec![Comparison::Eq(crate::syntax::Literal::Int(0))]),
             (Some(c), false) => comparisons(self.ctx, c, Operand::Count, "the event count"),
@@ -213,11 +284,13 @@ impl<'c, 'a> Lowerer<'c, 'a> {
             MetricAgg::Avg => Operand::Column(ColumnKind::Float),
             _ => of_kind.map_or(Operand::Unknown, Operand::Column),
         };
-        let value = comparisons(
-            self.ctx,
+        let value = self.comparison(
             &leaf.value,
+            position,
+            &format!("metric {}", agg.name()),
+            "value",
             operand,
-            &format!("the {} metric", agg.name()),
+            "{gte: 10}",
         );
         if !ok {
             return None;
@@ -256,7 +329,7 @@ impl<'c, 'a> Lowerer<'c, 'a> {
         Some(Leaf::Trait { filters })
     }
 
-    fn matching(
+    pub(super) fn matching(
         &mut self,
         event: &Option<Spanned<String>>,
         filters: &Option<Spanned<FilterMap>>,
@@ -283,7 +356,7 @@ impl<'c, 'a> Lowerer<'c, 'a> {
         })
     }
 
-    fn filters(
+    pub(super) fn filters(
         &mut self,
         map: &FilterMap,
         columns: Option<&TableColumns>,
@@ -314,7 +387,7 @@ impl<'c, 'a> Lowerer<'c, 'a> {
         ok.then_some(out)
     }
 
-    fn events_column(&mut self, name: &Spanned<String>) -> Option<ColumnKind> {
+    pub(super) fn events_column(&mut self, name: &Spanned<String>) -> Option<ColumnKind> {
         let schema = self.ctx.schema?;
         match schema.events.get(&name.value) {
             Some(kind) => Some(*kind),

@@ -3,6 +3,7 @@
 //!
 //! All problems of all files are collected (not just the first), each a coded diagnostic.
 
+mod behavior;
 mod context;
 mod graph;
 mod lower;
@@ -15,11 +16,11 @@ use std::collections::BTreeSet;
 use sha2::{Digest, Sha256};
 
 use crate::diagnostic::{Code, Diagnostics, Position, SourceText};
-use crate::model::{Project, Segment, SegmentBody, Tier};
+use crate::model::{Cond, Output, Project, Segment, SegmentBody, Tier};
 use crate::schema::LakeSchema;
 use crate::syntax::{ProjectSyntax, SegmentSyntax};
 use context::{FileContext, at};
-use lower::Lowerer;
+use lower::{Lowerer, Purpose};
 
 /// The parsed project file with its text.
 pub struct ProjectInput {
@@ -177,6 +178,7 @@ fn lower_segment(lowerer: &mut Lowerer, input: &SegmentInput) -> Option<Segment>
             None
         }
     };
+    let outputs = lower_outputs(lowerer, syntax);
     let body = body?;
     if !ok {
         return None;
@@ -190,8 +192,54 @@ fn lower_segment(lowerer: &mut Lowerer, input: &SegmentInput) -> Option<Segment>
             .unwrap_or_default(),
         file: input.source.name.clone(),
         body,
+        outputs: outputs?,
         spec_hash: format!("{:x}", Sha256::digest(input.source.text.as_bytes())),
     })
+}
+
+/// Column names the members table uses itself.
+const RESERVED_OUTPUTS: [&str; 3] = ["entity", "as_of", "tier"];
+
+/// `outputs:`: each a measurable leaf without its comparison.
+fn lower_outputs(lowerer: &mut Lowerer, syntax: &SegmentSyntax) -> Option<Vec<Output>> {
+    let Some(map) = &syntax.outputs else {
+        return Some(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    lowerer.purpose = Purpose::Output;
+    for (name, node) in &map.value {
+        if !valid_name(name) || RESERVED_OUTPUTS.contains(&name.as_str()) {
+            lowerer.ctx.report(
+                Code::BadOutput,
+                at(node),
+                format!("`{name}` cannot name an output column"),
+                "use lowercase letters, digits and `_`, starting with a letter, and not entity, as_of or tier",
+            );
+            ok = false;
+            continue;
+        }
+        match lowerer.condition(node) {
+            Some(Cond::Leaf(measure)) if !matches!(measure, crate::model::Leaf::Trait { .. }) => {
+                out.push(Output {
+                    name: name.clone(),
+                    measure,
+                });
+            }
+            Some(_) => {
+                lowerer.ctx.report(
+                    Code::BadOutput,
+                    at(node),
+                    format!("output `{name}` is not a measure of behaviour"),
+                    "an output is one leaf such as `metric`, `performed`, `affinity`, `rfm`, `momentum` or `cadence` — not all/any/not/in_segment/trait",
+                );
+                ok = false;
+            }
+            None => ok = false,
+        }
+    }
+    lowerer.purpose = Purpose::Condition;
+    ok.then_some(out)
 }
 
 fn lower_tiers(

@@ -19,6 +19,10 @@ pub enum Operand {
     Count,
     /// A share between 0 and 1.
     Fraction,
+    /// A non-negative number that is not a count (a ratio, minutes, a mean).
+    NonNegative,
+    /// An RFM score: a whole number from 1 to 5.
+    Score,
 }
 
 impl Operand {
@@ -28,6 +32,8 @@ impl Operand {
             (Operand::Count, Literal::Int(i)) => *i >= 0,
             (Operand::Count, Literal::Float(f)) => *f >= 0.0,
             (Operand::Fraction, l) => l.as_f64().is_some_and(|f| (0.0..=1.0).contains(&f)),
+            (Operand::NonNegative, l) => l.as_f64().is_some_and(|f| f >= 0.0),
+            (Operand::Score, Literal::Int(i)) => (1..=5).contains(i),
             (Operand::Column(ColumnKind::Text), Literal::Str(_)) => true,
             (Operand::Column(k), Literal::Int(_) | Literal::Float(_)) => k.is_numeric(),
             (Operand::Column(ColumnKind::Boolean), Literal::Bool(_)) => true,
@@ -44,6 +50,8 @@ impl Operand {
             Operand::Unknown => "any value".into(),
             Operand::Count => "a count (a number ≥ 0)".into(),
             Operand::Fraction => "a share between 0 and 1".into(),
+            Operand::NonNegative => "a number ≥ 0".into(),
+            Operand::Score => "an RFM score (1 to 5)".into(),
             Operand::Column(k) => format!("a {} column", k.name()),
         }
     }
@@ -60,6 +68,8 @@ impl Operand {
             Operand::Column(ColumnKind::Other) => "complex columns can only be tested with is_null",
             Operand::Count => "counts are compared with whole numbers ≥ 0, e.g. {gte: 12}",
             Operand::Fraction => "shares are fractions: {gte: 0.6} means at least 60%",
+            Operand::NonNegative => "compare with a number ≥ 0, e.g. {gte: 1.5}",
+            Operand::Score => "scores are whole numbers from 1 (worst) to 5 (best), e.g. {gte: 4}",
             _ => "compare numbers with numbers: write the value without quotes",
         }
     }
@@ -177,7 +187,10 @@ pub fn comparisons(
                 vec![]
             }
             Comparison::IsNull(_) => {
-                if matches!(operand, Operand::Count | Operand::Fraction) {
+                if matches!(
+                    operand,
+                    Operand::Count | Operand::Fraction | Operand::NonNegative | Operand::Score
+                ) {
                     ctx.report(
                         Code::BadComparison,
                         position,

@@ -3,24 +3,28 @@
 //! Each variant is one YAML key (externally tagged), so a typo such as `performd:` is an
 //! "unknown condition" error with its location, never a silently ignored key.
 //!
-//! Later leaves (`funnel`, `sequence`, `sessions`, `cadence`, `momentum`, `rfm`, `breadth`,
-//! `affinity`) are added as new variants here, a lowering in `check/lower.rs`, and an
-//! aggregate in the compiler's `leaf` module.
+//! Each leaf is a variant here, a lowering in `check/lower.rs` (or `check/behavior.rs`), and
+//! an aggregate in the compiler's `leaf` module. The behavioral leaves' syntax is in
+//! [`super::behavior`].
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use super::behavior::{
+    AffinitySyntax, BreadthSyntax, CadenceSyntax, FunnelSyntax, MomentumSyntax, RfmSyntax,
+    SequenceSyntax, SessionsSyntax,
+};
 use super::literal::Literal;
 use super::predicate::PredicateSyntax;
 
 /// Property filters: column name → predicate. Keys are kept sorted so plans are stable.
 pub type FilterMap = BTreeMap<String, Spanned<PredicateSyntax>>;
 
-/// One node of a segment's condition tree.
-// Parse-tree nodes are short-lived; boxing the leaves would only add noise.
-#[allow(clippy::large_enum_variant)]
+/// One node of a segment's condition tree. Leaves are boxed so that a node stays small:
+/// parsing recurses once per nesting level, and a large node would overflow the stack
+/// within the depth budget.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Condition {
@@ -33,17 +37,33 @@ pub enum Condition {
     /// The entity is a member of another segment (for a tiered segment: in any tier).
     InSegment(Spanned<String>),
     /// Did the event (with filters) happen, how many times, in a window.
-    Performed(EventLeafSyntax),
+    Performed(Box<EventLeafSyntax>),
     /// The event (with filters) did not happen in the window.
-    NotPerformed(EventLeafSyntax),
+    NotPerformed(Box<EventLeafSyntax>),
     /// When the first matching event ever happened (new users).
-    FirstPerformed(WhenLeafSyntax),
+    FirstPerformed(Box<WhenLeafSyntax>),
     /// When the last matching event happened (lapsed users).
-    LastPerformed(WhenLeafSyntax),
+    LastPerformed(Box<WhenLeafSyntax>),
     /// A computed trait over matching events, compared.
-    Metric(MetricLeafSyntax),
+    Metric(Box<MetricLeafSyntax>),
     /// A column of the profiles table, compared.
     Trait(FilterMap),
+    /// Ordered steps within a time limit: completed, reached, or dropped after a step.
+    Funnel(Box<FunnelSyntax>),
+    /// A pattern of steps with gaps.
+    Sequence(Box<SequenceSyntax>),
+    /// Inactivity-gap sessions: count, mean length, events per session.
+    Sessions(Box<SessionsSyntax>),
+    /// Rhythm of activity: regular, returning, fading, lapsed.
+    Cadence(Box<CadenceSyntax>),
+    /// Recent activity rate over the baseline rate.
+    Momentum(Box<MomentumSyntax>),
+    /// Recency / frequency / monetary scores and classes.
+    Rfm(Box<RfmSyntax>),
+    /// Distinct values of a property used (features, topics, categories).
+    Breadth(Box<BreadthSyntax>),
+    /// The dominant value of a property by share of events.
+    Affinity(Box<AffinitySyntax>),
 }
 
 /// `performed` / `not_performed`.
@@ -136,6 +156,7 @@ pub struct MetricLeafSyntax {
     pub within: Option<Spanned<String>>,
     #[serde(default)]
     pub between: Option<Spanned<Vec<Spanned<String>>>>,
-    /// The comparison the metric must satisfy.
-    pub value: Spanned<PredicateSyntax>,
+    /// The comparison the metric must satisfy (required in conditions, absent in outputs).
+    #[serde(default)]
+    pub value: Option<Spanned<PredicateSyntax>>,
 }

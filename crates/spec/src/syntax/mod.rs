@@ -2,6 +2,7 @@
 //!
 //! Nothing here is validated beyond shape; `check` turns these into the resolved model.
 
+pub mod behavior;
 pub mod condition;
 pub mod literal;
 pub mod predicate;
@@ -14,4 +15,4 @@ pub use condition::{
 pub use literal::Literal;
 pub use predicate::{Predicate, PredicateSyntax};
 pub use project::{PartitionType, ProjectSyntax};
-pub use segment::{SegmentSyntax, TierSyntax};
+pub use segment::{OutputSyntax, SegmentSyntax, TierSyntax};

@@ -11,7 +11,13 @@
 //!
 //! A segment has either `where:` (members are the entities for which it holds) or `tiers:`
 //! (every entity goes to the first tier whose `where:` holds; a last tier without `where:`
-//! takes everyone left).
+//! takes everyone left). `outputs:` adds computed traits beside membership:
+//!
+//! ```yaml
+//! outputs:
+//!   favourite_topic: {affinity: {of: topic, event: content_view, within: 90d}}
+//!   purchases_90d: {performed: {event: purchase, within: 90d}}
+//! ```
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -29,7 +35,16 @@ pub struct SegmentSyntax {
     pub condition: Option<Spanned<Condition>>,
     #[serde(default)]
     pub tiers: Option<Spanned<Vec<Spanned<TierSyntax>>>>,
+    /// Computed traits written beside membership: name → a leaf without its comparison.
+    #[serde(default)]
+    pub outputs: Option<Spanned<OutputMap>>,
 }
+
+/// `outputs:` — column name → measure. Sorted by name so outputs are stable.
+pub type OutputMap = std::collections::BTreeMap<String, Spanned<OutputSyntax>>;
+
+/// One output: a leaf whose value is written (its comparison, if any, is not allowed).
+pub type OutputSyntax = Condition;
 
 /// One named bucket of a tiered segment.
 #[derive(Debug, Clone, Deserialize)]

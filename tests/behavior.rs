@@ -249,12 +249,13 @@ fn funnel_level(entries: &mut [(i64, usize)], steps: usize, window: i64, modes: 
             return reached(&level);
         } else if strict_order && started && level[i - 1].is_none() {
             return level.iter().position(Option::is_none).unwrap_or(steps);
-        } else if let Some((first, last)) = level[i - 1] {
-            if t <= first + window && (!increase || last < t) {
-                level[i] = Some((first, t));
-                if i + 1 == steps {
-                    return steps;
-                }
+        } else if let Some((first, last)) = level[i - 1]
+            && t <= first + window
+            && (!increase || last < t)
+        {
+            level[i] = Some((first, t));
+            if i + 1 == steps {
+                return steps;
             }
         }
     }

@@ -235,6 +235,7 @@ fn leaf(
                 When::Within(s) => t >= clock.minus(*s),
                 When::Before(s) => t < clock.minus(*s),
                 When::Between(a, b) => t >= Clock::day(*a) && t < Clock::day(*b),
+                When::Ever => true,
             }
         }
         Leaf::Metric {

@@ -65,6 +65,7 @@ pub fn describe(leaf: &Leaf) -> String {
                 When::Within(s) => format!("(want within {s})"),
                 When::Before(s) => format!("(want before {s} ago)"),
                 When::Between(a, b) => format!("(want in [{a}, {b}))"),
+                When::Ever => "(any time)".to_string(),
             };
             format!("{which}({}) {when}", matching(m))
         }

@@ -64,6 +64,7 @@ impl AsOf {
         match when {
             When::Within(span) => Some((Some(self.minus(span)?), self.end_us)),
             When::Before(span) => Some((None, self.minus(span)?)),
+            When::Ever => Some((None, self.end_us)),
             When::Between(from, to) => Some((
                 Some(self.day_start_us(from)?),
                 self.day_start_us(to)?.min(self.end_us),

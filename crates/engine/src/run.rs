@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, BooleanArray, Date32Array, RecordBatch, StringArray};
-use datafusion::arrow::compute::{cast, filter_record_batch, is_not_null};
+use datafusion::arrow::compute::{cast, is_not_null};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::prelude::DataFrame;
-use segmint_compiler::{AsOf, Compiled, compile};
+use segmint_compiler::{AsOf, Compiled, OutputColumn, compile};
 use serde::Serialize;
 
 use crate::error::{EngineError, Result};
@@ -66,12 +66,13 @@ pub async fn execute(session: &ProjectSession, compiled: &Compiled) -> Result<Ve
         .map_err(|e| EngineError::data(session.checked.project.events.location.clone(), e))
 }
 
-/// Members of one segment column as (entity, tier) batches.
+/// Members of one segment column as (entity, as_of, tier?, outputs…) batches.
 fn members(
     batches: &[RecordBatch],
     column: &str,
     tiered: bool,
     as_of: i32,
+    outputs: &[&OutputColumn],
 ) -> Result<(Vec<RecordBatch>, Arc<Schema>)> {
     let mut fields = vec![
         Field::new("entity", DataType::Utf8, false),
@@ -79,6 +80,13 @@ fn members(
     ];
     if tiered {
         fields.push(Field::new("tier", DataType::Utf8, false));
+    }
+    for o in outputs {
+        let data_type = batches
+            .first()
+            .and_then(|b| b.column_by_name(&o.column))
+            .map_or(DataType::Null, |c| c.data_type().clone());
+        fields.push(Field::new(&o.name, data_type, true));
     }
     let schema = Arc::new(Schema::new(fields));
     let internal = |e: datafusion::arrow::error::ArrowError| EngineError::Internal(e.to_string());
@@ -104,8 +112,19 @@ fn members(
         if tiered {
             cols.push(cast(value, &DataType::Utf8).map_err(internal)?);
         }
-        let full = RecordBatch::try_new(schema.clone(), cols).map_err(internal)?;
-        let filtered = filter_record_batch(&full, &mask).map_err(internal)?;
+        for o in outputs {
+            let c = batch
+                .column_by_name(&o.column)
+                .ok_or_else(|| EngineError::Internal(format!("plan lost column {}", o.column)))?;
+            cols.push(c.clone());
+        }
+        // Filter before building the batch: non-members may hold NULL tiers.
+        let cols = cols
+            .iter()
+            .map(|c| datafusion::arrow::compute::filter(c, &mask))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(internal)?;
+        let filtered = RecordBatch::try_new(schema.clone(), cols).map_err(internal)?;
         if filtered.num_rows() > 0 {
             out.push(filtered);
         }
@@ -190,7 +209,12 @@ fn write_run(
     let mut manifest_members = BTreeMap::new();
     let mut segments = BTreeMap::new();
     for seg in &compiled.segments {
-        let (rows, schema) = members(batches, &seg.name, seg.tiered, as_of_days)?;
+        let outputs: Vec<&OutputColumn> = compiled
+            .outputs
+            .iter()
+            .filter(|o| o.segment == seg.name)
+            .collect();
+        let (rows, schema) = members(batches, &seg.name, seg.tiered, as_of_days, &outputs)?;
         let relative = format!(
             "members/as_of={as_of_text}/run={run_id}/segment={}/part-0.parquet",
             seg.name

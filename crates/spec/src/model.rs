@@ -55,6 +55,8 @@ pub struct Segment {
 }
 
 /// Membership rule of a segment.
+// A few hundred segments per project at most: boxing leaves would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize)]
 pub enum SegmentBody {
     /// Members are the entities for which the condition holds.
@@ -78,6 +80,8 @@ pub struct Output {
 }
 
 /// A resolved condition tree.
+// Built once per run; boxing the leaves would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Cond {
     All(Vec<Cond>),
@@ -141,6 +145,8 @@ pub enum When {
     Before(Span),
     /// In `[from, to)`.
     Between(NaiveDate, NaiveDate),
+    /// Any time before as-of (`first_performed: {}`: there is such an event at all).
+    Ever,
 }
 
 /// A leaf of the behavioral vocabulary, normalized.

@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::personas::{FeatureUse, Friction, Shopper, UserTraits};
 use super::rng::{chance, user_day_rng};
-use super::schema::{CATEGORIES, CHANNELS, EventName, FEATURES, TOPICS, events_schema};
+use super::schema::{CATEGORIES, CHANNELS, EventName, FEATURES, IN_PERSON, TOPICS, events_schema};
 
 const NONE: u8 = u8::MAX;
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -164,6 +164,10 @@ impl DayBuilder {
             self.push_one(Ev::plain(EventName::PageView));
         }
         self.shopping_actions(&mut rng, traits);
+        let in_season = traits.in_season(date);
+        if in_season && chance(&mut rng, 0.6) {
+            self.funnel(&mut rng, traits, (1, 2), 1.0, 0.9, (2_000, 15_000));
+        }
         self.content_actions(&mut rng, traits);
         self.feature_actions(&mut rng, traits);
         self.friction_actions(&mut rng, traits);
@@ -193,7 +197,10 @@ impl DayBuilder {
         let mut rows = 0usize;
         let mut cursor: i64 = 0;
         for s in 0..n_sessions as usize {
-            let channel = if s == 0 || chance(&mut rng, traits.extra_session_pref_p()) {
+            let channel = if in_season {
+                // Seasonal shoppers go to the store.
+                IN_PERSON
+            } else if s == 0 || chance(&mut rng, traits.extra_session_pref_p()) {
                 traits.channel
             } else {
                 // One of the two other channels.

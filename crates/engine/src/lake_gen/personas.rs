@@ -28,6 +28,8 @@ pub(crate) enum Persona {
     New,
     /// Active early, a 30+ day gap, active again in the last 10 days.
     Returning,
+    /// Occasional until four weeks ago, then more and more active (high momentum).
+    Warming,
 }
 
 /// Shopping behaviour (mutually exclusive kinds).
@@ -103,6 +105,8 @@ pub(crate) struct UserTraits {
     pub friction: Friction,
     /// Probability of a referral_sent on an active day (0 for non-advocates).
     pub referral_p: f64,
+    /// Shops in person in August (back to school), rarely otherwise.
+    pub seasonal: bool,
 
     pub country: u8,
     pub plan: u8,
@@ -114,14 +118,15 @@ pub(crate) struct UserTraits {
 impl UserTraits {
     /// Draws a user's traits from its own RNG.
     pub(crate) fn draw(rng: &mut ChaCha8Rng) -> Self {
-        let persona = match weighted(rng, &[15, 25, 20, 10, 10, 10, 10]) {
+        let persona = match weighted(rng, &[15, 22, 18, 10, 10, 9, 9, 7]) {
             0 => Persona::Daily,
             1 => Persona::Weekly,
             2 => Persona::Monthly,
             3 => Persona::Fading,
             4 => Persona::Dormant,
             5 => Persona::New,
-            _ => Persona::Returning,
+            6 => Persona::Returning,
+            _ => Persona::Warming,
         };
         let daily_p = rng.random_range(0.80..0.92);
 
@@ -186,6 +191,8 @@ impl UserTraits {
             _ => Friction::TicketsOnly,
         };
         let advocate = chance(rng, 0.05);
+        // New users have no history before their first day, so no past season.
+        let seasonal = chance(rng, 0.07) && persona != Persona::New;
 
         let country = weighted(rng, &[35, 12, 10, 13, 10, 12, 8]) as u8;
         let plan_weights: [u32; 3] = match (feature_use, shopper) {
@@ -218,6 +225,7 @@ impl UserTraits {
             feature_count,
             friction,
             referral_p: 0.0,
+            seasonal,
             country,
             plan,
             signup_before_start,
@@ -239,12 +247,27 @@ impl UserTraits {
             Persona::Dormant => 16.0,
             Persona::New => 22.0,
             Persona::Returning => 15.0,
+            Persona::Warming => 10.0,
         }
     }
 
     /// Probability that the user is active on `date`, `ago` days before the
     /// configured end date.
     pub(crate) fn active_prob(&self, ago: u32, date: NaiveDate) -> f64 {
+        let p = self.persona_prob(ago, date);
+        if self.seasonal && date.month() == 8 {
+            p.max(0.5)
+        } else {
+            p
+        }
+    }
+
+    /// Whether `date` is in this user's shopping season (August, for seasonal users).
+    pub(crate) fn in_season(&self, date: NaiveDate) -> bool {
+        self.seasonal && date.month() == 8
+    }
+
+    fn persona_prob(&self, ago: u32, date: NaiveDate) -> f64 {
         match self.persona {
             Persona::Daily => self.daily_p,
             Persona::Weekly => {
@@ -285,6 +308,13 @@ impl UserTraits {
                     1.0
                 } else {
                     0.75
+                }
+            }
+            Persona::Warming => {
+                if ago >= 28 {
+                    0.12
+                } else {
+                    0.12 + 0.8 * f64::from(28 - ago) / 28.0
                 }
             }
             Persona::Returning => {

@@ -92,7 +92,7 @@ pub fn window(
     }
 }
 
-/// Exactly one of `within` / `before` / `between`.
+/// At most one of `within` / `before` / `between` (none: any time before as-of).
 pub fn when(
     ctx: &mut FileContext,
     leaf_at: Position,
@@ -104,11 +104,12 @@ pub fn when(
         (Some(w), None, None) => span(ctx, w).map(When::Within),
         (None, Some(b), None) => span(ctx, b).map(When::Before),
         (None, None, Some(r)) => date_range(ctx, r).map(|(f, t)| When::Between(f, t)),
+        (None, None, None) => Some(When::Ever),
         _ => {
             ctx.report(
                 Code::BadWindow,
                 leaf_at,
-                "give exactly one of `within`, `before` or `between`",
+                "give at most one of `within`, `before` or `between`",
                 "`within: 14d` (in the last 14 days), `before: 30d` (more than 30 days ago), or `between: [from, to]`",
             );
             None

@@ -191,6 +191,153 @@ case!(
 );
 case!(yaml_syntax, one("segment: a\nwhere: {performed: [\n"));
 
+// --- behavioral leaves ---
+const CART: &str = "steps: [{event: add_to_cart}, {event: purchase}], window: 24h, within: 7d";
+case!(
+    funnel_dropped_after_unknown_step,
+    one(&format!(
+        "segment: a\nwhere:\n  funnel: {{{CART}, dropped_after: add_to_crat}}\n"
+    ))
+);
+case!(
+    funnel_dropped_after_last_step,
+    one(&format!(
+        "segment: a\nwhere:\n  funnel: {{{CART}, dropped_after: purchase}}\n"
+    ))
+);
+case!(
+    funnel_without_window,
+    one(
+        "segment: a\nwhere:\n  funnel: {steps: [{event: add_to_cart}, {event: purchase}], completed: true}\n"
+    )
+);
+case!(
+    funnel_two_outcomes,
+    one(&format!(
+        "segment: a\nwhere:\n  funnel: {{{CART}, completed: true, reached: {{gte: 1}}}}\n"
+    ))
+);
+case!(
+    funnel_unknown_mode,
+    one(&format!(
+        "segment: a\nwhere:\n  funnel: {{{CART}, mode: [strict_ordr], completed: true}}\n"
+    ))
+);
+case!(
+    funnel_one_step,
+    one(
+        "segment: a\nwhere:\n  funnel: {steps: [{event: purchase}], window: 1h, completed: true}\n"
+    )
+);
+case!(
+    funnel_negative_window,
+    one(
+        "segment: a\nwhere:\n  funnel: {steps: [{event: a}, {event: b}], window: -1h, completed: true}\n"
+    )
+);
+case!(
+    sequence_first_step_timed,
+    one("segment: a\nwhere:\n  sequence: {steps: [{event: error, within: 5m}, {event: retry}]}\n")
+);
+case!(
+    sequence_step_within_and_after,
+    one(
+        "segment: a\nwhere:\n  sequence: {steps: [{event: error}, {event: retry, within: 5m, after: 1m}]}\n"
+    )
+);
+case!(
+    sequence_step_matches_everything,
+    one("segment: a\nwhere:\n  sequence: {steps: [{event: error}, {}]}\n")
+);
+case!(
+    sessions_without_comparison,
+    one("segment: a\nwhere:\n  sessions: {gap: 30m, within: 14d}\n")
+);
+case!(
+    sessions_negative_minutes,
+    one("segment: a\nwhere:\n  sessions: {within: 14d, mean_minutes: {gte: -5}}\n")
+);
+case!(
+    cadence_unknown_class,
+    one("segment: a\nwhere:\n  cadence: {is: fadin}\n")
+);
+case!(
+    cadence_threshold_in_hours,
+    one("segment: a\nwhere:\n  cadence: {is: lapsed, lapsed_min: 12h}\n")
+);
+case!(
+    cadence_without_class,
+    one("segment: a\nwhere:\n  cadence: {within: 90d}\n")
+);
+case!(
+    momentum_empty_baseline,
+    one("segment: a\nwhere:\n  momentum: {recent: 7d, baseline: 0d, value: {gte: 2}}\n")
+);
+case!(
+    momentum_negative_ratio,
+    one("segment: a\nwhere:\n  momentum: {recent: 7d, baseline: 4w, value: {gte: -1}}\n")
+);
+case!(
+    momentum_without_value,
+    one("segment: a\nwhere:\n  momentum: {recent: 7d, baseline: 4w}\n")
+);
+case!(
+    rfm_unknown_class,
+    one("segment: a\nwhere:\n  rfm: {event: purchase, monetary: revenue, class: [champion]}\n")
+);
+case!(
+    rfm_score_out_of_range,
+    one("segment: a\nwhere:\n  rfm: {event: purchase, monetary: revenue, r: {gte: 6}}\n")
+);
+case!(
+    rfm_text_monetary,
+    one("segment: a\nwhere:\n  rfm: {event: purchase, monetary: channel, class: [loyal]}\n")
+);
+case!(
+    rfm_cut_points_not_increasing,
+    one(
+        "segment: a\nwhere:\n  rfm: {event: purchase, monetary: revenue, class: [loyal], cut_points: {recency_days: [7, 30, 14, 90], frequency: [1, 2, 3, 4], monetary: [1, 2, 3, 4]}}\n"
+    )
+);
+case!(
+    affinity_share_above_one,
+    one("segment: a\nwhere:\n  affinity: {of: topic, is: travel, min_share: 1.5}\n")
+);
+case!(
+    affinity_value_of_wrong_kind,
+    one("segment: a\nwhere:\n  affinity: {of: topic, is: 3}\n")
+);
+case!(
+    affinity_without_test,
+    one("segment: a\nwhere:\n  affinity: {of: topic, within: 90d}\n")
+);
+case!(
+    breadth_unknown_column,
+    one("segment: a\nwhere:\n  breadth: {of: featur, event: feature_use, count: {gte: 3}}\n")
+);
+case!(
+    output_with_comparison,
+    one(
+        "segment: a\nwhere:\n  performed: {within: 7d}\noutputs:\n  spend: {metric: {agg: sum, of: revenue, value: {gte: 3}}}\n"
+    )
+);
+case!(
+    output_not_a_measure,
+    one(
+        "segment: a\nwhere:\n  performed: {within: 7d}\noutputs:\n  both: {all: [{performed: {within: 7d}}]}\n"
+    )
+);
+case!(
+    output_reserved_name,
+    one(
+        "segment: a\nwhere:\n  performed: {within: 7d}\noutputs:\n  tier: {performed: {within: 7d}}\n"
+    )
+);
+case!(
+    metric_without_value,
+    one("segment: a\nwhere:\n  metric: {agg: sum, of: revenue}\n")
+);
+
 #[test]
 fn the_shipped_library_checks_clean() {
     let dir = segmint_tests::segments_dir();

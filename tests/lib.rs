@@ -7,6 +7,35 @@ pub mod reference;
 
 use std::path::{Path, PathBuf};
 
+/// A project file for checks that need no files on disk (relative locations).
+pub const PROJECT_YAML: &str = "lake:\n  events:\n    location: lake/events\n    partitioning: {date: date}\n    columns: {entity: user_id, time: event_time, event: event_name}\n  profiles:\n    location: lake/profiles\n    key: user_id\noutput:\n  location: out\n";
+
+/// The generated lake's schema, as the spec checker sees it.
+pub fn lake_schema() -> segmint_spec::LakeSchema {
+    use segmint_spec::ColumnKind::*;
+    let events = [
+        ("user_id", Text),
+        ("event_time", Timestamp),
+        ("event_name", Text),
+        ("channel", Text),
+        ("category", Text),
+        ("topic", Text),
+        ("feature", Text),
+        ("revenue", Float),
+        ("date", Date),
+    ];
+    let profiles = [
+        ("user_id", Text),
+        ("country", Text),
+        ("plan", Text),
+        ("signup_date", Date),
+    ];
+    segmint_spec::LakeSchema {
+        events: events.iter().map(|(n, k)| (n.to_string(), *k)).collect(),
+        profiles: Some(profiles.iter().map(|(n, k)| (n.to_string(), *k)).collect()),
+    }
+}
+
 /// The repository's shipped segment folder.
 pub fn segments_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../segments")

@@ -3,34 +3,9 @@
 
 use segmint_spec::load::{parse_project, parse_segment};
 use segmint_spec::source::source_from_bytes;
-use segmint_spec::{ColumnKind, Diagnostics, LakeSchema, check};
+use segmint_spec::{Diagnostics, check};
 
-const PROJECT: &str = "lake:\n  events:\n    location: lake/events\n    partitioning: {date: date}\n    columns: {entity: user_id, time: event_time, event: event_name}\n  profiles:\n    location: lake/profiles\n    key: user_id\noutput:\n  location: out\n";
-
-fn schema() -> LakeSchema {
-    use ColumnKind::*;
-    let events = [
-        ("user_id", Text),
-        ("event_time", Timestamp),
-        ("event_name", Text),
-        ("channel", Text),
-        ("category", Text),
-        ("topic", Text),
-        ("feature", Text),
-        ("revenue", Float),
-        ("date", Date),
-    ];
-    let profiles = [
-        ("user_id", Text),
-        ("country", Text),
-        ("plan", Text),
-        ("signup_date", Date),
-    ];
-    LakeSchema {
-        events: events.iter().map(|(n, k)| (n.to_string(), *k)).collect(),
-        profiles: Some(profiles.iter().map(|(n, k)| (n.to_string(), *k)).collect()),
-    }
-}
+use segmint_tests::{PROJECT_YAML as PROJECT, lake_schema as schema};
 
 /// Parse and check segment files (name, bytes); the rendered diagnostics, or "ok".
 fn diagnose(files: &[(&str, &[u8])]) -> String {

@@ -1,6 +1,7 @@
 //! segmint integration tests: one binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod docs_sql;
 mod errors;
 mod library;
 mod plans;

@@ -9,7 +9,7 @@ use datafusion::logical_expr::{LogicalTableSource, TableSource};
 use segmint_compiler::{AsOf, compile};
 use segmint_engine::lake_gen::{events_schema, profiles_schema};
 
-fn sources() -> (Arc<dyn TableSource>, Arc<dyn TableSource>) {
+pub(crate) fn sources() -> (Arc<dyn TableSource>, Arc<dyn TableSource>) {
     let mut fields: Vec<Field> = events_schema()
         .fields()
         .iter()

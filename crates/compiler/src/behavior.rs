@@ -148,11 +148,17 @@ impl LeafCompiler<'_> {
         let sessions = zero(get_field(stats.clone(), "sessions"));
         let minutes = get_field(stats.clone(), "mean_session_seconds") / lit(60.0);
         let per = get_field(stats, "mean_events_per_session");
-        let holds = conjunction(vec![
-            compare_all(&sessions, count),
-            compare_all(&minutes, mean_minutes),
-            compare_all(&per, per_session),
-        ]);
+        let holds = conjunction(
+            [
+                (&sessions, count),
+                (&minutes, mean_minutes),
+                (&per, per_session),
+            ]
+            .into_iter()
+            .filter(|(_, cmps)| !cmps.is_empty())
+            .map(|(value, cmps)| compare_all(value, cmps))
+            .collect(),
+        );
         Ok(CompiledLeaf {
             value: sessions,
             holds: never_null(holds),
@@ -353,11 +359,11 @@ impl LeafCompiler<'_> {
         aggs: &mut Aggregates,
     ) -> Result<CompiledLeaf> {
         let [r, f, m, class] = self.rfm_scores(matching, monetary, window, cut_points, aggs)?;
-        let mut parts = vec![
-            compare_all(&r, r_cmps),
-            compare_all(&f, f_cmps),
-            compare_all(&m, m_cmps),
-        ];
+        let mut parts: Vec<Expr> = [(&r, r_cmps), (&f, f_cmps), (&m, m_cmps)]
+            .into_iter()
+            .filter(|(_, cmps)| !cmps.is_empty())
+            .map(|(score, cmps)| compare_all(score, cmps))
+            .collect();
         if !classes.is_empty() {
             parts.push(
                 class

@@ -40,13 +40,12 @@ impl Aggregates {
     /// The column holding this window expression (computed once per run, after the
     /// GROUP BY and the profiles join), adding it on first use.
     pub fn window(&mut self, window: Expr) -> Expr {
-        let name = window.schema_name().to_string();
         let next = self.windows.len();
         let i = *self.window_index.entry(window.clone()).or_insert(next);
         if i == next {
             self.windows.push(window);
         }
-        Expr::Column(datafusion::common::Column::from_name(name))
+        col(format!("__win_{i}"))
     }
 }
 

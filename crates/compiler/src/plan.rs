@@ -214,11 +214,27 @@ pub fn compile(
     }
 
     // Population-wide ranks (RFM quintiles) over the grouped rows, once each.
+    // Each window column is then renamed `__win_N`, as aggregates are `__agg_N`.
     if !aggs.windows.is_empty() {
-        plan = LogicalPlanBuilder::from(LogicalPlanBuilder::window_plan(
-            plan.build()?,
-            aggs.windows.clone(),
-        )?);
+        let windowed = LogicalPlanBuilder::window_plan(plan.build()?, aggs.windows.clone())?;
+        let names: HashMap<String, usize> = aggs
+            .windows
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.schema_name().to_string(), i))
+            .collect();
+        let columns: Vec<Expr> = windowed
+            .schema()
+            .iter()
+            .map(|(qualifier, field)| {
+                let column = Expr::Column(Column::new(qualifier.cloned(), field.name()));
+                match names.get(field.name()) {
+                    Some(i) => column.alias(format!("__win_{i}")),
+                    None => column,
+                }
+            })
+            .collect();
+        plan = LogicalPlanBuilder::from(windowed).project(columns)?;
     }
 
     let mut projection = vec![entity.alias("entity")];

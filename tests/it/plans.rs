@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::common::tree_node::TreeNode;
 use datafusion::logical_expr::{LogicalTableSource, TableSource};
 use segmint_compiler::{AsOf, compile};
 use segmint_engine::lake_gen::{events_schema, profiles_schema};
@@ -65,4 +66,63 @@ fn shared_leaves_are_computed_once() {
         .count();
     assert_eq!(active_days_28, 1, "{aggregate}");
     assert_eq!(text.matches("TableScan: events").count(), 1, "{text}");
+}
+
+#[test]
+fn the_whole_library_shares_its_behavioral_aggregates() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = segmint_tests::write_project(dir.path());
+    let checked = segmint_engine::check_offline(&project).unwrap();
+    assert!(
+        checked.segments.len() >= 25,
+        "the shipped library has 25+ segments"
+    );
+    let as_of = AsOf::new(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(), "UTC").unwrap();
+    let (events, profiles) = sources();
+    let compiled = compile(&checked, &[], as_of, events, Some(profiles), false).unwrap();
+    let text = compiled.plan.display_indent().to_string();
+    assert_eq!(text.matches("TableScan: events").count(), 1, "{text}");
+    let aggregate = text.lines().find(|l| l.contains("Aggregate:")).unwrap();
+    let count = |needle: &str| aggregate.matches(needle).count();
+    // Six topic tiers, their output and the advocates' output: one dominant(topic).
+    assert_eq!(count("dominant(events.topic)"), 1, "{aggregate}");
+    // Two funnels in the library, each computed once.
+    assert_eq!(count("window_funnel("), 2, "{aggregate}");
+    // Three sequences: retry_loops, and support_style's (error, retry within 10m).
+    assert_eq!(count("sequence_match("), 2, "{aggregate}");
+    // Five RFM tiers, two outputs and two more RFM segments: one year of purchase revenue.
+    assert_eq!(
+        count(
+            "sum(events.revenue) FILTER (WHERE events.event_name = Utf8(\"purchase\") AND events.event_time >= TimestampMicrosecond(1763856000000000"
+        ),
+        1,
+        "{aggregate}"
+    );
+    // One cadence for the cadence tiers, fading/returning/regular segments and journey stage.
+    assert_eq!(count("cadence("), 1, "{aggregate}");
+    // The quintile ranks: one partition size and three rank counts for every RFM quintile leaf.
+    let windows = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("WindowAggr:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(
+        windows.matches("count(Int64(1)) PARTITION BY").count(),
+        4,
+        "{windows}"
+    );
+    // Every aggregate column is distinct (identical leaves were merged, never repeated).
+    let mut aggregates = Vec::new();
+    compiled
+        .plan
+        .apply(|node| {
+            if let datafusion::logical_expr::LogicalPlan::Aggregate(a) = node {
+                aggregates.extend(a.aggr_expr.iter().map(|e| e.clone().unalias()));
+            }
+            Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+        })
+        .unwrap();
+    let distinct: std::collections::HashSet<_> = aggregates.iter().collect();
+    assert_eq!(distinct.len(), aggregates.len());
+    assert!(aggregates.len() >= 40, "{} aggregates", aggregates.len());
 }

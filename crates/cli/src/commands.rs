@@ -232,7 +232,14 @@ async fn preview(
     println!("{description}\n");
     println!("leaves:");
     for l in &compiled.leaves {
-        println!("  {:<8} {}", l.column, l.label);
+        if l.segment == segment {
+            println!("  {:<8} {}", l.column, l.label);
+        } else {
+            println!(
+                "  {:<8} {}   (via in_segment: {})",
+                l.column, l.label, l.segment
+            );
+        }
     }
     let mut shown = Vec::new();
     let mut left = limit;

@@ -315,3 +315,78 @@ fn sql_runs_functions_over_the_lake() {
     let out = segmint(d, &["sql"]);
     assert_eq!(out.status.code(), Some(2), "a query or --file is required");
 }
+
+/// `demo` shows every shipped segment with a non-zero size, and `preview` explains a member
+/// of each: its row shows the value of every leaf that put it there.
+#[test]
+fn demo_sizes_are_non_zero_and_preview_explains_every_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = segmint(d, &["demo", "--dir", "demo", "--users", "400"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<(String, u64)> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("segment "))
+        .skip(1)
+        .take_while(|l| !l.starts_with("as-of "))
+        .map(|l| {
+            let mut cols = l.split_whitespace();
+            let name = cols.next().unwrap().to_string();
+            (name, cols.next().unwrap().parse().unwrap())
+        })
+        .collect();
+    let shipped = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../segments"))
+        .unwrap()
+        .count();
+    assert_eq!(rows.len(), shipped, "{text}");
+    for (name, size) in &rows {
+        assert!(*size > 0, "segment {name} is empty in the demo:\n{text}");
+    }
+    for (name, _) in &rows {
+        let out = segmint(
+            d,
+            &[
+                "-p",
+                "demo/segmint.yaml",
+                "preview",
+                name,
+                "--as-of",
+                "2026-11-22",
+                "--limit",
+                "1",
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let shown = String::from_utf8(out.stdout).unwrap();
+        let size: u64 = shown
+            .split_whitespace()
+            .nth(2)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(size > 0, "{shown}");
+        // The leaves are listed, and the member's row holds a value for each of them.
+        assert!(
+            shown.contains("leaves:") && shown.contains("leaf_0"),
+            "{shown}"
+        );
+        let header = shown.lines().find(|l| l.contains("| entity")).unwrap();
+        let member = shown
+            .lines()
+            .skip_while(|l| !l.contains("| entity"))
+            .nth(2)
+            .unwrap();
+        assert_eq!(header.matches('|').count(), member.matches('|').count());
+        assert!(member.starts_with("| ") && member.len() > 10, "{shown}");
+    }
+}

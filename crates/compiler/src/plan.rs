@@ -170,7 +170,7 @@ pub fn compile(
     // Only requested segments are output; dependencies are inlined.
     if !selected.is_empty() {
         outputs.retain(|(s, _)| selected.contains(&s.name));
-        leaf_columns.retain(|(l, _)| selected.contains(&l.segment));
+        // Leaves of referenced segments stay: they explain `in_segment` members too.
         output_columns.retain(|(o, _)| selected.contains(&o.segment));
     }
 

@@ -100,6 +100,47 @@ async fn library_matches_reference_at_two_dates_and_scans_once() {
         .count();
     assert_eq!(runs, 1);
 
+    // Outputs are written beside membership, in name order, with values for members.
+    let manifest = out.manifest(&config.end.to_string()).unwrap().unwrap();
+    for segment in &session.checked.segments {
+        let file = std::fs::File::open(out.root.join(&manifest.members[&segment.name])).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+        let names: Vec<String> = reader
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let mut expected = vec!["entity".to_string(), "as_of".to_string()];
+        if segment.is_tiered() {
+            expected.push("tier".into());
+        }
+        let mut outputs: Vec<String> = segment.outputs.iter().map(|o| o.name.clone()).collect();
+        outputs.sort();
+        expected.extend(outputs.iter().cloned());
+        assert_eq!(names, expected, "columns of {}", segment.name);
+        assert!(
+            !segment.outputs.is_empty(),
+            "{} has no outputs",
+            segment.name
+        );
+        let batches: Vec<_> = reader.build().unwrap().map(|b| b.unwrap()).collect();
+        for name in &outputs {
+            let non_null: usize = batches
+                .iter()
+                .map(|b| {
+                    let c = b.column_by_name(name).unwrap();
+                    c.len() - c.null_count()
+                })
+                .sum();
+            assert!(
+                non_null > 0,
+                "output {name} of {} is always NULL",
+                segment.name
+            );
+        }
+    }
+
     // The whole library reads the events table exactly once.
     let compiled = segmint_engine::compile_for(&session, config.end, &[], false).unwrap();
     let physical = session

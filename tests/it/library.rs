@@ -12,18 +12,19 @@ use segmint_engine::output::OutputDir;
 use segmint_tests::reference::{Lake, evaluate};
 use segmint_tests::write_project;
 
-fn committed_members(out: &OutputDir, as_of: &str) -> BTreeMap<String, BTreeMap<String, String>> {
-    let manifest = out.manifest(as_of).unwrap().expect("committed manifest");
+async fn committed_members(
+    out: &OutputDir,
+    as_of: &str,
+) -> BTreeMap<String, BTreeMap<String, String>> {
+    let manifest = out
+        .manifest(as_of)
+        .await
+        .unwrap()
+        .expect("committed manifest");
     let mut all = BTreeMap::new();
     for (segment, file) in &manifest.members {
-        let f = std::fs::File::open(out.root.join(file)).unwrap();
         let mut members = BTreeMap::new();
-        for b in ParquetRecordBatchReaderBuilder::try_new(f)
-            .unwrap()
-            .build()
-            .unwrap()
-        {
-            let b = b.unwrap();
+        for b in out.read_batches(file).await.unwrap() {
             let entity = b.column(0).as_string::<i32>();
             let tier = b
                 .column_by_name("tier")
@@ -54,14 +55,12 @@ async fn library_matches_reference_at_two_dates_and_scans_once() {
     let project = write_project(dir.path());
     let session = segmint_engine::open(&project).await.unwrap();
     let lake = Lake::read(&dir.path().join("lake"));
-    let out = OutputDir {
-        root: dir.path().join("out"),
-    };
+    let out = OutputDir::new(session.output.clone());
 
     for as_of in [config.end - chrono::Duration::days(7), config.end] {
         let summary = segmint_engine::run(&session, as_of, &[]).await.unwrap();
         let expected = evaluate(&session.checked, &lake, as_of);
-        let actual = committed_members(&out, &as_of.to_string());
+        let actual = committed_members(&out, &as_of.to_string()).await;
         for segment in &session.checked.segments {
             let e = expected.get(&segment.name).cloned().unwrap_or_default();
             let a = actual.get(&segment.name).cloned().unwrap_or_default();
@@ -75,9 +74,13 @@ async fn library_matches_reference_at_two_dates_and_scans_once() {
         }
     }
     // The second run counted who entered and exited since the first.
-    let second = out.manifest(&config.end.to_string()).unwrap().unwrap();
+    let second = out
+        .manifest(&config.end.to_string())
+        .await
+        .unwrap()
+        .unwrap();
     let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.root.join(&second.summary)).unwrap()).unwrap();
+        serde_json::from_slice(&out.get(&second.summary).await.unwrap().unwrap()).unwrap();
     assert_eq!(
         summary["previous_as_of"],
         (config.end - chrono::Duration::days(7)).to_string()
@@ -90,21 +93,32 @@ async fn library_matches_reference_at_two_dates_and_scans_once() {
     );
 
     // Re-running an as-of replaces it: one run folder remains, members unchanged.
-    let before = committed_members(&out, &config.end.to_string());
+    let before = committed_members(&out, &config.end.to_string()).await;
     segmint_engine::run(&session, config.end, &[])
         .await
         .unwrap();
-    assert_eq!(committed_members(&out, &config.end.to_string()), before);
-    let runs = std::fs::read_dir(out.root.join(format!("members/as_of={}", config.end)))
+    assert_eq!(
+        committed_members(&out, &config.end.to_string()).await,
+        before
+    );
+    let runs = std::fs::read_dir(dir.path().join(format!("out/members/as_of={}", config.end)))
         .unwrap()
         .count();
     assert_eq!(runs, 1);
 
     // Outputs are written beside membership, in name order, with values for members.
-    let manifest = out.manifest(&config.end.to_string()).unwrap().unwrap();
+    let manifest = out
+        .manifest(&config.end.to_string())
+        .await
+        .unwrap()
+        .unwrap();
     for segment in &session.checked.segments {
-        let file = std::fs::File::open(out.root.join(&manifest.members[&segment.name])).unwrap();
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+        let bytes = out
+            .get(&manifest.members[&segment.name])
+            .await
+            .unwrap()
+            .unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
         let names: Vec<String> = reader
             .schema()
             .fields()

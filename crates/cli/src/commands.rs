@@ -7,9 +7,9 @@ use datafusion::arrow::compute::{filter_record_batch, is_not_null};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::physical_plan::displayable;
 use segmint_engine::lake_gen::{LakeGenConfig, generate_lake};
-use segmint_engine::{EngineError, RunSummary};
+use segmint_engine::{EngineError, RunOptions, RunSummary};
 
-use crate::{Cli, Command, Emit, ErrorFormat, LogFormat, library, sql};
+use crate::{Cli, Command, Emit, ErrorFormat, LogFormat, history, library, progress, sql};
 
 /// Logs go to stderr, as text or JSON; `RUST_LOG` sets the level (default `warn`).
 pub fn init_logging(format: LogFormat) {
@@ -36,6 +36,32 @@ fn report(error: EngineError, format: ErrorFormat) -> u8 {
             eprintln!("error: {} problem(s) in the specs", d.0.len());
         }
         (EngineError::Spec(d), ErrorFormat::Json) => eprintln!("{}", d.to_json()),
+        (
+            EngineError::LakeMismatch {
+                object,
+                diagnostics,
+            },
+            ErrorFormat::Human,
+        ) => {
+            eprintln!(
+                "{}",
+                diagnostics.render(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            );
+            eprintln!("error: the lake at {object} does not match the specs (exit 3)");
+        }
+        (
+            EngineError::LakeMismatch {
+                object,
+                diagnostics,
+            },
+            ErrorFormat::Json,
+        ) => {
+            let mut value = diagnostics.to_json();
+            value["status"] = serde_json::json!("error");
+            value["exit_code"] = serde_json::json!(code);
+            value["object"] = serde_json::json!(object);
+            eprintln!("{value}");
+        }
         (_, ErrorFormat::Json) => eprintln!(
             "{}",
             serde_json::json!({"status": "error", "exit_code": code, "error": error.to_string()})
@@ -56,9 +82,31 @@ pub async fn dispatch(cli: &Cli) -> u8 {
         } => compile(&cli.project, *as_of, segments, *emit).await,
         Command::Run {
             as_of,
+            from,
+            to,
+            segments,
+            max_change,
+            json,
+        } => {
+            let options = RunOptions {
+                max_change_pct: *max_change,
+            };
+            match (as_of, from, to) {
+                (Some(day), _, _) => run(&cli.project, *day, segments, options, *json).await,
+                (None, Some(from), Some(to)) => {
+                    return backfill(&cli.project, *from, *to, segments, options, *json, cli).await;
+                }
+                _ => Err(EngineError::Usage(
+                    "give --as-of, or --from and --to".into(),
+                )),
+            }
+        }
+        Command::Diff {
+            as_of,
             segments,
             json,
-        } => run(&cli.project, *as_of, segments, *json).await,
+        } => history::diff(&cli.project, *as_of, segments, *json).await,
+        Command::Gc { retention, json } => history::gc(&cli.project, retention, *json).await,
         Command::Preview {
             segment,
             as_of,
@@ -179,10 +227,15 @@ async fn run(
     project: &Path,
     as_of: chrono::NaiveDate,
     segments: &[String],
+    options: RunOptions,
     json: bool,
 ) -> Result<(), EngineError> {
+    let progress = progress::Progress::start(&format!("as-of {as_of}: opening the project"));
     let session = segmint_engine::open(project).await?;
-    let summary = segmint_engine::run(&session, as_of, segments).await?;
+    progress.say(&format!("as-of {as_of}: evaluating"));
+    let summary = segmint_engine::run_with(&session, as_of, segments, options).await;
+    progress.finish();
+    let summary = summary?;
     if json {
         let line =
             serde_json::to_string(&summary).map_err(|e| EngineError::Internal(e.to_string()))?;
@@ -256,6 +309,54 @@ async fn preview(
         println!("\n{table}");
     }
     Ok(())
+}
+
+/// `run --from --to`: the exit code; with `--json`, one line whether it worked or not.
+async fn backfill(
+    project: &Path,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    segments: &[String],
+    options: RunOptions,
+    json: bool,
+    cli: &Cli,
+) -> u8 {
+    let session = match segmint_engine::open(project).await {
+        Ok(s) => s,
+        Err(e) => return report(e, cli.error_format),
+    };
+    let progress = progress::Progress::start(&format!("backfill {from}..{to}"));
+    let result = segmint_engine::history::backfill(&session, from, to, segments, options, |day| {
+        progress.say(&format!("backfill {from}..{to}: as-of {day}"));
+    })
+    .await;
+    progress.finish();
+    let (report_json, error) = match result {
+        Ok(r) => (r, None),
+        Err((e, r)) => (r, Some(e)),
+    };
+    if json {
+        let mut value = serde_json::to_value(&report_json).unwrap_or_default();
+        if let Some(e) = &error {
+            value["error"] = serde_json::json!(e.to_string());
+            value["exit_code"] = serde_json::json!(e.exit_code());
+        }
+        println!("{value}");
+    } else {
+        for day in &report_json.skipped {
+            println!("as-of {day}: already committed, skipped");
+        }
+        for summary in &report_json.runs {
+            println!(
+                "as-of {} committed as run {}",
+                summary.as_of, summary.run_id
+            );
+        }
+    }
+    match error {
+        Some(e) => report(e, cli.error_format),
+        None => 0,
+    }
 }
 
 fn generate(out: &Path, config: &LakeGenConfig) -> Result<(), EngineError> {

@@ -1,11 +1,14 @@
 //! `segmint` — behavioral segments over Parquet event lakes.
 //!
 //! The only crate that prints. Exit codes: 0 ok, 1 internal error, 2 invalid spec or usage,
-//! 3 source data unreadable or not matching the spec, 4 output not written.
+//! 3 source data unreadable or not matching the spec, 4 output not written, 5 a guard
+//! tripped (`--max-change`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod commands;
+mod history;
 mod library;
+mod progress;
 mod sql;
 
 use std::path::PathBuf;
@@ -92,16 +95,50 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Emit::Logical)]
         emit: Emit,
     },
-    /// Evaluate segments for an as-of and commit members, summary.json and _MANIFEST.json.
-    /// Re-running an as-of replaces it atomically.
+    /// Evaluate segments for an as-of (or every day of --from..--to) and commit members,
+    /// summary.json and _MANIFEST.json. Re-running an as-of replaces it atomically; a
+    /// backfill resumes after the last day of the range already committed.
     Run {
         /// The day whose end is "now" (YYYY-MM-DD, project timezone).
-        #[arg(long)]
-        as_of: chrono::NaiveDate,
+        #[arg(long, required_unless_present_all = ["from", "to"], conflicts_with_all = ["from", "to"])]
+        as_of: Option<chrono::NaiveDate>,
+        /// Backfill: first day (with --to).
+        #[arg(long, requires = "to")]
+        from: Option<chrono::NaiveDate>,
+        /// Backfill: last day (with --from).
+        #[arg(long, requires = "from")]
+        to: Option<chrono::NaiveDate>,
         /// Only these segments (and what they reference). Repeatable.
         #[arg(long = "segment")]
         segments: Vec<String>,
+        /// Refuse to commit, with exit code 5, when a segment's size moves by more than this
+        /// many percent since the previous committed run (a guard against broken upstream
+        /// data). E.g. `--max-change 50`.
+        #[arg(long, value_name = "PCT")]
+        max_change: Option<f64>,
         /// Print exactly one JSON summary line on stdout (for Airflow XCom).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List who entered and who exited each segment at a committed as-of, compared with the
+    /// previous committed as-of. Reads only committed manifests.
+    Diff {
+        #[arg(long)]
+        as_of: chrono::NaiveDate,
+        /// Only these segments. Repeatable.
+        #[arg(long = "segment")]
+        segments: Vec<String>,
+        /// One JSON document on stdout instead of `+`/`-` lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete run folders that no manifest names (crashed or failed runs, superseded runs)
+    /// once they are older than the retention. Committed results are never touched.
+    Gc {
+        /// Keep uncommitted runs younger than this (e.g. `24h`, `7d`): one may still be
+        /// writing.
+        #[arg(long, default_value = "24h")]
+        retention: String,
         #[arg(long)]
         json: bool,
     },
@@ -175,6 +212,23 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let code = runtime.block_on(commands::dispatch(&cli));
-    ExitCode::from(code)
+    // Never end in a panic's backtrace: a bug (ours or a dependency's, e.g. a decoder
+    // meeting a damaged file) becomes exit code 1 with one line, like any internal error.
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("error: internal error: {message}{place}");
+    }));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(commands::dispatch(&cli))
+    }));
+    ExitCode::from(outcome.unwrap_or(1))
 }

@@ -23,5 +23,7 @@ mod time;
 pub use behavior::sequence_pattern;
 pub use describe::describe;
 pub use error::{CompileError, Result};
-pub use plan::{Compiled, LeafColumn, OutputColumn, SegmentColumn, compile, scan_range};
+pub use plan::{
+    Compiled, LeafColumn, OutputColumn, SegmentColumn, compile, scan_filter, scan_range,
+};
 pub use time::AsOf;

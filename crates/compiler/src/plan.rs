@@ -175,18 +175,8 @@ pub fn compile(
     }
 
     // One scan of the events, one GROUP BY entity.
-    let (lo, hi) = scan_range(checked, &as_of);
-    let time = col(&table.time);
-    let mut scan_filter = vec![
-        col(&table.entity).is_not_null(),
-        time.clone().lt(timestamp(hi)),
-    ];
-    if let Some(lo) = lo {
-        scan_filter.push(time.gt_eq(timestamp(lo)));
-    }
-    scan_filter.extend(partition_bounds(checked, &as_of, lo));
     let mut plan = LogicalPlanBuilder::scan("events", events, None)?
-        .filter(conjunction(scan_filter))?
+        .filter(scan_filter(checked, &as_of))?
         .aggregate(
             vec![col(&table.entity).alias("__entity")],
             aggs.exprs.clone(),
@@ -263,6 +253,23 @@ pub fn compile(
         leaves: leaf_columns.into_iter().map(|(l, _)| l).collect(),
         outputs: output_columns.into_iter().map(|(o, _)| o).collect(),
     })
+}
+
+/// The filter of the run's one events scan: an entity, the scanned time range, and the
+/// matching date partitions (so only those are listed and read).
+pub fn scan_filter(checked: &Checked, as_of: &AsOf) -> Expr {
+    let table = &checked.project.events;
+    let (lo, hi) = scan_range(checked, as_of);
+    let time = col(&table.time);
+    let mut parts = vec![
+        col(&table.entity).is_not_null(),
+        time.clone().lt(timestamp(hi)),
+    ];
+    if let Some(lo) = lo {
+        parts.push(time.gt_eq(timestamp(lo)));
+    }
+    parts.extend(partition_bounds(checked, as_of, lo));
+    conjunction(parts)
 }
 
 /// Bounds on `date`-typed hive partition columns, one day of slack on each side because

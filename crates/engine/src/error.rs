@@ -11,12 +11,22 @@ pub enum EngineError {
     /// Bad usage, e.g. an unknown `--segment` or a malformed `--as-of` (exit 2).
     #[error("{0}")]
     Usage(String),
+    /// The specs are valid, but the lake lacks a column they use or holds it with another
+    /// type (exit 3).
+    #[error("the lake at {object} does not match the specs:\n{diagnostics}")]
+    LakeMismatch {
+        object: String,
+        diagnostics: Diagnostics,
+    },
     /// The lake could not be read or does not match the spec (exit 3).
     #[error("cannot read {object}: {message}")]
     Data { object: String, message: String },
     /// The output could not be written (exit 4).
     #[error("cannot write {object}: {message}")]
     Output { object: String, message: String },
+    /// A guard tripped, e.g. `--max-change` (exit 5); nothing was committed.
+    #[error("{0}")]
+    Guard(String),
     /// Anything else (exit 1).
     #[error("internal error: {0}")]
     Internal(String),
@@ -27,23 +37,26 @@ impl EngineError {
     pub fn exit_code(&self) -> i32 {
         match self {
             EngineError::Spec(_) | EngineError::Usage(_) => 2,
-            EngineError::Data { .. } => 3,
+            EngineError::Data { .. } | EngineError::LakeMismatch { .. } => 3,
             EngineError::Output { .. } => 4,
+            EngineError::Guard(_) => 5,
             EngineError::Internal(_) => 1,
         }
     }
 
+    /// A data error; the message is redacted of credentials.
     pub(crate) fn data(object: impl Into<String>, e: impl std::fmt::Display) -> Self {
         EngineError::Data {
             object: object.into(),
-            message: e.to_string(),
+            message: crate::storage::redact(&e.to_string()),
         }
     }
 
-    pub(crate) fn output(object: impl Into<String>, e: impl std::fmt::Display) -> Self {
+    /// An output error; the message is redacted of credentials.
+    pub fn output(object: impl Into<String>, e: impl std::fmt::Display) -> Self {
         EngineError::Output {
             object: object.into(),
-            message: e.to_string(),
+            message: crate::storage::redact(&e.to_string()),
         }
     }
 }

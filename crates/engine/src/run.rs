@@ -13,8 +13,8 @@ use segmint_compiler::{AsOf, Compiled, OutputColumn, compile};
 use serde::Serialize;
 
 use crate::error::{EngineError, Result};
-use crate::output::{Manifest, OutputDir, write_parquet, write_synced};
-use crate::session::{ProjectSession, resolve_location};
+use crate::output::{Manifest, OutputDir, parquet_bytes};
+use crate::session::ProjectSession;
 
 /// One segment's outcome.
 #[derive(Debug, Clone, Serialize)]
@@ -58,12 +58,49 @@ pub fn compile_for(
     )?)
 }
 
-/// Execute a compiled plan.
+/// Execute a compiled plan. Read failures name the events location — or, when a Parquet
+/// object is damaged, that object; a transient failure of the store (the server went
+/// away) is a data error too: nothing is committed.
 pub async fn execute(session: &ProjectSession, compiled: &Compiled) -> Result<Vec<RecordBatch>> {
     let df = DataFrame::new(session.ctx.state(), compiled.plan.clone());
-    df.collect()
-        .await
-        .map_err(|e| EngineError::data(session.checked.project.events.location.clone(), e))
+    match df.collect().await {
+        Ok(batches) => Ok(batches),
+        Err(e) => Err(crate::diagnose::read_error(&session.events_location, e).await),
+    }
+}
+
+/// Fail when the run's scan range holds no event at all: the partitions are missing (or
+/// the as-of is past the data), and an empty result must not look like a real one.
+async fn check_events_in_range(session: &ProjectSession, as_of: NaiveDate) -> Result<()> {
+    let clock = AsOf::new(as_of, &session.checked.project.timezone)?;
+    let (lo, _) = segmint_compiler::scan_range(&session.checked, &clock);
+    let filter = segmint_compiler::scan_filter(&session.checked, &clock);
+    let plan =
+        datafusion::logical_expr::LogicalPlanBuilder::scan("events", session.events.clone(), None)
+            .and_then(|b| b.filter(filter))
+            .and_then(|b| b.limit(0, Some(1)))
+            .and_then(|b| b.build())
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+    let batches = match DataFrame::new(session.ctx.state(), plan).collect().await {
+        Ok(b) => b,
+        Err(e) => return Err(crate::diagnose::read_error(&session.events_location, e).await),
+    };
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    if rows == 0 {
+        let from = lo.map_or("the beginning".to_string(), |lo| {
+            chrono::DateTime::from_timestamp_micros(lo)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default()
+        });
+        return Err(EngineError::data(
+            session.events_location.display.clone(),
+            format!(
+                "no events between {from} and the end of {as_of}: are the partitions for \
+                 these days missing?"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Members of one segment column as (entity, as_of, tier?, outputs…) batches.
@@ -142,15 +179,31 @@ fn entity_set(batches: &[RecordBatch]) -> std::collections::HashSet<String> {
     set
 }
 
+/// Options of one run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Refuse to commit (exit 5) when a segment's size moves by more than this many percent
+    /// since the previous committed as-of.
+    pub max_change_pct: Option<f64>,
+}
+
 /// Run the selected segments for an as-of and commit the result.
 pub async fn run(
     session: &ProjectSession,
     as_of: NaiveDate,
     selected: &[String],
 ) -> Result<RunSummary> {
-    let project = &session.checked.project;
-    let output_root = resolve_location(&project.root, &project.output_location)?;
-    let out = OutputDir { root: output_root };
+    run_with(session, as_of, selected, RunOptions::default()).await
+}
+
+/// [`run`] with options.
+pub async fn run_with(
+    session: &ProjectSession,
+    as_of: NaiveDate,
+    selected: &[String],
+    options: RunOptions,
+) -> Result<RunSummary> {
+    let out = OutputDir::new(session.output.clone());
     let as_of_text = as_of.to_string();
     let run_id = format!(
         "{}-{}",
@@ -163,6 +216,7 @@ pub async fn run(
     let compiled = compile_for(session, as_of, selected, false)?;
     timings.insert("plan".to_string(), t.elapsed().as_millis() as u64);
     let t = Instant::now();
+    check_events_in_range(session, as_of).await?;
     let batches = execute(session, &compiled).await?;
     timings.insert("execute".to_string(), t.elapsed().as_millis() as u64);
 
@@ -176,24 +230,44 @@ pub async fn run(
         &compiled,
         &batches,
         &mut timings,
-    );
+        options,
+    )
+    .await;
     match result {
         Ok(mut summary) => {
-            out.remove_other_runs(&as_of_text, &run_id);
+            // The commit happened; a failure to tidy up is left for `gc`.
+            let _ = out.remove_other_runs(&as_of_text, &run_id).await;
             summary
                 .timings_ms
                 .insert("write".to_string(), t.elapsed().as_millis() as u64);
             Ok(summary)
         }
         Err(e) => {
-            out.remove_run(&as_of_text, &run_id);
+            out.remove_run(&as_of_text, &run_id).await;
             Err(e)
         }
     }
 }
 
+/// The size-change guard: the segments that moved more than `limit` percent.
+fn guard(
+    segments: &BTreeMap<String, SegmentSummary>,
+    previous: &BTreeMap<String, u64>,
+    limit: f64,
+) -> Vec<String> {
+    segments
+        .iter()
+        .filter_map(|(name, s)| {
+            let before = *previous.get(name)?;
+            let change = (s.size as f64 - before as f64).abs() / (before.max(1) as f64) * 100.0;
+            (change > limit)
+                .then(|| format!("{name}: {before} → {} ({change:.1}% > {limit}%)", s.size))
+        })
+        .collect()
+}
+
 #[allow(clippy::too_many_arguments)]
-fn write_run(
+async fn write_run(
     session: &ProjectSession,
     out: &OutputDir,
     as_of_text: &str,
@@ -202,10 +276,12 @@ fn write_run(
     compiled: &Compiled,
     batches: &[RecordBatch],
     timings: &mut BTreeMap<String, u64>,
+    options: RunOptions,
 ) -> Result<RunSummary> {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     let as_of_days = (as_of - epoch).num_days() as i32;
-    let previous = out.previous_committed(as_of_text)?;
+    let previous = out.previous_committed(as_of_text).await?;
+    let mut previous_sizes: BTreeMap<String, u64> = BTreeMap::new();
     let mut manifest_members = BTreeMap::new();
     let mut segments = BTreeMap::new();
     for seg in &compiled.segments {
@@ -219,11 +295,13 @@ fn write_run(
             "members/as_of={as_of_text}/run={run_id}/segment={}/part-0.parquet",
             seg.name
         );
-        write_parquet(&out.root.join(&relative), &rows, schema)?;
+        let bytes = parquet_bytes(&out.describe(&relative), &rows, schema)?;
+        out.put(&relative, bytes).await?;
         let now = entity_set(&rows);
         let (entered, exited) = match previous.as_ref().and_then(|p| p.members.get(&seg.name)) {
             Some(file) => {
-                let before = out.read_members(file)?;
+                let before = out.read_members(file).await?;
+                previous_sizes.insert(seg.name.clone(), before.len() as u64);
                 (
                     Some(now.difference(&before).count() as u64),
                     Some(before.difference(&now).count() as u64),
@@ -259,25 +337,35 @@ fn write_run(
         );
         manifest_members.insert(seg.name.clone(), relative);
     }
+    if let Some(limit) = options.max_change_pct {
+        let tripped = guard(&segments, &previous_sizes, limit);
+        if !tripped.is_empty() {
+            return Err(EngineError::Guard(format!(
+                "--max-change {limit}% tripped, nothing committed for {as_of_text}: {}",
+                tripped.join("; ")
+            )));
+        }
+    }
     let summary = RunSummary {
         status: "ok",
         as_of: as_of_text.to_string(),
         run_id: run_id.to_string(),
         previous_as_of: previous.as_ref().map(|p| p.as_of.clone()),
-        output: out.root.display().to_string(),
+        output: out.location.display.clone(),
         segments,
         timings_ms: timings.clone(),
     };
     let summary_rel = format!("runs/as_of={as_of_text}/run={run_id}/summary.json");
     let bytes =
         serde_json::to_vec_pretty(&summary).map_err(|e| EngineError::Internal(e.to_string()))?;
-    write_synced(&out.root.join(&summary_rel), &bytes)?;
+    out.put(&summary_rel, bytes).await?;
     out.commit(&Manifest {
         as_of: as_of_text.to_string(),
         run_id: run_id.to_string(),
         committed_at: chrono::Utc::now().to_rfc3339(),
         members: manifest_members,
         summary: summary_rel,
-    })?;
+    })
+    .await?;
     Ok(summary)
 }

@@ -1,6 +1,6 @@
 //! Opening a project: specs loaded, lake tables registered, schema read, specs checked.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Schema};
@@ -13,7 +13,12 @@ use datafusion::logical_expr::TableSource;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use segmint_spec::{Checked, ColumnKind, LakeSchema, PartitionType, ProjectInput, TableColumns};
 
+use datafusion::datasource::file_format::FileFormat;
+use futures::TryStreamExt;
+use object_store::ObjectMeta;
+
 use crate::error::{EngineError, Result};
+use crate::storage::{Located, locate, redact};
 
 /// An opened project, ready to compile and run.
 pub struct ProjectSession {
@@ -22,20 +27,10 @@ pub struct ProjectSession {
     pub events: Arc<dyn TableSource>,
     pub profiles: Option<Arc<dyn TableSource>>,
     pub schema: LakeSchema,
-}
-
-/// Resolve a location from the project file: a `file://` URL, an absolute path, or a path
-/// relative to the project folder.
-pub fn resolve_location(root: &Path, location: &str) -> Result<PathBuf> {
-    if let Some(path) = location.strip_prefix("file://") {
-        return Ok(PathBuf::from(path));
-    }
-    if location.contains("://") {
-        return Err(EngineError::Usage(format!(
-            "location `{location}`: only local paths and file:// URLs are supported in this version"
-        )));
-    }
-    Ok(root.join(location))
+    /// Where the events are (for messages naming the source).
+    pub events_location: Located,
+    /// Where results are committed.
+    pub output: Located,
 }
 
 /// A DataFusion session with segmint's defaults and every segmint function registered.
@@ -48,29 +43,48 @@ pub fn new_context() -> Result<SessionContext> {
     Ok(ctx)
 }
 
+/// A listing table over a location (its store registered on the context first). A location
+/// without a single Parquet object is a data error naming it.
+///
+/// The schema is read from one file — the last by path, i.e. the newest `date=` partition —
+/// not from every file: on a lake of thousands of objects, reading every footer at open
+/// would cost thousands of requests. Older files missing a newer column read as NULL.
 async fn listing_table(
     ctx: &SessionContext,
-    dir: &Path,
+    located: &Located,
     partitions: Vec<(String, DataType)>,
 ) -> Result<ListingTable> {
-    let object = dir.display().to_string();
-    if !dir.is_dir() {
-        return Err(EngineError::data(&object, "no such folder"));
-    }
-    let mut url = object.clone();
-    if !url.ends_with('/') {
-        url.push('/');
-    }
-    let url = ListingTableUrl::parse(&url).map_err(|e| EngineError::data(&object, e))?;
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+    let object = located.display.clone();
+    let data = |e: &dyn std::fmt::Display| EngineError::data(&object, redact(&e.to_string()));
+    ctx.register_object_store(&located.store_url, located.store.clone());
+    let files: Vec<ObjectMeta> = located
+        .store
+        .list(Some(&located.prefix))
+        .try_filter(|m| futures::future::ready(m.location.as_ref().ends_with(".parquet")))
+        .try_collect()
+        .await
+        .map_err(|e| data(&e))?;
+    let Some(newest) = files.into_iter().max_by(|a, b| a.location.cmp(&b.location)) else {
+        return Err(EngineError::data(
+            &object,
+            "no Parquet objects at this location",
+        ));
+    };
+    let format = Arc::new(ParquetFormat::default());
+    let schema = format
+        .infer_schema(&ctx.state(), &located.store, std::slice::from_ref(&newest))
+        .await
+        .map_err(|e| {
+            EngineError::data(located.describe(&newest.location), redact(&e.to_string()))
+        })?;
+    let url = ListingTableUrl::parse(located.table_url()).map_err(|e| data(&e))?;
+    let options = ListingOptions::new(format)
         .with_file_extension(".parquet")
         .with_table_partition_cols(partitions);
     let config = ListingTableConfig::new(url)
         .with_listing_options(options)
-        .infer_schema(&ctx.state())
-        .await
-        .map_err(|e| EngineError::data(&object, e))?;
-    ListingTable::try_new(config).map_err(|e| EngineError::data(&object, e))
+        .with_schema(schema);
+    ListingTable::try_new(config).map_err(|e| data(&e))
 }
 
 fn kind(t: &DataType) -> ColumnKind {
@@ -103,6 +117,7 @@ fn columns(schema: &Schema) -> TableColumns {
 pub struct LakeSession {
     pub ctx: SessionContext,
     pub events: Arc<ListingTable>,
+    pub events_location: Located,
     pub profiles: Option<Arc<ListingTable>>,
     pub schema: LakeSchema,
 }
@@ -111,6 +126,7 @@ pub struct LakeSession {
 pub async fn open_lake(project: &ProjectInput) -> Result<LakeSession> {
     let root = &project.root;
     let lake = &project.syntax.lake;
+    let storage = project.syntax.storage.clone().unwrap_or_default();
     let ctx = new_context()?;
     let partitions = lake
         .events
@@ -126,8 +142,8 @@ pub async fn open_lake(project: &ProjectInput) -> Result<LakeSession> {
             (name.clone(), dt)
         })
         .collect();
-    let events_dir = resolve_location(root, &lake.events.location.value)?;
-    let events = Arc::new(listing_table(&ctx, &events_dir, partitions).await?);
+    let events_location = locate(root, &lake.events.location.value, &storage)?;
+    let events = Arc::new(listing_table(&ctx, &events_location, partitions).await?);
     let mut schema = LakeSchema {
         events: columns(&events.schema()),
         profiles: None,
@@ -136,8 +152,8 @@ pub async fn open_lake(project: &ProjectInput) -> Result<LakeSession> {
         .map_err(|e| EngineError::Internal(e.to_string()))?;
     let mut profiles = None;
     if let Some(p) = &lake.profiles {
-        let dir = resolve_location(root, &p.location.value)?;
-        let table = Arc::new(listing_table(&ctx, &dir, vec![]).await?);
+        let located = locate(root, &p.location.value, &storage)?;
+        let table = Arc::new(listing_table(&ctx, &located, vec![]).await?);
         schema.profiles = Some(columns(&table.schema()));
         ctx.register_table("profiles", table.clone())
             .map_err(|e| EngineError::Internal(e.to_string()))?;
@@ -146,23 +162,38 @@ pub async fn open_lake(project: &ProjectInput) -> Result<LakeSession> {
     Ok(LakeSession {
         ctx,
         events,
+        events_location,
         profiles,
         schema,
     })
 }
 
-/// Load, register and check a project.
+/// Load, register and check a project. Problems in the specs themselves are spec errors
+/// (exit 2); specs that are fine but name columns the lake lacks (or holds with another
+/// type) mean the lake does not match them: data errors (exit 3) naming the location.
 pub async fn open(project_file: &Path) -> Result<ProjectSession> {
     let loaded = segmint_spec::load::load(project_file).map_err(EngineError::Spec)?;
+    segmint_spec::check(&loaded.project, &loaded.segments, None).map_err(EngineError::Spec)?;
+    let storage = loaded.project.syntax.storage.clone().unwrap_or_default();
+    let output = locate(
+        &loaded.project.root,
+        &loaded.project.syntax.output.location.value,
+        &storage,
+    )?;
     let lake = open_lake(&loaded.project).await?;
     let checked = segmint_spec::check(&loaded.project, &loaded.segments, Some(&lake.schema))
-        .map_err(EngineError::Spec)?;
+        .map_err(|d| EngineError::LakeMismatch {
+            object: lake.events_location.display.clone(),
+            diagnostics: d,
+        })?;
     Ok(ProjectSession {
         checked,
         ctx: lake.ctx,
         events: provider_as_source(lake.events),
         profiles: lake.profiles.map(|p| provider_as_source(p)),
         schema: lake.schema,
+        events_location: lake.events_location,
+        output,
     })
 }
 
@@ -171,6 +202,19 @@ pub async fn open(project_file: &Path) -> Result<ProjectSession> {
 pub async fn open_sql(project_file: &Path) -> Result<LakeSession> {
     let project = segmint_spec::load::load_project(project_file).map_err(EngineError::Spec)?;
     open_lake(&project).await
+}
+
+/// The output location of a project file (segments and lake are not read): for `diff`
+/// and `gc`, which only read committed history.
+pub fn open_output(project_file: &Path) -> Result<crate::output::OutputDir> {
+    let project = segmint_spec::load::load_project(project_file).map_err(EngineError::Spec)?;
+    let storage = project.syntax.storage.clone().unwrap_or_default();
+    let output = locate(
+        &project.root,
+        &project.syntax.output.location.value,
+        &storage,
+    )?;
+    Ok(crate::output::OutputDir::new(output))
 }
 
 /// Load and check a project without touching the lake (no column checks).

@@ -38,5 +38,5 @@ pub use model::{
     Tier, When, Window,
 };
 pub use schema::{ColumnKind, LakeSchema, TableColumns};
-pub use syntax::{Literal, MetricAgg, PartitionType};
+pub use syntax::{Literal, MetricAgg, PartitionType, StorageSyntax};
 pub use window::{Span, Unit};

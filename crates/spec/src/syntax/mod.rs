@@ -14,5 +14,5 @@ pub use condition::{
 };
 pub use literal::Literal;
 pub use predicate::{Predicate, PredicateSyntax};
-pub use project::{PartitionType, ProjectSyntax};
+pub use project::{PartitionType, ProjectSyntax, StorageSyntax};
 pub use segment::{OutputSyntax, SegmentSyntax, TierSyntax};

@@ -3,7 +3,7 @@
 //! ```yaml
 //! lake:
 //!   events:
-//!     location: ./lake/events            # path or file:// URL (object stores come later)
+//!     location: s3://acme-lake/events/   # s3:// gs:// az:// abfss:// http(s):// file:// or a path
 //!     partitioning: {date: date}         # hive-style columns, used for pruning
 //!     columns: {entity: user_id, time: event_time, event: event_name}
 //!   profiles:                            # optional: one row per entity
@@ -13,6 +13,12 @@
 //!   location: ./out
 //! timezone: UTC
 //! segments: segments                     # folder of segment files, relative to this file
+//! storage:                               # optional object-store settings (never credentials)
+//!   endpoint: http://127.0.0.1:9000      # S3-compatible servers (else AWS_ENDPOINT_URL)
+//!   allow_http: true                     # (else AWS_ALLOW_HTTP)
+//!   region: us-east-1
+//!   retries: 3                           # retries of transient failures per request
+//!   timeout_seconds: 30                  # per request
 //! ```
 
 use std::collections::BTreeMap;
@@ -30,6 +36,35 @@ pub struct ProjectSyntax {
     pub timezone: Option<Spanned<String>>,
     #[serde(default)]
     pub segments: Option<Spanned<String>>,
+    #[serde(default)]
+    pub storage: Option<StorageSyntax>,
+}
+
+/// Object-store settings. Credentials never go here: they come from each provider's
+/// standard environment variables and credential chain.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSyntax {
+    /// Endpoint of an S3-compatible server (MinIO, Ceph, R2, a local test server).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Allow plain HTTP (local S3-compatible servers).
+    #[serde(default)]
+    pub allow_http: Option<bool>,
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Address buckets as `bucket.endpoint` instead of `endpoint/bucket`.
+    #[serde(default)]
+    pub virtual_hosted_style: Option<bool>,
+    /// Retries of a failed request (default 3).
+    #[serde(default)]
+    pub retries: Option<u32>,
+    /// Seconds before a request times out (default 30).
+    #[serde(default)]
+    pub timeout_seconds: Option<u32>,
+    /// Seconds to wait for a connection (default 5).
+    #[serde(default)]
+    pub connect_timeout_seconds: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

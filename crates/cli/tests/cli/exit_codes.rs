@@ -1,10 +1,9 @@
 //! The built `segmint` binary: exit codes, `--json` and `--error-format json`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn segmint(dir: &Path, args: &[&str]) -> Output {
+pub fn segmint(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_segmint"))
         .current_dir(dir)
         .args(args)

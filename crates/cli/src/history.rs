@@ -1,0 +1,77 @@
+//! `segmint diff` and `segmint gc`: reading and tidying committed history (the lake and the
+//! segment files are not read).
+
+use std::path::Path;
+
+use segmint_engine::EngineError;
+
+/// Print who entered (`+`) and exited (`-`) each segment, or one JSON document.
+pub async fn diff(
+    project: &Path,
+    as_of: chrono::NaiveDate,
+    segments: &[String],
+    json: bool,
+) -> Result<(), EngineError> {
+    let out = segmint_engine::open_output(project)?;
+    let report = segmint_engine::history::diff(&out, as_of, segments).await?;
+    if json {
+        let line =
+            serde_json::to_string(&report).map_err(|e| EngineError::Internal(e.to_string()))?;
+        println!("{line}");
+        return Ok(());
+    }
+    println!(
+        "as-of {} vs {}",
+        report.as_of,
+        report
+            .previous_as_of
+            .as_deref()
+            .unwrap_or("nothing (first run)")
+    );
+    for (name, d) in &report.segments {
+        println!("{name}: +{} -{}", d.entered.len(), d.exited.len());
+        for e in &d.entered {
+            println!("+\t{name}\t{e}");
+        }
+        for e in &d.exited {
+            println!("-\t{name}\t{e}");
+        }
+    }
+    Ok(())
+}
+
+/// A retention such as `24h`, `7d` or `2w` (`0`: collect everything uncommitted now).
+fn retention(text: &str) -> Result<chrono::Duration, EngineError> {
+    if text.trim() == "0" {
+        return Ok(chrono::Duration::zero());
+    }
+    let span = segmint_spec::window::parse_span(text)
+        .map_err(|e| EngineError::Usage(format!("--retention {text}: {e}")))?;
+    Ok(chrono::Duration::seconds(span.fixed_seconds()))
+}
+
+/// Remove uncommitted and superseded runs older than the retention.
+pub async fn gc(project: &Path, keep: &str, json: bool) -> Result<(), EngineError> {
+    let keep = retention(keep)?;
+    let out = segmint_engine::open_output(project)?;
+    let report = out.gc(keep, chrono::Utc::now()).await?;
+    if json {
+        let line =
+            serde_json::to_string(&report).map_err(|e| EngineError::Internal(e.to_string()))?;
+        println!("{line}");
+        return Ok(());
+    }
+    for run in &report.removed_runs {
+        println!("removed {run}");
+    }
+    for run in &report.kept_recent {
+        println!("kept {run} (younger than the retention)");
+    }
+    println!(
+        "{} run(s), {} object(s), {} bytes removed",
+        report.removed_runs.len(),
+        report.removed_objects,
+        report.removed_bytes
+    );
+    Ok(())
+}

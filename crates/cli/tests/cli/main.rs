@@ -1,0 +1,7 @@
+//! The built `segmint` binary, end to end: one test binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod airflow;
+mod exit_codes;
+mod s3_server;
+mod storage;

@@ -1,0 +1,81 @@
+"""Daily segmint run: one task per day running `segmint run --as-of {{ ds }} --json`.
+
+The task maps segmint's exit codes to Airflow's retry semantics:
+
+    0        ok: the one-line JSON summary is returned (it lands in XCom)
+    1, 3, 4  retry: internal error, source data unreadable, output not written —
+             usually transient (a store outage, a late partition)
+    2, 5     fail at once, no retry: an invalid spec, or a guard (--max-change) tripped —
+             a person has to look
+
+Settings come from the environment of the Airflow workers:
+
+    SEGMINT_BIN          the segmint binary (default: `segmint` on PATH)
+    SEGMINT_PROJECT      the project file (segmint.yaml)
+    SEGMINT_MAX_CHANGE   optional: refuse to commit when a segment moves more than this %
+
+Re-running a day (clearing the task) is safe: segmint replaces that as-of atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from datetime import timedelta
+
+import pendulum
+
+try:  # Airflow 3
+    from airflow.sdk import DAG
+    from airflow.providers.standard.operators.python import PythonOperator
+except ImportError:  # Airflow 2
+    from airflow import DAG
+    from airflow.operators.python import PythonOperator
+
+from airflow.exceptions import AirflowException, AirflowFailException
+
+RETRY_CODES = {1, 3, 4}
+
+
+def run_segmint(ds: str, **_context) -> dict:
+    """Run one as-of; return the JSON summary or raise the right Airflow exception."""
+    command = [
+        os.environ.get("SEGMINT_BIN", "segmint"),
+        "-p",
+        os.environ["SEGMINT_PROJECT"],
+        "--log-format",
+        "json",
+        "--error-format",
+        "json",
+        "run",
+        "--as-of",
+        ds,
+        "--json",
+    ]
+    max_change = os.environ.get("SEGMINT_MAX_CHANGE")
+    if max_change:
+        command += ["--max-change", max_change]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # segmint logs to stderr; keep them in the task log.
+    if done.stderr:
+        print(done.stderr)
+    if done.returncode == 0:
+        return json.loads(done.stdout.strip())
+    cause = done.stderr.strip().splitlines()[-1:] or ["(no message)"]
+    message = f"segmint exited with {done.returncode}: {cause[0]}"
+    if done.returncode in RETRY_CODES:
+        raise AirflowException(message)
+    raise AirflowFailException(message)
+
+
+with DAG(
+    dag_id="segmint_daily",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 3, "retry_delay": timedelta(minutes=10)},
+    tags=["segmint"],
+) as dag:
+    PythonOperator(task_id="run_segments", python_callable=run_segmint)

@@ -86,10 +86,12 @@ pub async fn dispatch(cli: &Cli) -> u8 {
             to,
             segments,
             max_change,
+            allow_empty_day,
             json,
         } => {
             let options = RunOptions {
                 max_change_pct: *max_change,
+                allow_empty_day: *allow_empty_day,
             };
             match (as_of, from, to) {
                 (Some(day), _, _) => run(&cli.project, *day, segments, options, *json).await,

@@ -116,6 +116,10 @@ pub enum Command {
         /// data). E.g. `--max-change 50`.
         #[arg(long, value_name = "PCT")]
         max_change: Option<f64>,
+        /// Run even when the as-of day has no events (by default that is exit 3: the day's
+        /// partition has probably not landed yet).
+        #[arg(long)]
+        allow_empty_day: bool,
         /// Print exactly one JSON summary line on stdout (for Airflow XCom).
         #[arg(long)]
         json: bool,

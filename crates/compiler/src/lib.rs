@@ -24,6 +24,7 @@ pub use behavior::sequence_pattern;
 pub use describe::describe;
 pub use error::{CompileError, Result};
 pub use plan::{
-    Compiled, LeafColumn, OutputColumn, SegmentColumn, compile, scan_filter, scan_range,
+    Compiled, LeafColumn, OutputColumn, SegmentColumn, as_of_day_filter, compile, scan_filter,
+    scan_range,
 };
 pub use time::AsOf;

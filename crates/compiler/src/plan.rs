@@ -272,6 +272,20 @@ pub fn scan_filter(checked: &Checked, as_of: &AsOf) -> Expr {
     conjunction(parts)
 }
 
+/// Events of the as-of day itself (and only its date partitions): a daily run checks that
+/// the day's data has landed.
+pub fn as_of_day_filter(checked: &Checked, as_of: &AsOf) -> Option<Expr> {
+    let table = &checked.project.events;
+    let lo = as_of.day_start_us(as_of.date)?;
+    let time = col(&table.time);
+    let mut parts = vec![
+        time.clone().gt_eq(timestamp(lo)),
+        time.lt(timestamp(as_of.end_us)),
+    ];
+    parts.extend(partition_bounds(checked, as_of, Some(lo)));
+    Some(conjunction(parts))
+}
+
 /// Bounds on `date`-typed hive partition columns, one day of slack on each side because
 /// partition dates need not be in the project timezone.
 fn partition_bounds(checked: &Checked, as_of: &AsOf, lo: Option<i64>) -> Vec<Expr> {

@@ -69,31 +69,56 @@ pub async fn execute(session: &ProjectSession, compiled: &Compiled) -> Result<Ve
     }
 }
 
-/// Fail when the run's scan range holds no event at all: the partitions are missing (or
-/// the as-of is past the data), and an empty result must not look like a real one.
-async fn check_events_in_range(session: &ProjectSession, as_of: NaiveDate) -> Result<()> {
-    let clock = AsOf::new(as_of, &session.checked.project.timezone)?;
-    let (lo, _) = segmint_compiler::scan_range(&session.checked, &clock);
-    let filter = segmint_compiler::scan_filter(&session.checked, &clock);
+/// Whether any event passes `filter` (reading as little as the pruning allows).
+async fn any_event(session: &ProjectSession, filter: datafusion::prelude::Expr) -> Result<bool> {
     let plan =
         datafusion::logical_expr::LogicalPlanBuilder::scan("events", session.events.clone(), None)
             .and_then(|b| b.filter(filter))
             .and_then(|b| b.limit(0, Some(1)))
             .and_then(|b| b.build())
             .map_err(|e| EngineError::Internal(e.to_string()))?;
-    let batches = match DataFrame::new(session.ctx.state(), plan).collect().await {
-        Ok(b) => b,
-        Err(e) => return Err(crate::diagnose::read_error(&session.events_location, e).await),
-    };
-    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    if rows == 0 {
+    match DataFrame::new(session.ctx.state(), plan).collect().await {
+        Ok(batches) => Ok(batches.iter().any(|b| b.num_rows() > 0)),
+        Err(e) => Err(crate::diagnose::read_error(&session.events_location, e).await),
+    }
+}
+
+/// Fail when the as-of day has no event (its partition has not landed), or the whole scan
+/// range has none: empty segments committed from missing data would look like real churn
+/// downstream. `allow_empty_day` skips the first check.
+async fn check_events_in_range(
+    session: &ProjectSession,
+    as_of: NaiveDate,
+    allow_empty_day: bool,
+) -> Result<()> {
+    let clock = AsOf::new(as_of, &session.checked.project.timezone)?;
+    let location = session.events_location.display.clone();
+    if !allow_empty_day
+        && let Some(day) = segmint_compiler::as_of_day_filter(&session.checked, &clock)
+        && !any_event(session, day).await?
+    {
+        return Err(EngineError::data(
+            location,
+            format!(
+                "no events on {as_of}: has that day's partition landed? (--allow-empty-day \
+                 runs anyway)"
+            ),
+        ));
+    }
+    let (lo, _) = segmint_compiler::scan_range(&session.checked, &clock);
+    if !any_event(
+        session,
+        segmint_compiler::scan_filter(&session.checked, &clock),
+    )
+    .await?
+    {
         let from = lo.map_or("the beginning".to_string(), |lo| {
             chrono::DateTime::from_timestamp_micros(lo)
                 .map(|t| t.to_rfc3339())
                 .unwrap_or_default()
         });
         return Err(EngineError::data(
-            session.events_location.display.clone(),
+            location,
             format!(
                 "no events between {from} and the end of {as_of}: are the partitions for \
                  these days missing?"
@@ -185,6 +210,8 @@ pub struct RunOptions {
     /// Refuse to commit (exit 5) when a segment's size moves by more than this many percent
     /// since the previous committed as-of.
     pub max_change_pct: Option<f64>,
+    /// Run even when the as-of day itself has no event.
+    pub allow_empty_day: bool,
 }
 
 /// Run the selected segments for an as-of and commit the result.
@@ -216,7 +243,7 @@ pub async fn run_with(
     let compiled = compile_for(session, as_of, selected, false)?;
     timings.insert("plan".to_string(), t.elapsed().as_millis() as u64);
     let t = Instant::now();
-    check_events_in_range(session, as_of).await?;
+    check_events_in_range(session, as_of, options.allow_empty_day).await?;
     let batches = execute(session, &compiled).await?;
     timings.insert("execute".to_string(), t.elapsed().as_millis() as u64);
 

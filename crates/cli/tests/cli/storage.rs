@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use object_store::ObjectStoreExt;
 use object_store::path::Path as ObjectPath;
 
-use crate::s3_server::{BUCKET, S3Server, SECRET_KEY};
+use crate::s3_server::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY};
 
 const AS_OF_1: &str = "2026-11-20";
 const AS_OF_2: &str = "2026-11-21";
@@ -163,6 +163,41 @@ fn run_diff_backfill_guard_and_gc_on_s3() {
     );
     let out = segmint(&server, d, &["diff", "--as-of", AS_OF_2, "--json"], &[]);
     assert_eq!(json_line(&out)["segments"], diff["segments"]);
+
+    // No credential in any summary, manifest or plan.
+    let client = server.client();
+    for key in keys(&server, "out/runs") {
+        let body = server.block_on(async {
+            client
+                .get(&ObjectPath::from(key.as_str()))
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+        });
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            !body.contains(SECRET_KEY) && !body.contains(ACCESS_KEY),
+            "{key}"
+        );
+    }
+    let out = segmint(
+        &server,
+        d,
+        &["compile", "--as-of", AS_OF_2, "--emit", "physical"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let plan = text(&out);
+    assert!(
+        plan.contains("DataSourceExec") && plan.contains("lake/events"),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains(SECRET_KEY) && !plan.contains(ACCESS_KEY),
+        "{plan}"
+    );
 
     // A backfill over the three days resumes after the last committed one.
     let out = segmint(
@@ -390,6 +425,43 @@ fn failures_exit_with_their_code_name_the_cause_and_leave_the_result_intact() {
             .await
             .unwrap();
     });
+
+    // A day whose partition has not landed (the day after the lake's end): exit 3, named;
+    // `--allow-empty-day` runs anyway.
+    let out = segmint(&server, d, &["run", "--as-of", "2026-11-23"], &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no events on 2026-11-23"));
+    assert!(manifest(&server, "2026-11-23").is_none());
+    let out = segmint(
+        &server,
+        d,
+        &[
+            "run",
+            "--as-of",
+            "2026-11-23",
+            "--allow-empty-day",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // A missing lake: exit 3 naming the location.
+    let missing = project.replace("lake/events/", "no-such-lake/events/");
+    std::fs::write(d.join("missing.yaml"), missing).unwrap();
+    let out = segmint(
+        &server,
+        d,
+        &["-p", "missing.yaml", "run", "--as-of", AS_OF_3],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("s3://segmint/no-such-lake/events/"),
+        "{}",
+        text(&out)
+    );
+    intact(&server);
 
     // The server goes away in the middle of a run: exit 3 (reading) or 4 (writing), and once
     // it is back the previous committed result is there, complete.

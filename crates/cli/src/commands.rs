@@ -9,6 +9,7 @@ use datafusion::physical_plan::displayable;
 use segmint_engine::lake_gen::{LakeGenConfig, generate_lake};
 use segmint_engine::{EngineError, RunOptions, RunSummary};
 
+use crate::cluster::{self, Target};
 use crate::{Cli, Command, Emit, ErrorFormat, LogFormat, history, library, progress, sql};
 
 /// Logs go to stderr, as text or JSON; `RUST_LOG` sets the level (default `warn`).
@@ -73,13 +74,18 @@ fn report(error: EngineError, format: ErrorFormat) -> u8 {
 
 /// Run the chosen command.
 pub async fn dispatch(cli: &Cli) -> u8 {
+    let target = Target {
+        cluster: cli.cluster.clone(),
+        settings: cli.cluster_config.clone(),
+    };
+    let target = &target;
     let result = match &cli.command {
-        Command::Validate { offline } => validate(&cli.project, *offline).await,
+        Command::Validate { offline } => validate(&cli.project, *offline, target).await,
         Command::Compile {
             as_of,
             segments,
             emit,
-        } => compile(&cli.project, *as_of, segments, *emit).await,
+        } => compile(target, &cli.project, *as_of, segments, *emit).await,
         Command::Run {
             as_of,
             from,
@@ -94,9 +100,20 @@ pub async fn dispatch(cli: &Cli) -> u8 {
                 allow_empty_day: *allow_empty_day,
             };
             match (as_of, from, to) {
-                (Some(day), _, _) => run(&cli.project, *day, segments, options, *json).await,
+                (Some(day), _, _) => {
+                    run(target, &cli.project, *day, segments, options, *json).await
+                }
                 (None, Some(from), Some(to)) => {
-                    return backfill(&cli.project, *from, *to, segments, options, *json, cli).await;
+                    return backfill(
+                        target,
+                        &cli.project,
+                        (*from, *to),
+                        segments,
+                        options,
+                        *json,
+                        cli,
+                    )
+                    .await;
                 }
                 _ => Err(EngineError::Usage(
                     "give --as-of, or --from and --to".into(),
@@ -113,7 +130,7 @@ pub async fn dispatch(cli: &Cli) -> u8 {
             segment,
             as_of,
             limit,
-        } => preview(&cli.project, segment, *as_of, *limit).await,
+        } => preview(target, &cli.project, segment, *as_of, *limit).await,
         Command::GenerateLake {
             out,
             users,
@@ -134,7 +151,26 @@ pub async fn dispatch(cli: &Cli) -> u8 {
             query,
             file,
             format,
-        } => sql::sql(&cli.project, query.as_deref(), file.as_deref(), *format).await,
+        } => {
+            sql::sql(
+                target,
+                &cli.project,
+                query.as_deref(),
+                file.as_deref(),
+                *format,
+            )
+            .await
+        }
+        Command::Scheduler {
+            bind,
+            executor_timeout_seconds,
+        } => cluster::scheduler(bind, *executor_timeout_seconds).await,
+        Command::Executor {
+            scheduler,
+            bind,
+            concurrent_tasks,
+            work_dir,
+        } => cluster::executor(scheduler, bind, *concurrent_tasks, work_dir.as_deref()).await,
     };
     match result {
         Ok(()) => 0,
@@ -142,11 +178,11 @@ pub async fn dispatch(cli: &Cli) -> u8 {
     }
 }
 
-async fn validate(project: &Path, offline: bool) -> Result<(), EngineError> {
+async fn validate(project: &Path, offline: bool, target: &Target) -> Result<(), EngineError> {
     let checked = if offline {
         segmint_engine::check_offline(project)?
     } else {
-        segmint_engine::open(project).await?.checked
+        target.open(project).await?.checked
     };
     println!(
         "ok: {} segment(s) valid{}",
@@ -161,12 +197,13 @@ async fn validate(project: &Path, offline: bool) -> Result<(), EngineError> {
 }
 
 async fn compile(
+    target: &Target,
     project: &Path,
     as_of: chrono::NaiveDate,
     segments: &[String],
     emit: Emit,
 ) -> Result<(), EngineError> {
-    let session = segmint_engine::open(project).await?;
+    let session = target.open(project).await?;
     let compiled = segmint_engine::compile_for(&session, as_of, segments, false)?;
     let state = session.ctx.state();
     let internal = |e: datafusion::error::DataFusionError| EngineError::Internal(e.to_string());
@@ -226,6 +263,7 @@ fn print_summary(summary: &RunSummary) {
 }
 
 async fn run(
+    target: &Target,
     project: &Path,
     as_of: chrono::NaiveDate,
     segments: &[String],
@@ -233,7 +271,7 @@ async fn run(
     json: bool,
 ) -> Result<(), EngineError> {
     let progress = progress::Progress::start(&format!("as-of {as_of}: opening the project"));
-    let session = segmint_engine::open(project).await?;
+    let session = target.open(project).await?;
     progress.say(&format!("as-of {as_of}: evaluating"));
     let summary = segmint_engine::run_with(&session, as_of, segments, options).await;
     progress.finish();
@@ -249,12 +287,13 @@ async fn run(
 }
 
 async fn preview(
+    target: &Target,
     project: &Path,
     segment: &str,
     as_of: chrono::NaiveDate,
     limit: usize,
 ) -> Result<(), EngineError> {
-    let session = segmint_engine::open(project).await?;
+    let session = target.open(project).await?;
     let selected = vec![segment.to_string()];
     let compiled = segmint_engine::compile_for(&session, as_of, &selected, true)?;
     let batches = segmint_engine::execute(&session, &compiled).await?;
@@ -315,15 +354,15 @@ async fn preview(
 
 /// `run --from --to`: the exit code; with `--json`, one line whether it worked or not.
 async fn backfill(
+    target: &Target,
     project: &Path,
-    from: chrono::NaiveDate,
-    to: chrono::NaiveDate,
+    (from, to): (chrono::NaiveDate, chrono::NaiveDate),
     segments: &[String],
     options: RunOptions,
     json: bool,
     cli: &Cli,
 ) -> u8 {
-    let session = match segmint_engine::open(project).await {
+    let session = match target.open(project).await {
         Ok(s) => s,
         Err(e) => return report(e, cli.error_format),
     };

@@ -5,6 +5,7 @@
 //! tripped (`--max-change`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod cluster;
 mod commands;
 mod history;
 mod library;
@@ -39,6 +40,19 @@ pub struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Evaluate on a Ballista cluster: the scheduler's `df://host:port`. Results are still
+    /// written by this process, with the same manifest protocol.
+    #[arg(
+        long,
+        global = true,
+        env = "SEGMINT_CLUSTER",
+        value_name = "df://HOST:PORT"
+    )]
+    pub cluster: Option<String>,
+    /// A session setting for the cluster, `key=value`, e.g.
+    /// `ballista.planner.adaptive.enabled=false`. Repeatable.
+    #[arg(long, global = true, value_name = "KEY=VALUE")]
+    pub cluster_config: Vec<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -175,6 +189,33 @@ pub enum Command {
         /// Output format on stdout.
         #[arg(long, value_enum, default_value_t = SqlFormat::Table)]
         format: SqlFormat,
+    },
+    /// Run a Ballista scheduler with segmint's functions, until killed. Start executors
+    /// with `segmint executor`, then run with `--cluster df://HOST:PORT`.
+    Scheduler {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        bind: String,
+        /// An executor silent this long is declared lost and its tasks are rescheduled on
+        /// the others (executors send a heartbeat every 5 seconds).
+        #[arg(long, default_value_t = 20)]
+        executor_timeout_seconds: u64,
+    },
+    /// Run a Ballista executor with segmint's functions, until killed. Object-store
+    /// credentials come from this process's environment.
+    Executor {
+        /// The scheduler's address.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        scheduler: String,
+        /// Arrow Flight (shuffle) address; the executor's gRPC service takes the next port.
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        bind: String,
+        /// Tasks run at once.
+        #[arg(long, default_value_t = 2)]
+        concurrent_tasks: usize,
+        /// Folder for shuffle files (default: a temporary folder).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
     },
     /// Write a deterministic synthetic lake (events partitioned by date, and profiles) with
     /// planted personas: daily, weekly, monthly, fading, dormant, new and returning users.

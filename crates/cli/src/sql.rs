@@ -9,9 +9,11 @@ use datafusion::arrow::util::pretty::pretty_format_batches_with_schema;
 use segmint_engine::EngineError;
 
 use crate::SqlFormat;
+use crate::cluster::Target;
 
 /// Read the query (argument or file), run it, print it in `format`.
 pub async fn sql(
+    target: &Target,
     project: &Path,
     query: Option<&str>,
     file: Option<&Path>,
@@ -23,7 +25,7 @@ pub async fn sql(
             .map_err(|e| EngineError::Usage(format!("cannot read {}: {e}", f.display())))?,
         (None, None) => return Err(EngineError::Usage("give a query or --file".into())),
     };
-    let lake = segmint_engine::open_sql(project).await?;
+    let lake = target.open_sql(project).await?;
     let (schema, batches) = segmint_engine::run_sql(&lake, &text).await?;
     if matches!(format, SqlFormat::Csv)
         && let Some(field) = schema.fields().iter().find(|f| f.data_type().is_nested())

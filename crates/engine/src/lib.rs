@@ -23,6 +23,7 @@ pub mod storage;
 pub use error::{EngineError, Result};
 pub use run::{RunOptions, RunSummary, compile_for, execute, run, run_with};
 pub use session::{
-    LakeSession, ProjectSession, check_offline, open, open_lake, open_output, open_sql,
+    LakeSession, ProjectSession, check_offline, new_context, open, open_in, open_lake,
+    open_lake_in, open_output, open_sql, open_sql_in, session_config,
 };
 pub use sql::run_sql;

@@ -33,11 +33,16 @@ pub struct ProjectSession {
     pub output: Located,
 }
 
+/// segmint's session settings (also the base of a cluster client's settings).
+pub fn session_config(config: SessionConfig) -> SessionConfig {
+    config
+        .with_information_schema(true)
+        .set_bool("datafusion.execution.parquet.pushdown_filters", true)
+}
+
 /// A DataFusion session with segmint's defaults and every segmint function registered.
 pub fn new_context() -> Result<SessionContext> {
-    let config = SessionConfig::new()
-        .with_information_schema(true)
-        .set_bool("datafusion.execution.parquet.pushdown_filters", true);
+    let config = session_config(SessionConfig::new());
     let mut ctx = SessionContext::new_with_config(config);
     segmint_udfs::register_all(&mut ctx).map_err(|e| EngineError::Internal(e.to_string()))?;
     Ok(ctx)
@@ -124,10 +129,15 @@ pub struct LakeSession {
 
 /// Register the lake of a parsed project file (segments are not read or checked).
 pub async fn open_lake(project: &ProjectInput) -> Result<LakeSession> {
+    open_lake_in(project, new_context()?).await
+}
+
+/// [`open_lake`] on a given context (e.g. a Ballista client context with segmint's
+/// functions registered).
+pub async fn open_lake_in(project: &ProjectInput, ctx: SessionContext) -> Result<LakeSession> {
     let root = &project.root;
     let lake = &project.syntax.lake;
     let storage = project.syntax.storage.clone().unwrap_or_default();
-    let ctx = new_context()?;
     let partitions = lake
         .events
         .partitioning
@@ -172,6 +182,11 @@ pub async fn open_lake(project: &ProjectInput) -> Result<LakeSession> {
 /// (exit 2); specs that are fine but name columns the lake lacks (or holds with another
 /// type) mean the lake does not match them: data errors (exit 3) naming the location.
 pub async fn open(project_file: &Path) -> Result<ProjectSession> {
+    open_in(project_file, new_context()?).await
+}
+
+/// [`open`] on a given context (e.g. a Ballista client context).
+pub async fn open_in(project_file: &Path, ctx: SessionContext) -> Result<ProjectSession> {
     let loaded = segmint_spec::load::load(project_file).map_err(EngineError::Spec)?;
     segmint_spec::check(&loaded.project, &loaded.segments, None).map_err(EngineError::Spec)?;
     let storage = loaded.project.syntax.storage.clone().unwrap_or_default();
@@ -180,7 +195,7 @@ pub async fn open(project_file: &Path) -> Result<ProjectSession> {
         &loaded.project.syntax.output.location.value,
         &storage,
     )?;
-    let lake = open_lake(&loaded.project).await?;
+    let lake = open_lake_in(&loaded.project, ctx).await?;
     let checked = segmint_spec::check(&loaded.project, &loaded.segments, Some(&lake.schema))
         .map_err(|d| EngineError::LakeMismatch {
             object: lake.events_location.display.clone(),
@@ -200,8 +215,13 @@ pub async fn open(project_file: &Path) -> Result<ProjectSession> {
 /// Parse `segmint.yaml` only and register its lake: for ad-hoc SQL over the lake, which
 /// must work even while a segment file is being edited.
 pub async fn open_sql(project_file: &Path) -> Result<LakeSession> {
+    open_sql_in(project_file, new_context()?).await
+}
+
+/// [`open_sql`] on a given context.
+pub async fn open_sql_in(project_file: &Path, ctx: SessionContext) -> Result<LakeSession> {
     let project = segmint_spec::load::load_project(project_file).map_err(EngineError::Spec)?;
-    open_lake(&project).await
+    open_lake_in(&project, ctx).await
 }
 
 /// The output location of a project file (segments and lake are not read): for `diff`

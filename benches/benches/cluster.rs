@@ -1,0 +1,173 @@
+//! The whole shipped library on a Ballista cluster of separate processes (one `segmint
+//! scheduler`, N `segmint executor`s on this machine) over a generated lake of ≥ 20M
+//! events, for each N, next to the same run in one process. Prints wall times and the
+//! speed-up over one executor.
+//!
+//! ```sh
+//! cargo build --workspace --profile dev            # the segmint binary the bench starts
+//! SEGMINT_BENCH_USERS=60000 SEGMINT_BENCH_EXECUTORS=1,2 \
+//!   cargo bench --workspace --profile dev --bench cluster
+//! ```
+//!
+//! `SEGMINT_BIN` picks the binary (default: `target/debug/segmint`, or `target/release/segmint`
+//! when it is newer). Executors run `SEGMINT_BENCH_TASKS` tasks each (default: the cores
+//! divided among them, at least 1).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use segmint_benches::env_usize;
+use segmint_engine::lake_gen::{LakeGenConfig, generate_lake};
+
+fn binary() -> PathBuf {
+    if let Ok(bin) = std::env::var("SEGMINT_BIN") {
+        return PathBuf::from(bin);
+    }
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
+    let candidates = [target.join("release/segmint"), target.join("debug/segmint")];
+    candidates
+        .into_iter()
+        .filter(|p| p.exists())
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+        .expect("build the segmint binary first (cargo build --workspace)")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A free port whose next port is free too (an executor's Flight and gRPC ports).
+fn free_pair() -> u16 {
+    loop {
+        let p = free_port();
+        if p < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            return p;
+        }
+    }
+}
+
+fn wait_for(port: u16) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn start(bin: &Path, args: &[String]) -> Child {
+    Command::new(bin)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Wall time of one `segmint run` (optionally on a cluster).
+fn run(bin: &Path, project: &Path, as_of: &str, cluster: Option<&str>) -> f64 {
+    let mut cmd = Command::new(bin);
+    cmd.arg("-p").arg(project);
+    if let Some(url) = cluster {
+        cmd.args(["--cluster", url]);
+    }
+    cmd.args(["run", "--as-of", as_of, "--json"]);
+    let t = Instant::now();
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let bin = binary();
+    let users = env_usize("SEGMINT_BENCH_USERS", 60_000);
+    let counts: Vec<usize> = std::env::var("SEGMINT_BENCH_EXECUTORS")
+        .unwrap_or_else(|_| "1,2".into())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let root = std::env::temp_dir().join(format!("segmint-bench-cluster-{users}"));
+    let config = LakeGenConfig {
+        users,
+        ..LakeGenConfig::default()
+    };
+    if !root.join("lake").exists() {
+        let report = generate_lake(&root.join("lake"), &config).unwrap();
+        println!(
+            "lake: {} events, {} users, {} files",
+            report.events, report.users, report.files
+        );
+    }
+    let segments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../segments");
+    let project = root.join("segmint.yaml");
+    std::fs::write(
+        &project,
+        format!(
+            "lake:\n  events:\n    location: lake/events\n    partitioning: {{date: date}}\n    columns: {{entity: user_id, time: event_time, event: event_name}}\n  profiles:\n    location: lake/profiles\n    key: user_id\noutput:\n  location: out\nsegments: {}\n",
+            segments.display()
+        ),
+    )
+    .unwrap();
+    let as_of = config.end.to_string();
+    println!("binary: {}  cores: {cores}  users: {users}", bin.display());
+    run(&bin, &project, &as_of, None); // warm the page cache
+    let local = run(&bin, &project, &as_of, None);
+    println!("one process:                {local:>7.2}s");
+    let mut first = None;
+    for n in counts {
+        let port = free_port();
+        let mut children = vec![start(
+            &bin,
+            &[
+                "scheduler".into(),
+                "--bind".into(),
+                format!("127.0.0.1:{port}"),
+            ],
+        )];
+        wait_for(port);
+        let tasks = env_usize("SEGMINT_BENCH_TASKS", (cores / n).max(1));
+        for i in 0..n {
+            let flight = free_pair();
+            children.push(start(
+                &bin,
+                &[
+                    "executor".into(),
+                    "--scheduler".into(),
+                    format!("127.0.0.1:{port}"),
+                    "--bind".into(),
+                    format!("127.0.0.1:{flight}"),
+                    "--concurrent-tasks".into(),
+                    tasks.to_string(),
+                    "--work-dir".into(),
+                    root.join(format!("work-{n}-{i}")).display().to_string(),
+                ],
+            ));
+            std::fs::create_dir_all(root.join(format!("work-{n}-{i}"))).unwrap();
+            wait_for(flight);
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        let url = format!("df://127.0.0.1:{port}");
+        run(&bin, &project, &as_of, Some(&url)); // warm-up
+        let t = run(&bin, &project, &as_of, Some(&url));
+        let base = *first.get_or_insert(t);
+        println!(
+            "{n} executor(s) x {tasks} task(s): {t:>7.2}s   speed-up vs 1 executor: {:.2}x",
+            base / t
+        );
+        for mut c in children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! # segmint-ballista — the same segments on an Apache Ballista cluster
+//!
+//! | piece | what it does |
+//! |---|---|
+//! | [`run_scheduler`] | a Ballista 55 scheduler whose every session has segmint's functions and object stores |
+//! | [`run_executor`] | a Ballista executor with segmint's function registry and a runtime that builds object stores from the environment |
+//! | [`remote_context`] | the client side: a `SessionContext` connected to a scheduler, with segmint's functions registered *after* Ballista's session upgrade (registering before is dropped by the upgrade) |
+//! | [`EnvStoreRegistry`] | object stores created on first use per `scheme://authority`, from the environment only |
+//!
+//! Plans travel between processes as DataFusion protobuf: segmint's functions are rebuilt
+//! on each process from their names and constant arguments (see `segmint-udfs`). Nothing
+//! secret travels: object-store credentials are never put into session options, each
+//! process reads its own environment (`AWS_ACCESS_KEY_ID`, …) when it first touches a
+//! bucket. Ballista's own S3 registry (which logs its options at trace level) is not used.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use ballista::prelude::SessionContextExt;
+use ballista_core::registry::BallistaFunctionRegistry;
+use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::config::SchedulerConfig;
+use ballista_scheduler::scheduler_process::start_server;
+use datafusion::common::{DataFusionError, Result as DfResult};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::object_store::ObjectStoreRegistry;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use object_store::ObjectStore;
+use segmint_spec::StorageSyntax;
+use url::Url;
+
+/// Errors of starting a scheduler or an executor.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("{0}")]
+    Ballista(String),
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn ballista(e: impl std::fmt::Display) -> ClusterError {
+    ClusterError::Ballista(segmint_engine::storage::redact(&e.to_string()))
+}
+
+/// Object stores created on first use, one per `scheme://authority`, configured from the
+/// environment (credentials, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, …) by segmint's own
+/// storage registry.
+#[derive(Debug, Default)]
+pub struct EnvStoreRegistry {
+    stores: RwLock<HashMap<String, Arc<dyn ObjectStore>>>,
+}
+
+fn key(url: &Url) -> String {
+    format!(
+        "{}://{}",
+        url.scheme(),
+        &url[url::Position::BeforeUsername..url::Position::AfterPort]
+    )
+}
+
+impl ObjectStoreRegistry for EnvStoreRegistry {
+    fn register_store(
+        &self,
+        url: &Url,
+        store: Arc<dyn ObjectStore>,
+    ) -> Option<Arc<dyn ObjectStore>> {
+        self.stores.write().ok()?.insert(key(url), store)
+    }
+
+    fn deregister_store(&self, url: &Url) -> DfResult<Arc<dyn ObjectStore>> {
+        self.stores
+            .write()
+            .map_err(|e| DataFusionError::Execution(e.to_string()))?
+            .remove(&key(url))
+            .ok_or_else(|| DataFusionError::Execution(format!("no store for {url}")))
+    }
+
+    fn get_store(&self, url: &Url) -> DfResult<Arc<dyn ObjectStore>> {
+        let key = key(url);
+        if let Some(store) = self.stores.read().ok().and_then(|s| s.get(&key).cloned()) {
+            return Ok(store);
+        }
+        let location = if url.scheme() == "file" {
+            "file:///".to_string()
+        } else {
+            format!("{key}/")
+        };
+        let located =
+            segmint_engine::storage::locate(Path::new("/"), &location, &StorageSyntax::default())
+                .map_err(|e| DataFusionError::Execution(e.to_string()))?;
+        if let Ok(mut stores) = self.stores.write() {
+            stores.insert(key, located.store.clone());
+        }
+        Ok(located.store)
+    }
+}
+
+/// A runtime whose object stores come from the environment.
+pub fn env_runtime() -> DfResult<Arc<RuntimeEnv>> {
+    RuntimeEnvBuilder::new()
+        .with_object_store_registry(Arc::new(EnvStoreRegistry::default()))
+        .build_arc()
+}
+
+/// The scheduler's sessions: Ballista's defaults plus segmint's functions and stores.
+fn scheduler_session(config: SessionConfig) -> DfResult<datafusion::execution::SessionState> {
+    let mut state = SessionStateBuilder::new()
+        .with_default_features()
+        .with_config(config)
+        .with_runtime_env(env_runtime()?)
+        .with_optimizer_rules(ballista_core::optimizer::ballista_default_optimizer_rules())
+        .with_scalar_functions(ballista_core::extension::ballista_scalar_functions())
+        .with_aggregate_functions(ballista_core::extension::ballista_aggregate_functions())
+        .with_window_functions(ballista_core::extension::ballista_window_functions())
+        .build();
+    segmint_udfs::register_all(&mut state)?;
+    Ok(state)
+}
+
+/// Seconds between an executor's heartbeats (segmint executors).
+pub const HEARTBEAT_SECONDS: u64 = 5;
+
+/// Run a scheduler on `bind` until the process ends. An executor silent for
+/// `executor_timeout_seconds` is declared lost and its tasks are rescheduled.
+pub async fn run_scheduler(
+    bind: SocketAddr,
+    executor_timeout_seconds: u64,
+) -> Result<(), ClusterError> {
+    let mut config = SchedulerConfig::default()
+        .with_hostname(bind.ip().to_string())
+        .with_port(bind.port())
+        .with_override_session_builder(Arc::new(scheduler_session));
+    config.bind_host = bind.ip().to_string();
+    config.executor_timeout_seconds = executor_timeout_seconds.max(2 * HEARTBEAT_SECONDS);
+    config.expire_dead_executor_interval_seconds = HEARTBEAT_SECONDS;
+    config.no_executors_grace_period_seconds = config.executor_timeout_seconds;
+    let cluster = BallistaCluster::new_from_config(&config)
+        .await
+        .map_err(ballista)?;
+    start_server(cluster, bind, Arc::new(config))
+        .await
+        .map_err(ballista)
+}
+
+/// segmint's functions, on top of Ballista's defaults, for executors.
+pub fn function_registry() -> BallistaFunctionRegistry {
+    let mut registry = BallistaFunctionRegistry::default();
+    for f in segmint_udfs::all_udfs() {
+        registry.scalar_functions.insert(f.name().to_string(), f);
+    }
+    for f in segmint_udfs::all_udafs() {
+        registry.aggregate_functions.insert(f.name().to_string(), f);
+    }
+    for f in segmint_udfs::all_udwfs() {
+        registry.window_functions.insert(f.name().to_string(), f);
+    }
+    registry
+}
+
+/// Where an executor listens and which scheduler it serves.
+#[derive(Debug, Clone)]
+pub struct ExecutorOptions {
+    pub scheduler: SocketAddr,
+    /// Arrow Flight (shuffle) address; the gRPC port is the next one.
+    pub bind: SocketAddr,
+    pub concurrent_tasks: usize,
+    /// Shuffle files go here (default: a temporary folder).
+    pub work_dir: Option<String>,
+}
+
+/// Run an executor until the process ends.
+pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> {
+    let grpc_port = options.bind.port().checked_add(1).ok_or_else(|| {
+        ClusterError::Usage("--bind port must leave room for the gRPC port".into())
+    })?;
+    let config = ExecutorProcessConfig {
+        bind_host: options.bind.ip().to_string(),
+        external_host: Some(options.bind.ip().to_string()),
+        port: options.bind.port(),
+        grpc_port,
+        scheduler_host: options.scheduler.ip().to_string(),
+        scheduler_port: options.scheduler.port(),
+        scheduler_connect_timeout_seconds: 30,
+        vcores: options.concurrent_tasks.max(1),
+        work_dir: options.work_dir,
+        executor_heartbeat_interval_seconds: HEARTBEAT_SECONDS,
+        override_function_registry: Some(Arc::new(function_registry())),
+        override_runtime_producer: Some(Arc::new(|_config: &SessionConfig| env_runtime())),
+        ..ExecutorProcessConfig::default()
+    };
+    start_executor_process(Arc::new(config))
+        .await
+        .map_err(ballista)
+}
+
+/// A client context on a scheduler (`df://host:port`), with segmint's functions.
+pub async fn remote_context(url: &str, config: SessionConfig) -> DfResult<SessionContext> {
+    let state = SessionStateBuilder::new()
+        .with_default_features()
+        .with_config(config)
+        .with_runtime_env(env_runtime()?)
+        .build();
+    let mut ctx = SessionContext::remote_with_state(url, state).await?;
+    // After the upgrade: registrations made before it are dropped.
+    segmint_udfs::register_all(&mut ctx)?;
+    Ok(ctx)
+}

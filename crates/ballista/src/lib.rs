@@ -164,9 +164,15 @@ pub fn function_registry() -> BallistaFunctionRegistry {
 /// Where an executor listens and which scheduler it serves.
 #[derive(Debug, Clone)]
 pub struct ExecutorOptions {
-    pub scheduler: SocketAddr,
+    /// The scheduler's host name or IP address.
+    pub scheduler_host: String,
+    pub scheduler_port: u16,
     /// Arrow Flight (shuffle) address; the gRPC port is the next one.
     pub bind: SocketAddr,
+    /// The host name other processes reach this executor by. `None` with an unspecified
+    /// bind address (`0.0.0.0`) lets the scheduler use the address it sees the executor
+    /// connect from; otherwise the bind address.
+    pub advertise_host: Option<String>,
     pub concurrent_tasks: usize,
     /// Shuffle files go here (default: a temporary folder).
     pub work_dir: Option<String>,
@@ -179,11 +185,13 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
     })?;
     let config = ExecutorProcessConfig {
         bind_host: options.bind.ip().to_string(),
-        external_host: Some(options.bind.ip().to_string()),
+        external_host: options.advertise_host.clone().or_else(|| {
+            (!options.bind.ip().is_unspecified()).then(|| options.bind.ip().to_string())
+        }),
         port: options.bind.port(),
         grpc_port,
-        scheduler_host: options.scheduler.ip().to_string(),
-        scheduler_port: options.scheduler.port(),
+        scheduler_host: options.scheduler_host,
+        scheduler_port: options.scheduler_port,
         scheduler_connect_timeout_seconds: 30,
         vcores: options.concurrent_tasks.max(1),
         work_dir: options.work_dir,

@@ -59,6 +59,26 @@ fn address(text: &str, flag: &str) -> Result<SocketAddr, EngineError> {
     })
 }
 
+/// A `host:port` whose host may be a name (`scheduler:50050`) or an address.
+fn host_port(text: &str, flag: &str) -> Result<(String, u16), EngineError> {
+    let usage = |why: &str| {
+        EngineError::Usage(format!(
+            "{flag} `{text}`: {why} (write host:port, e.g. 127.0.0.1:50050 or scheduler:50050)"
+        ))
+    };
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok((addr.ip().to_string(), addr.port()));
+    }
+    let (host, port) = text.rsplit_once(':').ok_or_else(|| usage("no port"))?;
+    let port = port
+        .parse()
+        .map_err(|_| usage("the port is not a number"))?;
+    if host.is_empty() || host.contains(['/', ' ', '[', ']']) {
+        return Err(usage("not a host name"));
+    }
+    Ok((host.to_string(), port))
+}
+
 /// `segmint scheduler`: serve until killed.
 pub async fn scheduler(bind: &str, executor_timeout_seconds: u64) -> Result<(), EngineError> {
     let bind = address(bind, "--bind")?;
@@ -72,17 +92,44 @@ pub async fn scheduler(bind: &str, executor_timeout_seconds: u64) -> Result<(), 
 pub async fn executor(
     scheduler: &str,
     bind: &str,
+    advertise_host: Option<&str>,
     concurrent_tasks: usize,
     work_dir: Option<&Path>,
 ) -> Result<(), EngineError> {
+    let (scheduler_host, scheduler_port) = host_port(scheduler, "--scheduler")?;
     let options = segmint_ballista::ExecutorOptions {
-        scheduler: address(scheduler, "--scheduler")?,
+        scheduler_host,
+        scheduler_port,
         bind: address(bind, "--bind")?,
+        advertise_host: advertise_host.map(str::to_string),
         concurrent_tasks,
         work_dir: work_dir.map(|p| p.display().to_string()),
     };
-    tracing::info!(bind = %options.bind, scheduler = %options.scheduler, "segmint executor starting");
+    tracing::info!(bind = %options.bind, scheduler = %scheduler, "segmint executor starting");
     segmint_ballista::run_executor(options)
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_port;
+
+    #[test]
+    fn scheduler_addresses_take_names_and_ips() {
+        let ok = |t: &str| host_port(t, "--scheduler").map_err(|e| e.to_string());
+        assert_eq!(ok("127.0.0.1:50050"), Ok(("127.0.0.1".into(), 50050)));
+        assert_eq!(ok("scheduler:50050"), Ok(("scheduler".into(), 50050)));
+        assert_eq!(ok("[::1]:7"), Ok(("::1".into(), 7)));
+        for bad in [
+            "scheduler",
+            "scheduler:port",
+            ":50050",
+            "a b:1",
+            "host:70000",
+        ] {
+            let e = ok(bad).err().unwrap_or_default();
+            assert!(e.contains("--scheduler") && e.contains(bad), "{e}");
+        }
+    }
 }

@@ -168,9 +168,19 @@ pub async fn dispatch(cli: &Cli) -> u8 {
         Command::Executor {
             scheduler,
             bind,
+            advertise_host,
             concurrent_tasks,
             work_dir,
-        } => cluster::executor(scheduler, bind, *concurrent_tasks, work_dir.as_deref()).await,
+        } => {
+            cluster::executor(
+                scheduler,
+                bind,
+                advertise_host.as_deref(),
+                *concurrent_tasks,
+                work_dir.as_deref(),
+            )
+            .await
+        }
     };
     match result {
         Ok(()) => 0,

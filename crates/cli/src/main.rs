@@ -204,12 +204,17 @@ pub enum Command {
     /// Run a Ballista executor with segmint's functions, until killed. Object-store
     /// credentials come from this process's environment.
     Executor {
-        /// The scheduler's address.
+        /// The scheduler's `host:port` (a host name or an IP address).
         #[arg(long, default_value = "127.0.0.1:50050")]
         scheduler: String,
         /// Arrow Flight (shuffle) address; the executor's gRPC service takes the next port.
         #[arg(long, default_value = "127.0.0.1:50051")]
         bind: String,
+        /// The host name the scheduler and other executors reach this executor by (e.g. a
+        /// container's service name). Default: the `--bind` address, or with `0.0.0.0` the
+        /// address the scheduler sees this executor connect from.
+        #[arg(long)]
+        advertise_host: Option<String>,
         /// Tasks run at once.
         #[arg(long, default_value_t = 2)]
         concurrent_tasks: usize,

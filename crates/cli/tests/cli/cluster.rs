@@ -90,7 +90,12 @@ impl Cluster {
                 &[
                     "executor".into(),
                     "--scheduler".into(),
-                    format!("127.0.0.1:{scheduler_port}"),
+                    // The second executor finds the scheduler by name.
+                    if i == 1 {
+                        format!("localhost:{scheduler_port}")
+                    } else {
+                        format!("127.0.0.1:{scheduler_port}")
+                    },
                     "--bind".into(),
                     format!("127.0.0.1:{port}"),
                     "--concurrent-tasks".into(),
@@ -114,6 +119,11 @@ impl Cluster {
 
     fn url(&self) -> String {
         format!("df://127.0.0.1:{}", self.scheduler_port)
+    }
+
+    /// What one process (`scheduler`, `executor-0`, …) logged on stderr.
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.logs.join(format!("{name}.err"))).unwrap_or_default()
     }
 
     /// Every log line the cluster's processes wrote.
@@ -356,6 +366,15 @@ fn the_library_on_a_cluster_equals_the_local_run_with_and_without_adaptive_plann
         .parse()
         .unwrap();
     assert!(n > 0);
+
+    // Both executors (the second found the scheduler as `localhost`) ran tasks.
+    for i in 0..2 {
+        let log = cluster.log(&format!("executor-{i}"));
+        assert!(
+            log.contains("Execute task") || log.contains("Received task"),
+            "executor-{i} ran no task:\n{log}"
+        );
+    }
 
     // Debug logs of the client, the scheduler and the executors (JSON) hold no credential.
     assert!(client_logs.contains("\"level\""), "the client logged JSON");

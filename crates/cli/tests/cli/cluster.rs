@@ -60,7 +60,7 @@ impl Cluster {
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_segmint"));
             cmd.args(["--log-format", "json"])
                 .args(args)
-                .env("RUST_LOG", "debug")
+                .env("RUST_LOG", "trace")
                 .stdout(Stdio::from(
                     std::fs::File::create(logs.join(format!("{name}.out"))).unwrap(),
                 ))
@@ -159,7 +159,7 @@ fn segmint(server: &S3Server, dir: &Path, args: &[&str]) -> Output {
         cmd.env(k, v);
     }
     // The client logs everything too, as JSON: checked for credentials below.
-    cmd.env("RUST_LOG", "debug");
+    cmd.env("RUST_LOG", "trace");
     cmd.output().unwrap()
 }
 
@@ -376,7 +376,7 @@ fn the_library_on_a_cluster_equals_the_local_run_with_and_without_adaptive_plann
         );
     }
 
-    // Debug logs of the client, the scheduler and the executors (JSON) hold no credential.
+    // Trace-level logs of the client, the scheduler and the executors (JSON) hold no credential.
     assert!(client_logs.contains("\"level\""), "the client logged JSON");
     assert!(!client_logs.contains(SECRET_KEY) && !client_logs.contains(ACCESS_KEY));
     let logs = cluster.all_logs();

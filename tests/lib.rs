@@ -1,8 +1,10 @@
 //! Shared helpers for segmint's integration tests: a generated lake with the shipped library,
-//! and a reference evaluator that computes memberships in plain Rust over the raw rows.
+//! a reference evaluator that computes memberships in plain Rust over the raw rows, and a
+//! local Ballista cluster of `segmint` processes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod behavior;
+pub mod local_cluster;
 pub mod reference;
 
 use std::path::{Path, PathBuf};

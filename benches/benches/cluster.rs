@@ -14,13 +14,13 @@
 //! divided among them, at least 1).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
 use segmint_benches::env_usize;
 use segmint_engine::lake_gen::{LakeGenConfig, generate_lake};
+use segmint_tests::local_cluster::{ClusterSpec, LocalCluster};
 
 fn binary() -> PathBuf {
     if let Ok(bin) = std::env::var("SEGMINT_BIN") {
@@ -33,41 +33,6 @@ fn binary() -> PathBuf {
         .filter(|p| p.exists())
         .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
         .expect("build the segmint binary first (cargo build --workspace)")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A free port whose next port is free too (an executor's Flight and gRPC ports).
-fn free_pair() -> u16 {
-    loop {
-        let p = free_port();
-        if p < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
-            return p;
-        }
-    }
-}
-
-fn wait_for(port: u16) {
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(60));
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn start(bin: &Path, args: &[String]) -> Child {
-    Command::new(bin)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
 }
 
 /// Wall time of one `segmint run` (optionally on a cluster).
@@ -126,38 +91,16 @@ fn main() {
     println!("one process:                {local:>7.2}s");
     let mut first = None;
     for n in counts {
-        let port = free_port();
-        let mut children = vec![start(
-            &bin,
-            &[
-                "scheduler".into(),
-                "--bind".into(),
-                format!("127.0.0.1:{port}"),
-            ],
-        )];
-        wait_for(port);
         let tasks = env_usize("SEGMINT_BENCH_TASKS", (cores / n).max(1));
-        for i in 0..n {
-            let flight = free_pair();
-            children.push(start(
-                &bin,
-                &[
-                    "executor".into(),
-                    "--scheduler".into(),
-                    format!("127.0.0.1:{port}"),
-                    "--bind".into(),
-                    format!("127.0.0.1:{flight}"),
-                    "--concurrent-tasks".into(),
-                    tasks.to_string(),
-                    "--work-dir".into(),
-                    root.join(format!("work-{n}-{i}")).display().to_string(),
-                ],
-            ));
-            std::fs::create_dir_all(root.join(format!("work-{n}-{i}"))).unwrap();
-            wait_for(flight);
-        }
-        std::thread::sleep(Duration::from_secs(2));
-        let url = format!("df://127.0.0.1:{port}");
+        let cluster = LocalCluster::start(&ClusterSpec {
+            binary: bin.clone(),
+            dir: root.join(format!("cluster-{n}")),
+            executors: n,
+            tasks_per_executor: tasks,
+            log_level: "warn".into(),
+            env: Vec::new(),
+        });
+        let url = cluster.url();
         run(&bin, &project, &as_of, Some(&url)); // warm-up
         let t = run(&bin, &project, &as_of, Some(&url));
         let base = *first.get_or_insert(t);
@@ -165,9 +108,6 @@ fn main() {
             "{n} executor(s) x {tasks} task(s): {t:>7.2}s   speed-up vs 1 executor: {:.2}x",
             base / t
         );
-        for mut c in children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        drop(cluster);
     }
 }

@@ -5,190 +5,46 @@
 //! up in any process's logs.
 
 use std::collections::BTreeMap;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use segmint_tests::local_cluster::{ClusterSpec, LocalCluster};
 
 use object_store::ObjectStoreExt;
 use object_store::path::Path as ObjectPath;
 
 use crate::s3_server::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY};
+use crate::text;
 
 const AS_OF: &str = "2026-11-22";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// One scheduler and `executors` executors (2 tasks each) with the server's credentials,
+/// logging everything (trace level, JSON) to files in `logs`.
+fn start_cluster(server: &S3Server, logs: &Path, executors: usize) -> LocalCluster {
+    LocalCluster::start(&ClusterSpec {
+        binary: PathBuf::from(env!("CARGO_BIN_EXE_segmint")),
+        dir: logs.to_path_buf(),
+        executors,
+        tasks_per_executor: 2,
+        log_level: "trace".into(),
+        env: server
+            .env()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    })
 }
 
-/// Two free consecutive ports (an executor's Flight and gRPC ports).
-fn free_port_pair() -> u16 {
-    loop {
-        let p = free_port();
-        if p < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
-            return p;
-        }
-    }
-}
-
-fn wait_for_port(port: u16) {
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "port {port} never opened"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// The cluster's processes; killed when dropped. Their logs go to files.
-struct Cluster {
-    scheduler_port: u16,
-    scheduler: Child,
-    executors: Vec<Child>,
-    logs: PathBuf,
-}
-
-impl Cluster {
-    fn start(server: &S3Server, logs: &Path, executors: usize) -> Cluster {
-        let spawn = |name: &str, args: &[String]| {
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_segmint"));
-            cmd.args(["--log-format", "json"])
-                .args(args)
-                .env("RUST_LOG", "trace")
-                .stdout(Stdio::from(
-                    std::fs::File::create(logs.join(format!("{name}.out"))).unwrap(),
-                ))
-                .stderr(Stdio::from(
-                    std::fs::File::create(logs.join(format!("{name}.err"))).unwrap(),
-                ));
-            for (k, v) in server.env() {
-                cmd.env(k, v);
-            }
-            cmd.spawn().unwrap()
-        };
-        let scheduler_port = free_port();
-        let scheduler = spawn(
-            "scheduler",
-            &[
-                "scheduler".into(),
-                "--bind".into(),
-                format!("127.0.0.1:{scheduler_port}"),
-            ],
-        );
-        wait_for_port(scheduler_port);
-        let mut children = Vec::new();
-        for i in 0..executors {
-            let port = free_port_pair();
-            children.push(spawn(
-                &format!("executor-{i}"),
-                &[
-                    "executor".into(),
-                    "--scheduler".into(),
-                    // The second executor finds the scheduler by name.
-                    if i == 1 {
-                        format!("localhost:{scheduler_port}")
-                    } else {
-                        format!("127.0.0.1:{scheduler_port}")
-                    },
-                    "--bind".into(),
-                    format!("127.0.0.1:{port}"),
-                    "--concurrent-tasks".into(),
-                    "2".into(),
-                    "--work-dir".into(),
-                    logs.join(format!("work-{i}")).display().to_string(),
-                ],
-            ));
-            std::fs::create_dir_all(logs.join(format!("work-{i}"))).unwrap();
-            wait_for_port(port);
-        }
-        // Executors register with the scheduler right after they listen.
-        std::thread::sleep(Duration::from_secs(2));
-        Cluster {
-            scheduler_port,
-            scheduler,
-            executors: children,
-            logs: logs.to_path_buf(),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("df://127.0.0.1:{}", self.scheduler_port)
-    }
-
-    /// What one process (`scheduler`, `executor-0`, …) logged on stderr.
-    fn log(&self, name: &str) -> String {
-        std::fs::read_to_string(self.logs.join(format!("{name}.err"))).unwrap_or_default()
-    }
-
-    /// Every log line the cluster's processes wrote.
-    fn all_logs(&self) -> String {
-        let mut text = String::new();
-        for entry in std::fs::read_dir(&self.logs).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_file() {
-                text.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
-            }
-        }
-        text
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for child in self
-            .executors
-            .iter_mut()
-            .chain(std::iter::once(&mut self.scheduler))
-        {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
+/// Run the binary with the server's credentials; the client logs everything too (checked
+/// for credentials below).
 fn segmint(server: &S3Server, dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_segmint"));
-    cmd.current_dir(dir).args(args);
-    for (k, v) in server.env() {
-        cmd.env(k, v);
-    }
-    // The client logs everything too, as JSON: checked for credentials below.
-    cmd.env("RUST_LOG", "trace");
-    cmd.output().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    crate::storage::segmint(server, dir, args, &[("RUST_LOG", "trace")])
 }
 
 /// A lake on the server and project files writing to `s3://segmint/<output>`.
 fn lake(server: &S3Server, dir: &Path, outputs: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_segmint"))
-        .current_dir(dir)
-        .args([
-            "generate-lake",
-            "--out",
-            "local-lake",
-            "--users",
-            "250",
-            "--days",
-            "40",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    server.upload(&dir.join("local-lake"), "lake");
+    crate::storage::upload_generated_lake(server, dir, "250");
     let segments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../segments");
     for output in outputs {
         std::fs::write(
@@ -267,7 +123,7 @@ fn the_library_on_a_cluster_equals_the_local_run_with_and_without_adaptive_plann
     lake(&server, d, &["local", "adaptive", "static"]);
     let logs = d.join("logs");
     std::fs::create_dir_all(&logs).unwrap();
-    let cluster = Cluster::start(&server, &logs, 2);
+    let cluster = start_cluster(&server, &logs, 2);
 
     let out = segmint(
         &server,
@@ -393,7 +249,7 @@ fn an_executor_killed_mid_run_is_survived_or_fails_cleanly() {
     lake(&server, d, &["local", "cluster"]);
     let logs = d.join("logs");
     std::fs::create_dir_all(&logs).unwrap();
-    let mut cluster = Cluster::start(&server, &logs, 2);
+    let mut cluster = start_cluster(&server, &logs, 2);
     let out = segmint(&server, d, &["-p", "local.yaml", "run", "--as-of", AS_OF]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let expected = members(&server, "local");

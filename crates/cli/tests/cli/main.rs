@@ -6,3 +6,13 @@ mod cluster;
 mod exit_codes;
 mod s3_server;
 mod storage;
+
+/// A finished command's exit status, stdout and stderr, for assertion messages.
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

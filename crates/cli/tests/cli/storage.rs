@@ -12,13 +12,19 @@ use object_store::ObjectStoreExt;
 use object_store::path::Path as ObjectPath;
 
 use crate::s3_server::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY};
+use crate::text;
 
 const AS_OF_1: &str = "2026-11-20";
 const AS_OF_2: &str = "2026-11-21";
 const AS_OF_3: &str = "2026-11-22";
 
 /// Run the binary in `dir` with the server's credentials in the environment.
-fn segmint(server: &S3Server, dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
+pub(crate) fn segmint(
+    server: &S3Server,
+    dir: &Path,
+    args: &[&str],
+    extra_env: &[(&str, &str)],
+) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_segmint"));
     cmd.current_dir(dir).args(args);
     for (k, v) in server.env() {
@@ -30,18 +36,9 @@ fn segmint(server: &S3Server, dir: &Path, args: &[&str], extra_env: &[(&str, &st
     cmd.output().unwrap()
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// A generated lake uploaded to `s3://segmint/lake/`, and a project reading it with the
-/// shipped library (or `segments`, when given) and writing to `s3://segmint/out/`.
-fn s3_project(server: &S3Server, dir: &Path, users: &str, segments: Option<&str>) {
+/// A lake of `users` users and 40 days generated in `dir/local-lake` and uploaded to
+/// `s3://segmint/lake/`.
+pub(crate) fn upload_generated_lake(server: &S3Server, dir: &Path, users: &str) {
     let out = Command::new(env!("CARGO_BIN_EXE_segmint"))
         .current_dir(dir)
         .args([
@@ -57,6 +54,12 @@ fn s3_project(server: &S3Server, dir: &Path, users: &str, segments: Option<&str>
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     server.upload(&dir.join("local-lake"), "lake");
+}
+
+/// A generated lake uploaded to `s3://segmint/lake/`, and a project reading it with the
+/// shipped library (or `segments`, when given) and writing to `s3://segmint/out/`.
+fn s3_project(server: &S3Server, dir: &Path, users: &str, segments: Option<&str>) {
+    upload_generated_lake(server, dir, users);
     let segments = match segments {
         Some(s) => s.to_string(),
         None => Path::new(env!("CARGO_MANIFEST_DIR"))

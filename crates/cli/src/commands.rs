@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use datafusion::arrow::array::{Array, BooleanArray, RecordBatch};
-use datafusion::arrow::compute::{filter_record_batch, is_not_null};
+use datafusion::arrow::compute::{
+    concat_batches, filter_record_batch, is_not_null, sort_to_indices, take_record_batch,
+};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::physical_plan::displayable;
 use segmint_engine::lake_gen::{LakeGenConfig, generate_lake};
@@ -345,15 +347,15 @@ async fn preview(
             );
         }
     }
+    // The first members by entity, so a preview reads the same on every run and target.
     let mut shown = Vec::new();
-    let mut left = limit;
-    for b in members {
-        if left == 0 {
-            break;
+    if let Some(first) = members.first() {
+        let all = concat_batches(&first.schema(), &members).map_err(internal)?;
+        let order = sort_to_indices(all.column(0), None, Some(limit)).map_err(internal)?;
+        let sample = take_record_batch(&all, &order).map_err(internal)?;
+        if sample.num_rows() > 0 {
+            shown.push(sample);
         }
-        let take = left.min(b.num_rows());
-        shown.push(b.slice(0, take));
-        left -= take;
     }
     if !shown.is_empty() {
         let table = pretty_format_batches(&shown).map_err(internal)?;

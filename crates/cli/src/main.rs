@@ -167,7 +167,7 @@ pub enum Command {
         segment: String,
         #[arg(long)]
         as_of: chrono::NaiveDate,
-        /// How many members to show.
+        /// How many members to show (the first by entity id).
         #[arg(long, default_value_t = 10)]
         limit: usize,
     },

@@ -199,6 +199,26 @@ fn the_library_on_a_cluster_equals_the_local_run_with_and_without_adaptive_plann
         text(&out)
     );
 
+    // `validate` and `preview` run on the cluster too; a preview (size, leaves and the first
+    // members by id with their values) reads exactly as it does locally.
+    let out = segmint(
+        &server,
+        d,
+        &["-p", "local.yaml", "--cluster", &cluster.url(), "validate"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let preview = |cluster_args: &[&str]| {
+        let mut args = vec!["-p", "local.yaml"];
+        args.extend_from_slice(cluster_args);
+        args.extend(["preview", "cart_abandoners", "--as-of", AS_OF]);
+        let out = segmint(&server, d, &args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let local_preview = preview(&[]);
+    assert!(local_preview.contains("member(s)"), "{local_preview}");
+    assert_eq!(preview(&["--cluster", &cluster.url()]), local_preview);
+
     // SQL with segmint's functions runs on the cluster too.
     let out = segmint(
         &server,

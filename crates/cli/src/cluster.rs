@@ -8,6 +8,9 @@ use ballista::prelude::SessionConfigExt;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use segmint_engine::{EngineError, LakeSession, ProjectSession};
 
+/// Ballista's switch between its adaptive and its static distributed planner.
+pub const ADAPTIVE_PLANNER: &str = "ballista.planner.adaptive.enabled";
+
 /// The cluster a command runs on, if any.
 #[derive(Debug, Clone, Default)]
 pub struct Target {
@@ -23,7 +26,11 @@ impl Target {
         let Some(url) = &self.cluster else {
             return segmint_engine::new_context();
         };
-        let mut config = segmint_engine::session_config(SessionConfig::new_with_ballista());
+        // The static planner by default: Ballista 55's adaptive planner can hang a job whose
+        // executor is lost mid-stage (docs/distributed.md); `--cluster-config
+        // ballista.planner.adaptive.enabled=true` turns it back on.
+        let mut config = segmint_engine::session_config(SessionConfig::new_with_ballista())
+            .set_bool(ADAPTIVE_PLANNER, false);
         for setting in &self.settings {
             let Some((key, value)) = setting.split_once('=') else {
                 return Err(EngineError::Usage(format!(

@@ -199,6 +199,9 @@ fn the_library_on_a_cluster_equals_the_local_run_with_and_without_adaptive_plann
         text(&out)
     );
 
+    // `--cluster-config` reached the scheduler: the adaptive run used the adaptive planner.
+    assert!(cluster.log("scheduler").contains("AdaptiveDatafusionExec"));
+
     // `validate` and `preview` run on the cluster too; a preview (size, leaves and the first
     // members by id with their values) reads exactly as it does locally.
     let out = segmint(
@@ -324,6 +327,12 @@ fn an_executor_killed_mid_run_is_survived_or_fails_cleanly() {
         Some(1) | Some(3) => assert_eq!(members(&server, "cluster"), before, "{}", text(&out)),
         other => panic!("unexpected exit {other:?}: {}", text(&out)),
     }
+    // segmint asks for Ballista's static planner by default (its adaptive one can hang a
+    // job that loses an executor): no adaptive plan reached the scheduler.
+    assert!(
+        !cluster.log("scheduler").contains("AdaptiveDatafusionExec"),
+        "the default cluster run used the adaptive planner"
+    );
     eprintln!(
         "executor killed mid-run: segmint exited {:?}",
         out.status.code()

@@ -11,7 +11,8 @@
 //!
 //! `SEGMINT_BIN` picks the binary (default: `target/debug/segmint`, or `target/release/segmint`
 //! when it is newer). Executors run `SEGMINT_BENCH_TASKS` tasks each (default: the cores
-//! divided among them, at least 1).
+//! divided among them, at least 1). `SEGMINT_BENCH_ADAPTIVE=1` uses Ballista's adaptive
+//! planner instead of segmint's default, the static one.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
@@ -41,6 +42,9 @@ fn run(bin: &Path, project: &Path, as_of: &str, cluster: Option<&str>) -> f64 {
     cmd.arg("-p").arg(project);
     if let Some(url) = cluster {
         cmd.args(["--cluster", url]);
+        if std::env::var("SEGMINT_BENCH_ADAPTIVE").is_ok_and(|v| v == "1") {
+            cmd.args(["--cluster-config", "ballista.planner.adaptive.enabled=true"]);
+        }
     }
     cmd.args(["run", "--as-of", as_of, "--json"]);
     let t = Instant::now();

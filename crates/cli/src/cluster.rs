@@ -16,7 +16,7 @@ pub const ADAPTIVE_PLANNER: &str = "ballista.planner.adaptive.enabled";
 pub struct Target {
     /// `df://host:port` of a scheduler.
     pub cluster: Option<String>,
-    /// `key=value` session settings for the cluster (e.g. `ballista.planner.adaptive.enabled=false`).
+    /// `key=value` session settings for the cluster (e.g. `ballista.planner.adaptive.enabled=true`).
     pub settings: Vec<String>,
 }
 

@@ -50,7 +50,7 @@ pub struct Cli {
     )]
     pub cluster: Option<String>,
     /// A session setting for the cluster, `key=value`, e.g.
-    /// `ballista.planner.adaptive.enabled=false`. Repeatable.
+    /// `ballista.planner.adaptive.enabled=true` (segmint defaults to the static planner). Repeatable.
     #[arg(long, global = true, value_name = "KEY=VALUE")]
     pub cluster_config: Vec<String>,
     #[command(subcommand)]

@@ -9,8 +9,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use segmint_spec::{
-    CadenceClass, CadenceRules, Checked, Comparison, Cond, EventMatch, FunnelOutcome, Gap, Leaf,
-    RfmCutPoints, SequenceStep, Span, Window,
+    Affinity, Cadence, CadenceClass, CadenceRules, Checked, Comparison, Cond, EventMatch, Funnel,
+    FunnelMode, FunnelOutcome, Gap, Leaf, Momentum, Rfm, RfmCutPoints, RfmScoring, Sequence,
+    SequenceStep, Sessions, Span, Window,
 };
 
 use crate::reference::{Clock, DAY, Event, Lake, Value, compare, lit_value, matches, order};
@@ -67,13 +68,13 @@ impl Population {
         let mut rfm: Vec<(Leaf, HashMap<String, [i64; 3]>)> = Vec::new();
         let empty = Vec::new();
         for leaf in leaves {
-            let Leaf::Rfm {
+            let Leaf::Rfm(Rfm {
                 matching,
                 monetary,
                 window,
-                cut_points,
+                scoring,
                 ..
-            } = &leaf
+            }) = &leaf
             else {
                 continue;
             };
@@ -103,7 +104,11 @@ impl Population {
                     spent,
                 ));
             }
-            let scores = score_buyers(&buyers, cut_points.as_ref());
+            let cuts = match scoring {
+                RfmScoring::CutPoints(c) => Some(c),
+                RfmScoring::Quintiles => None,
+            };
+            let scores = score_buyers(&buyers, cuts);
             rfm.push((leaf.clone(), scores));
         }
         Population {
@@ -218,13 +223,18 @@ fn all(value: &Value, cmps: &[Comparison]) -> bool {
 
 /// ClickHouse's `windowFunnel` level over (time, step) entries, with the `strict_order` /
 /// `allow_reentry` rules of its published cases.
-fn funnel_level(entries: &mut [(i64, usize)], steps: usize, window: i64, modes: &str) -> usize {
-    let has = |m: &str| modes.split(',').any(|x| x == m);
+fn funnel_level(
+    entries: &mut [(i64, usize)],
+    steps: usize,
+    window: i64,
+    modes: &[FunnelMode],
+) -> usize {
+    let has = |m: FunnelMode| modes.contains(&m);
     let (strict_order, dedup, increase, reentry) = (
-        has("strict_order"),
-        has("strict_deduplication"),
-        has("strict_increase"),
-        has("allow_reentry"),
+        has(FunnelMode::StrictOrder),
+        has(FunnelMode::StrictDeduplication),
+        has(FunnelMode::StrictIncrease),
+        has(FunnelMode::AllowReentry),
     );
     entries.sort_unstable();
     let mut level: Vec<Option<(i64, i64)>> = vec![None; steps];
@@ -386,15 +396,15 @@ fn cadence_class(
 pub fn holds(ctx: &Population, entity: &str, events: &[Event], leaf: &Leaf) -> bool {
     let clock = &ctx.clock;
     match leaf {
-        Leaf::Funnel {
+        Leaf::Funnel(Funnel {
             steps,
             window,
             modes,
             events: w,
             outcome,
-        } => {
+        }) => {
             let (lo, hi) = clock.window(*w);
-            let strict_order = modes.split(',').any(|m| m == "strict_order");
+            let strict_order = modes.contains(&FunnelMode::StrictOrder);
             let mut entries = Vec::new();
             for e in events.iter().filter(|e| e.ts >= lo && e.ts < hi) {
                 let met: Vec<usize> = (0..steps.len())
@@ -422,7 +432,7 @@ pub fn holds(ctx: &Population, entity: &str, events: &[Event], leaf: &Leaf) -> b
                 FunnelOutcome::DroppedAfter(k) => level == *k,
             }
         }
-        Leaf::Sequence { steps, events: w } => {
+        Leaf::Sequence(Sequence { steps, events: w }) => {
             let (lo, hi) = clock.window(*w);
             let mut kept: Vec<(i64, u32)> = events
                 .iter()
@@ -437,14 +447,14 @@ pub fn holds(ctx: &Population, entity: &str, events: &[Event], leaf: &Leaf) -> b
             kept.sort_unstable();
             sequence_occurs(&kept, steps)
         }
-        Leaf::Sessions {
+        Leaf::Sessions(Sessions {
             matching,
             window,
             gap,
             count,
             mean_minutes,
             events_per_session,
-        } => {
+        }) => {
             let mut times: Vec<i64> = in_window(clock, events, matching, *window)
                 .iter()
                 .map(|e| e.ts)
@@ -455,19 +465,19 @@ pub fn holds(ctx: &Population, entity: &str, events: &[Event], leaf: &Leaf) -> b
                 && all(&num(minutes), mean_minutes)
                 && all(&num(per), events_per_session)
         }
-        Leaf::Cadence {
+        Leaf::Cadence(Cadence {
             matching,
             window,
             classes,
             rules,
-        } => cadence_class(ctx, events, matching, *window, rules)
+        }) => cadence_class(ctx, events, matching, *window, rules)
             .is_some_and(|c| classes.contains(&c)),
-        Leaf::Momentum {
+        Leaf::Momentum(Momentum {
             matching,
             recent,
             baseline,
             value,
-        } => {
+        }) => {
             let r_len = recent.fixed_seconds() * 1_000_000;
             let b_len = baseline.fixed_seconds() * 1_000_000;
             let end = clock.end;
@@ -486,9 +496,9 @@ pub fn holds(ctx: &Population, entity: &str, events: &[Event], leaf: &Leaf) -> b
             };
             all(&ratio, value)
         }
-        Leaf::Rfm {
+        Leaf::Rfm(Rfm {
             classes, r, f, m, ..
-        } => {
+        }) => {
             let Some((_, table)) = ctx.rfm.iter().find(|(l, _)| l == leaf) else {
                 return false;
             };
@@ -501,13 +511,13 @@ pub fn holds(ctx: &Population, entity: &str, events: &[Event], leaf: &Leaf) -> b
                 && all(&Value::Num(fs as f64), f)
                 && all(&Value::Num(ms as f64), m)
         }
-        Leaf::Affinity {
+        Leaf::Affinity(Affinity {
             of,
             matching,
             window,
             values,
             min_share,
-        } => {
+        }) => {
             let rows = in_window(clock, events, matching, *window);
             let Some((top, share)) = dominant(&rows, of) else {
                 return false;

@@ -9,32 +9,18 @@ pub mod reference;
 
 use std::path::{Path, PathBuf};
 
-/// A project file for checks that need no files on disk (relative locations).
-pub const PROJECT_YAML: &str = "lake:\n  events:\n    location: lake/events\n    partitioning: {date: date}\n    columns: {entity: user_id, time: event_time, event: event_name}\n  profiles:\n    location: lake/profiles\n    key: user_id\noutput:\n  location: out\n";
+/// A project file for checks that need no files on disk (relative locations): the demo
+/// project.
+pub fn project_yaml() -> String {
+    segmint_lakegen::demo::project_yaml("segments")
+}
 
 /// The generated lake's schema, as the spec checker sees it.
 pub fn lake_schema() -> segmint_spec::LakeSchema {
-    use segmint_spec::ColumnKind::*;
-    let events = [
-        ("user_id", Text),
-        ("event_time", Timestamp),
-        ("event_name", Text),
-        ("channel", Text),
-        ("category", Text),
-        ("topic", Text),
-        ("feature", Text),
-        ("revenue", Float),
-        ("date", Date),
-    ];
-    let profiles = [
-        ("user_id", Text),
-        ("country", Text),
-        ("plan", Text),
-        ("signup_date", Date),
-    ];
+    use segmint_engine::session::table_columns;
     segmint_spec::LakeSchema {
-        events: events.iter().map(|(n, k)| (n.to_string(), *k)).collect(),
-        profiles: Some(profiles.iter().map(|(n, k)| (n.to_string(), *k)).collect()),
+        events: table_columns(&segmint_lakegen::events_table_schema()),
+        profiles: Some(table_columns(&segmint_lakegen::profiles_schema())),
     }
 }
 
@@ -45,11 +31,5 @@ pub fn segments_dir() -> PathBuf {
 
 /// Write a project in `dir` that reads `dir/lake` with the shipped library.
 pub fn write_project(dir: &Path) -> PathBuf {
-    let project = format!(
-        "lake:\n  events:\n    location: lake/events\n    partitioning: {{date: date}}\n    columns: {{entity: user_id, time: event_time, event: event_name}}\n  profiles:\n    location: lake/profiles\n    key: user_id\noutput:\n  location: out\ntimezone: UTC\nsegments: {}\n",
-        segments_dir().display()
-    );
-    let path = dir.join("segmint.yaml");
-    std::fs::write(&path, project).unwrap();
-    path
+    segmint_lakegen::demo::write_project(dir, &segments_dir().display().to_string()).unwrap()
 }

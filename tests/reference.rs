@@ -12,8 +12,8 @@ use arrow::datatypes::{Float64Type, TimestampMicrosecondType};
 use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use segmint_spec::{
-    Checked, Comparison, Cond, EventMatch, Leaf, Literal, MetricAgg, SegmentBody, Span, When,
-    Window,
+    Checked, Comparison, Cond, EventMatch, Leaf, Literal, Measure, Metric, Occurrence, Performed,
+    SegmentBody, Span, Trait, When, Which, Window,
 };
 
 use crate::behavior;
@@ -215,21 +215,24 @@ fn leaf(
     }
     let seen = |m, range| in_range(events, m, range);
     match l {
-        Leaf::Performed {
+        Leaf::Performed(Performed {
             matching,
             window,
             count,
-        } => {
+        }) => {
             let n = seen(matching, clock.window(*window)).count() as f64;
             count.iter().all(|c| compare(&Value::Num(n), c))
         }
-        Leaf::Occurrence {
-            first,
+        Leaf::Occurrence(Occurrence {
+            which,
             matching,
             when,
-        } => {
+        }) => {
             let ts = seen(matching, (i64::MIN, clock.end)).map(|e| e.ts);
-            let t = if *first { ts.min() } else { ts.max() };
+            let t = match which {
+                Which::First => ts.min(),
+                Which::Last => ts.max(),
+            };
             let Some(t) = t else { return false };
             match when {
                 When::Within(s) => t >= clock.minus(*s),
@@ -238,18 +241,16 @@ fn leaf(
                 When::Ever => true,
             }
         }
-        Leaf::Metric {
-            agg,
-            of,
-            equals,
+        Leaf::Metric(Metric {
+            measure,
             matching,
             window,
             value,
-        } => {
+        }) => {
             let rows: Vec<&Event> = seen(matching, clock.window(*window)).collect();
             let prop = |e: &Event| {
                 e.props
-                    .get(of.as_deref().unwrap_or(""))
+                    .get(measure.of().unwrap_or(""))
                     .cloned()
                     .unwrap_or(Value::Null)
             };
@@ -260,12 +261,12 @@ fn leaf(
                     _ => None,
                 })
                 .collect();
-            let v = match agg {
-                MetricAgg::Count => Value::Num(match of {
-                    None => rows.len(),
-                    Some(_) => rows.iter().filter(|e| prop(e) != Value::Null).count(),
-                } as f64),
-                MetricAgg::CountDistinct => {
+            let v = match measure {
+                Measure::Count { of: None } => Value::Num(rows.len() as f64),
+                Measure::Count { of: Some(_) } => {
+                    Value::Num(rows.iter().filter(|e| prop(e) != Value::Null).count() as f64)
+                }
+                Measure::CountDistinct { .. } => {
                     let set: BTreeSet<String> = rows
                         .iter()
                         .filter_map(|e| match prop(e) {
@@ -276,35 +277,36 @@ fn leaf(
                         .collect();
                     Value::Num(set.len() as f64)
                 }
-                MetricAgg::ActiveDays => {
+                Measure::ActiveDays => {
                     let set: BTreeSet<i64> = rows.iter().map(|e| e.ts.div_euclid(DAY)).collect();
                     Value::Num(set.len() as f64)
                 }
-                MetricAgg::Sum => Value::Num(nums.iter().sum()),
-                MetricAgg::Avg if nums.is_empty() => Value::Null,
-                MetricAgg::Avg => Value::Num(nums.iter().sum::<f64>() / nums.len() as f64),
-                MetricAgg::Min => nums
+                Measure::Sum { .. } => Value::Num(nums.iter().sum()),
+                Measure::Avg { .. } if nums.is_empty() => Value::Null,
+                Measure::Avg { .. } => Value::Num(nums.iter().sum::<f64>() / nums.len() as f64),
+                Measure::Min { .. } => nums
                     .iter()
                     .copied()
                     .reduce(f64::min)
                     .map_or(Value::Null, Value::Num),
-                MetricAgg::Max => nums
+                Measure::Max { .. } => nums
                     .iter()
                     .copied()
                     .reduce(f64::max)
                     .map_or(Value::Null, Value::Num),
-                MetricAgg::Share if rows.is_empty() => Value::Null,
-                MetricAgg::Share => {
-                    let want = lit_value(equals.as_ref().unwrap());
+                Measure::Share { .. } if rows.is_empty() => Value::Null,
+                Measure::Share { equals, .. } => {
+                    let want = lit_value(equals);
                     let hits = rows.iter().filter(|e| prop(e) == want).count();
                     Value::Num(hits as f64 / rows.len() as f64)
                 }
-                MetricAgg::Mode => behavior::dominant(&rows, of.as_deref().unwrap_or(""))
-                    .map_or(Value::Null, |(v, _)| v),
+                Measure::Mode { of } => {
+                    behavior::dominant(&rows, of).map_or(Value::Null, |(v, _)| v)
+                }
             };
             value.iter().all(|c| compare(&v, c))
         }
-        Leaf::Trait { filters } => filters.iter().all(|f| {
+        Leaf::Trait(Trait { filters }) => filters.iter().all(|f| {
             let v = profile
                 .and_then(|p| p.get(&f.column))
                 .unwrap_or(&Value::Null);

@@ -20,7 +20,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use segmint_benches::env_usize;
-use segmint_engine::lake_gen::{LakeGenConfig, generate_lake};
+use segmint_lakegen::{LakeGenConfig, generate_lake};
 use segmint_tests::local_cluster::{ClusterSpec, LocalCluster};
 
 fn binary() -> PathBuf {
@@ -79,15 +79,8 @@ fn main() {
         );
     }
     let segments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../segments");
-    let project = root.join("segmint.yaml");
-    std::fs::write(
-        &project,
-        format!(
-            "lake:\n  events:\n    location: lake/events\n    partitioning: {{date: date}}\n    columns: {{entity: user_id, time: event_time, event: event_name}}\n  profiles:\n    location: lake/profiles\n    key: user_id\noutput:\n  location: out\nsegments: {}\n",
-            segments.display()
-        ),
-    )
-    .unwrap();
+    let project =
+        segmint_lakegen::demo::write_project(&root, &segments.display().to_string()).unwrap();
     let as_of = config.end.to_string();
     println!("binary: {}  cores: {cores}  users: {users}", bin.display());
     run(&bin, &project, &as_of, None); // warm the page cache

@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use segmint_engine::lake_gen::{LakeGenConfig, generate_lake};
+use segmint_lakegen::{LakeGenConfig, generate_lake};
 
 fn main() {
     let users: usize = std::env::var("SEGMINT_BENCH_USERS")
@@ -32,20 +32,14 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     let segments = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../segments");
-    std::fs::write(
-        root.join("segmint.yaml"),
-        format!(
-            "lake:\n  events:\n    location: lake/events\n    partitioning: {{date: date}}\n    columns: {{entity: user_id, time: event_time, event: event_name}}\n  profiles:\n    location: lake/profiles\n    key: user_id\noutput:\n  location: out\nsegments: {}\n",
-            segments.display()
-        ),
-    )
-    .unwrap();
+    segmint_lakegen::demo::write_project(&root, &segments.display().to_string()).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        let session = segmint_engine::open(&root.join("segmint.yaml"))
+        let session = segmint_engine::ProjectSession::builder(root.join("segmint.yaml"))
+            .open()
             .await
             .unwrap();
         let names: Vec<String> = session

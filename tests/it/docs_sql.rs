@@ -11,7 +11,7 @@ use datafusion::logical_expr::{Expr, LogicalPlan};
 use segmint_compiler::{AsOf, compile};
 use segmint_spec::load::{parse_project, parse_segment};
 use segmint_spec::source::source_from_bytes;
-use segmint_tests::{PROJECT_YAML, lake_schema};
+use segmint_tests::{lake_schema, project_yaml};
 
 use crate::plans::sources;
 
@@ -78,7 +78,7 @@ fn render(plan: &LogicalPlan, segment: &str) -> String {
 
 /// Compile one example segment and render its SQL.
 fn compile_example(yaml: &str) -> String {
-    let project_src = source_from_bytes("segmint.yaml", PROJECT_YAML.as_bytes().to_vec()).unwrap();
+    let project_src = source_from_bytes("segmint.yaml", project_yaml().into_bytes()).unwrap();
     let project = parse_project(project_src, ".".into()).unwrap();
     let segment = source_from_bytes("example.yaml", yaml.as_bytes().to_vec())
         .and_then(parse_segment)

@@ -5,11 +5,11 @@ use segmint_spec::load::{parse_project, parse_segment};
 use segmint_spec::source::source_from_bytes;
 use segmint_spec::{Diagnostics, check};
 
-use segmint_tests::{PROJECT_YAML as PROJECT, lake_schema as schema};
+use segmint_tests::{lake_schema as schema, project_yaml};
 
 /// Parse and check segment files (name, bytes); the rendered diagnostics, or "ok".
 fn diagnose(files: &[(&str, &[u8])]) -> String {
-    let project_src = source_from_bytes("segmint.yaml", PROJECT.as_bytes().to_vec()).unwrap();
+    let project_src = source_from_bytes("segmint.yaml", project_yaml().into_bytes()).unwrap();
     let project = parse_project(project_src, ".".into()).unwrap();
     let mut diagnostics = Diagnostics::default();
     let mut segments = Vec::new();

@@ -7,8 +7,9 @@ use chrono::NaiveDate;
 use datafusion::arrow::array::AsArray;
 use datafusion::physical_plan::displayable;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use segmint_engine::lake_gen::{LakeGenConfig, generate_lake};
 use segmint_engine::output::OutputDir;
+use segmint_engine::{ProjectSession, RunOptions};
+use segmint_lakegen::{LakeGenConfig, generate_lake};
 use segmint_tests::reference::{Lake, evaluate};
 use segmint_tests::write_project;
 
@@ -53,14 +54,16 @@ async fn library_matches_reference_at_two_dates_and_scans_once() {
     };
     generate_lake(&dir.path().join("lake"), &config).unwrap();
     let project = write_project(dir.path());
-    let session = segmint_engine::open(&project).await.unwrap();
+    let session = ProjectSession::builder(&project).open().await.unwrap();
     let lake = Lake::read(&dir.path().join("lake"));
-    let out = OutputDir::new(session.output.clone());
+    let out = &session.output;
 
     for as_of in [config.end - chrono::Duration::days(7), config.end] {
-        let summary = segmint_engine::run(&session, as_of, &[]).await.unwrap();
+        let summary = segmint_engine::run(&session, as_of, &[], RunOptions::default())
+            .await
+            .unwrap();
         let expected = evaluate(&session.checked, &lake, as_of);
-        let actual = committed_members(&out, &as_of.to_string()).await;
+        let actual = committed_members(out, &as_of.to_string()).await;
         for segment in &session.checked.segments {
             let e = expected.get(&segment.name).cloned().unwrap_or_default();
             let a = actual.get(&segment.name).cloned().unwrap_or_default();
@@ -93,12 +96,12 @@ async fn library_matches_reference_at_two_dates_and_scans_once() {
     );
 
     // Re-running an as-of replaces it: one run folder remains, members unchanged.
-    let before = committed_members(&out, &config.end.to_string()).await;
-    segmint_engine::run(&session, config.end, &[])
+    let before = committed_members(out, &config.end.to_string()).await;
+    segmint_engine::run(&session, config.end, &[], RunOptions::default())
         .await
         .unwrap();
     assert_eq!(
-        committed_members(&out, &config.end.to_string()).await,
+        committed_members(out, &config.end.to_string()).await,
         before
     );
     let runs = std::fs::read_dir(dir.path().join(format!("out/members/as_of={}", config.end)))
@@ -191,7 +194,7 @@ async fn windowed_segments_prune_date_partitions() {
     let text = std::fs::read_to_string(&project).unwrap();
     let text = text.replace(&segmint_tests::segments_dir().display().to_string(), "segs");
     std::fs::write(&project, text).unwrap();
-    let session = segmint_engine::open(&project).await.unwrap();
+    let session = ProjectSession::builder(&project).open().await.unwrap();
     let as_of = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
     let compiled = segmint_engine::compile_for(&session, as_of, &[], false).unwrap();
     let physical = session

@@ -8,3 +8,4 @@ mod plans;
 mod udfs_props;
 mod udfs_proto;
 mod udfs_slt;
+mod vocabulary;

@@ -4,21 +4,15 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::tree_node::TreeNode;
 use datafusion::logical_expr::{LogicalTableSource, TableSource};
 use segmint_compiler::{AsOf, compile};
-use segmint_engine::lake_gen::{events_schema, profiles_schema};
+use segmint_engine::ProjectSession;
+use segmint_lakegen::{events_table_schema, profiles_schema};
 
 pub(crate) fn sources() -> (Arc<dyn TableSource>, Arc<dyn TableSource>) {
-    let mut fields: Vec<Field> = events_schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
-    fields.push(Field::new("date", DataType::Date32, false));
     (
-        Arc::new(LogicalTableSource::new(Arc::new(Schema::new(fields)))),
+        Arc::new(LogicalTableSource::new(events_table_schema())),
         Arc::new(LogicalTableSource::new(profiles_schema())),
     )
 }
@@ -27,7 +21,7 @@ pub(crate) fn sources() -> (Arc<dyn TableSource>, Arc<dyn TableSource>) {
 fn every_shipped_segment_has_a_plan_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let project = segmint_tests::write_project(dir.path());
-    let checked = segmint_engine::check_offline(&project).unwrap();
+    let checked = ProjectSession::builder(&project).check_offline().unwrap();
     let as_of = AsOf::new(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(), "UTC").unwrap();
     let (events, profiles) = sources();
     assert!(checked.segments.len() >= 12);
@@ -52,7 +46,7 @@ fn every_shipped_segment_has_a_plan_snapshot() {
 fn shared_leaves_are_computed_once() {
     let dir = tempfile::tempdir().unwrap();
     let project = segmint_tests::write_project(dir.path());
-    let checked = segmint_engine::check_offline(&project).unwrap();
+    let checked = ProjectSession::builder(&project).check_offline().unwrap();
     let as_of = AsOf::new(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(), "UTC").unwrap();
     let (events, profiles) = sources();
     let compiled = compile(&checked, &[], as_of, events, Some(profiles), false).unwrap();
@@ -72,7 +66,7 @@ fn shared_leaves_are_computed_once() {
 fn the_whole_library_shares_its_behavioral_aggregates() {
     let dir = tempfile::tempdir().unwrap();
     let project = segmint_tests::write_project(dir.path());
-    let checked = segmint_engine::check_offline(&project).unwrap();
+    let checked = ProjectSession::builder(&project).check_offline().unwrap();
     assert!(
         checked.segments.len() >= 25,
         "the shipped library has 25+ segments"

@@ -4,8 +4,8 @@
 //! |---|---|
 //! | [`run_scheduler`] | a Ballista 55 scheduler whose every session has segmint's functions and object stores |
 //! | [`run_executor`] | a Ballista executor with segmint's function registry and a runtime that builds object stores from the environment |
-//! | [`remote_context`] | the client side: a `SessionContext` connected to a scheduler, with segmint's functions registered *after* Ballista's session upgrade (registering before is dropped by the upgrade) |
-//! | [`EnvStoreRegistry`] | object stores created on first use per `scheme://authority`, from the environment only |
+//! | [`remote_context`] | the client side: a `SessionContext` connected to a scheduler, with segmint's cluster defaults ([`client_config`]: the static planner) and functions registered *after* Ballista's session upgrade (registering before is dropped by the upgrade) |
+//! | [`env_runtime`] | a runtime whose object stores come from segmint's [`StoreRegistry`] with default options: created on first use per `scheme://authority`, from the environment only |
 //!
 //! Plans travel between processes as DataFusion protobuf: segmint's functions are rebuilt
 //! on each process from their names and constant arguments (see `segmint-udfs`). Nothing
@@ -13,27 +13,22 @@
 //! process reads its own environment (`AWS_ACCESS_KEY_ID`, …) when it first touches a
 //! bucket. Ballista's own S3 registry (which logs its options at trace level) is not used.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-use ballista::prelude::SessionContextExt;
+use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
-use datafusion::common::{DataFusionError, Result as DfResult};
+use datafusion::common::Result as DfResult;
 use datafusion::execution::SessionStateBuilder;
-use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
-use object_store::ObjectStore;
-use segmint_spec::StorageSyntax;
-use url::Url;
+use segmint_engine::storage::StoreRegistry;
 
-/// Errors of starting a scheduler or an executor.
+/// Errors of starting a scheduler or an executor, or of connecting to a scheduler.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     #[error("{0}")]
@@ -46,64 +41,33 @@ fn ballista(e: impl std::fmt::Display) -> ClusterError {
     ClusterError::Ballista(segmint_engine::storage::redact(&e.to_string()))
 }
 
-/// Object stores created on first use, one per `scheme://authority`, configured from the
-/// environment (credentials, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, …) by segmint's own
-/// storage registry.
-#[derive(Debug, Default)]
-pub struct EnvStoreRegistry {
-    stores: RwLock<HashMap<String, Arc<dyn ObjectStore>>>,
-}
-
-fn key(url: &Url) -> String {
-    format!(
-        "{}://{}",
-        url.scheme(),
-        &url[url::Position::BeforeUsername..url::Position::AfterPort]
-    )
-}
-
-impl ObjectStoreRegistry for EnvStoreRegistry {
-    fn register_store(
-        &self,
-        url: &Url,
-        store: Arc<dyn ObjectStore>,
-    ) -> Option<Arc<dyn ObjectStore>> {
-        self.stores.write().ok()?.insert(key(url), store)
-    }
-
-    fn deregister_store(&self, url: &Url) -> DfResult<Arc<dyn ObjectStore>> {
-        self.stores
-            .write()
-            .map_err(|e| DataFusionError::Execution(e.to_string()))?
-            .remove(&key(url))
-            .ok_or_else(|| DataFusionError::Execution(format!("no store for {url}")))
-    }
-
-    fn get_store(&self, url: &Url) -> DfResult<Arc<dyn ObjectStore>> {
-        let key = key(url);
-        if let Some(store) = self.stores.read().ok().and_then(|s| s.get(&key).cloned()) {
-            return Ok(store);
-        }
-        let location = if url.scheme() == "file" {
-            "file:///".to_string()
-        } else {
-            format!("{key}/")
-        };
-        let located =
-            segmint_engine::storage::locate(Path::new("/"), &location, &StorageSyntax::default())
-                .map_err(|e| DataFusionError::Execution(e.to_string()))?;
-        if let Ok(mut stores) = self.stores.write() {
-            stores.insert(key, located.store.clone());
-        }
-        Ok(located.store)
-    }
-}
-
-/// A runtime whose object stores come from the environment.
+/// A runtime whose object stores come from the environment, through segmint's one store
+/// registry (default storage options).
 pub fn env_runtime() -> DfResult<Arc<RuntimeEnv>> {
     RuntimeEnvBuilder::new()
-        .with_object_store_registry(Arc::new(EnvStoreRegistry::default()))
+        .with_object_store_registry(Arc::new(StoreRegistry::default()))
         .build_arc()
+}
+
+/// Ballista's switch between its adaptive and its static distributed planner.
+pub const ADAPTIVE_PLANNER: &str = "ballista.planner.adaptive.enabled";
+
+/// A client's session settings: segmint's, Ballista's, the **static planner** by default
+/// (Ballista 55's adaptive planner can hang a job whose executor is lost mid-stage, see
+/// docs/distributed.md), then `settings` (`key=value`, e.g.
+/// `ballista.planner.adaptive.enabled=true`) on top.
+pub fn client_config(settings: &[String]) -> Result<SessionConfig, ClusterError> {
+    let mut config = segmint_engine::session_config(SessionConfig::new_with_ballista())
+        .set_bool(ADAPTIVE_PLANNER, false);
+    for setting in settings {
+        let Some((key, value)) = setting.split_once('=') else {
+            return Err(ClusterError::Usage(format!(
+                "cluster setting `{setting}`: expected key=value"
+            )));
+        };
+        config = config.set_str(key.trim(), value.trim());
+    }
+    Ok(config)
 }
 
 /// The scheduler's sessions: Ballista's defaults plus segmint's functions and stores.
@@ -205,15 +169,38 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
         .map_err(ballista)
 }
 
-/// A client context on a scheduler (`df://host:port`), with segmint's functions.
-pub async fn remote_context(url: &str, config: SessionConfig) -> DfResult<SessionContext> {
+/// A client context on a scheduler (`df://host:port`) with segmint's defaults
+/// ([`client_config`]) and functions.
+pub async fn remote_context(
+    url: &str,
+    settings: &[String],
+) -> Result<SessionContext, ClusterError> {
     let state = SessionStateBuilder::new()
         .with_default_features()
-        .with_config(config)
-        .with_runtime_env(env_runtime()?)
+        .with_config(client_config(settings)?)
+        .with_runtime_env(env_runtime().map_err(ballista)?)
         .build();
-    let mut ctx = SessionContext::remote_with_state(url, state).await?;
+    let mut ctx = SessionContext::remote_with_state(url, state)
+        .await
+        .map_err(ballista)?;
     // After the upgrade: registrations made before it are dropped.
-    segmint_udfs::register_all(&mut ctx)?;
+    segmint_udfs::register_all(&mut ctx).map_err(ballista)?;
     Ok(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_plan_statically_unless_asked() {
+        let adaptive = |settings: &[String]| {
+            client_config(settings)
+                .map(|c| c.ballista_config().adaptive_query_planner_enabled())
+                .ok()
+        };
+        assert_eq!(adaptive(&[]), Some(false));
+        assert_eq!(adaptive(&[format!("{ADAPTIVE_PLANNER}=true")]), Some(true));
+        assert_eq!(adaptive(&["no-equals-sign".into()]), None);
+    }
 }

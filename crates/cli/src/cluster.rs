@@ -4,12 +4,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use ballista::prelude::SessionConfigExt;
-use datafusion::prelude::{SessionConfig, SessionContext};
-use segmint_engine::{EngineError, LakeSession, ProjectSession};
-
-/// Ballista's switch between its adaptive and its static distributed planner.
-pub const ADAPTIVE_PLANNER: &str = "ballista.planner.adaptive.enabled";
+use segmint_engine::{EngineError, LakeSession, ProjectSession, ProjectSessionBuilder};
 
 /// The cluster a command runs on, if any.
 #[derive(Debug, Clone, Default)]
@@ -21,40 +16,35 @@ pub struct Target {
 }
 
 impl Target {
-    /// A context for this target: local, or a Ballista client with segmint's functions.
-    pub async fn context(&self) -> Result<SessionContext, EngineError> {
+    /// The project's builder, on a Ballista client context when a cluster is given (with
+    /// segmint-ballista's defaults, the static planner among them).
+    async fn builder(&self, project: &Path) -> Result<ProjectSessionBuilder, EngineError> {
+        let builder = ProjectSession::builder(project);
         let Some(url) = &self.cluster else {
-            return segmint_engine::new_context();
+            return Ok(builder);
         };
-        // The static planner by default: Ballista 55's adaptive planner can hang a job whose
-        // executor is lost mid-stage (docs/distributed.md); `--cluster-config
-        // ballista.planner.adaptive.enabled=true` turns it back on.
-        let mut config = segmint_engine::session_config(SessionConfig::new_with_ballista())
-            .set_bool(ADAPTIVE_PLANNER, false);
-        for setting in &self.settings {
-            let Some((key, value)) = setting.split_once('=') else {
-                return Err(EngineError::Usage(format!(
-                    "--cluster-config `{setting}`: expected key=value"
-                )));
-            };
-            config = config.set_str(key.trim(), value.trim());
-        }
-        segmint_ballista::remote_context(url, config)
+        let ctx = segmint_ballista::remote_context(url, &self.settings)
             .await
-            .map_err(|e| EngineError::Data {
-                object: url.clone(),
-                message: segmint_engine::storage::redact(&e.to_string()),
-            })
+            .map_err(|e| match e {
+                segmint_ballista::ClusterError::Usage(m) => {
+                    EngineError::Usage(format!("--cluster-config: {m}"))
+                }
+                other => EngineError::Data {
+                    object: url.clone(),
+                    message: other.to_string(),
+                },
+            })?;
+        Ok(builder.with_context(ctx))
     }
 
     /// Open a project on this target.
     pub async fn open(&self, project: &Path) -> Result<ProjectSession, EngineError> {
-        segmint_engine::open_in(project, self.context().await?).await
+        self.builder(project).await?.open().await
     }
 
     /// Open a project's lake for SQL on this target.
-    pub async fn open_sql(&self, project: &Path) -> Result<LakeSession, EngineError> {
-        segmint_engine::open_sql_in(project, self.context().await?).await
+    pub async fn open_lake(&self, project: &Path) -> Result<LakeSession, EngineError> {
+        self.builder(project).await?.open_lake().await
     }
 }
 

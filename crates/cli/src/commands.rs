@@ -2,17 +2,14 @@
 
 use std::path::Path;
 
-use datafusion::arrow::array::{Array, BooleanArray, RecordBatch};
-use datafusion::arrow::compute::{
-    concat_batches, filter_record_batch, is_not_null, sort_to_indices, take_record_batch,
-};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::physical_plan::displayable;
-use segmint_engine::lake_gen::{LakeGenConfig, generate_lake};
-use segmint_engine::{EngineError, RunOptions, RunSummary};
+use segmint_engine::{EngineError, Preview, ProjectSession, RunOptions, RunSummary};
+use segmint_lakegen::{LakeGenConfig, generate_lake};
 
 use crate::cluster::{self, Target};
-use crate::{Cli, Command, Emit, ErrorFormat, LogFormat, history, library, progress, sql};
+use crate::exit::report;
+use crate::{Cli, Command, Emit, LogFormat, history, progress, sql};
 
 /// Logs go to stderr, as text or JSON; `RUST_LOG` sets the level (default `warn`).
 pub fn init_logging(format: LogFormat) {
@@ -25,53 +22,6 @@ pub fn init_logging(format: LogFormat) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
-}
-
-/// Print an error the way the user asked; return its exit code.
-fn report(error: EngineError, format: ErrorFormat) -> u8 {
-    let code = error.exit_code() as u8;
-    match (&error, format) {
-        (EngineError::Spec(d), ErrorFormat::Human) => {
-            eprintln!(
-                "{}",
-                d.render(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            );
-            eprintln!("error: {} problem(s) in the specs", d.0.len());
-        }
-        (EngineError::Spec(d), ErrorFormat::Json) => eprintln!("{}", d.to_json()),
-        (
-            EngineError::LakeMismatch {
-                object,
-                diagnostics,
-            },
-            ErrorFormat::Human,
-        ) => {
-            eprintln!(
-                "{}",
-                diagnostics.render(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            );
-            eprintln!("error: the lake at {object} does not match the specs (exit 3)");
-        }
-        (
-            EngineError::LakeMismatch {
-                object,
-                diagnostics,
-            },
-            ErrorFormat::Json,
-        ) => {
-            let mut value = diagnostics.to_json();
-            value["status"] = serde_json::json!("error");
-            value["exit_code"] = serde_json::json!(code);
-            value["object"] = serde_json::json!(object);
-            eprintln!("{value}");
-        }
-        (_, ErrorFormat::Json) => eprintln!(
-            "{}",
-            serde_json::json!({"status": "error", "exit_code": code, "error": error.to_string()})
-        ),
-        (_, ErrorFormat::Human) => eprintln!("error: {error}"),
-    }
-    code
 }
 
 /// Run the chosen command.
@@ -192,7 +142,7 @@ pub async fn dispatch(cli: &Cli) -> u8 {
 
 async fn validate(project: &Path, offline: bool, target: &Target) -> Result<(), EngineError> {
     let checked = if offline {
-        segmint_engine::check_offline(project)?
+        ProjectSession::builder(project).check_offline()?
     } else {
         target.open(project).await?.checked
     };
@@ -218,17 +168,16 @@ async fn compile(
     let session = target.open(project).await?;
     let compiled = segmint_engine::compile_for(&session, as_of, segments, false)?;
     let state = session.ctx.state();
-    let internal = |e: datafusion::error::DataFusionError| EngineError::Internal(e.to_string());
     match emit {
         Emit::Logical => {
-            let plan = state.optimize(&compiled.plan).map_err(internal)?;
+            let plan = state.optimize(&compiled.plan).map_err(EngineError::Plan)?;
             println!("{}", plan.display_indent());
         }
         Emit::Physical => {
             let plan = state
                 .create_physical_plan(&compiled.plan)
                 .await
-                .map_err(internal)?;
+                .map_err(EngineError::Plan)?;
             println!("{}", displayable(plan.as_ref()).indent(true));
         }
         Emit::Sql => {
@@ -285,13 +234,14 @@ async fn run(
     let progress = progress::Progress::start(&format!("as-of {as_of}: opening the project"));
     let session = target.open(project).await?;
     progress.say(&format!("as-of {as_of}: evaluating"));
-    let summary = segmint_engine::run_with(&session, as_of, segments, options).await;
+    let summary = segmint_engine::run(&session, as_of, segments, options).await;
     progress.finish();
     let summary = summary?;
     if json {
-        let line =
-            serde_json::to_string(&summary).map_err(|e| EngineError::Internal(e.to_string()))?;
-        println!("{line}");
+        println!(
+            "{}",
+            serde_json::to_string(&summary).map_err(EngineError::Json)?
+        );
     } else {
         print_summary(&summary);
     }
@@ -306,39 +256,20 @@ async fn preview(
     limit: usize,
 ) -> Result<(), EngineError> {
     let session = target.open(project).await?;
-    let selected = vec![segment.to_string()];
-    let compiled = segmint_engine::compile_for(&session, as_of, &selected, true)?;
-    let batches = segmint_engine::execute(&session, &compiled).await?;
-    let tiered = compiled.segments.first().is_some_and(|s| s.tiered);
-    let internal = |e: datafusion::arrow::error::ArrowError| EngineError::Internal(e.to_string());
-    let mut members: Vec<RecordBatch> = Vec::new();
-    let mut size = 0usize;
-    for b in &batches {
-        let Some(col) = b.column_by_name(segment) else {
-            continue;
-        };
-        let mask = if tiered {
-            is_not_null(col).map_err(internal)?
-        } else {
-            match col.as_any().downcast_ref::<BooleanArray>() {
-                Some(m) => m.iter().map(|v| Some(v == Some(true))).collect(),
-                None => continue,
-            }
-        };
-        let rows = filter_record_batch(b, &mask).map_err(internal)?;
-        size += rows.num_rows();
-        members.push(rows);
-    }
-    println!("segment {segment}: {size} member(s) at as-of {as_of}");
-    let description = session
-        .checked
-        .segment(segment)
-        .map(|s| s.description.clone())
-        .unwrap_or_default();
-    println!("{description}\n");
+    let preview = segmint_engine::preview(&session, segment, as_of, limit).await?;
+    print_preview(&preview)
+}
+
+fn print_preview(preview: &Preview) -> Result<(), EngineError> {
+    let segment = &preview.segment;
+    println!(
+        "segment {segment}: {} member(s) at as-of {}",
+        preview.size, preview.as_of
+    );
+    println!("{}\n", preview.description);
     println!("leaves:");
-    for l in &compiled.leaves {
-        if l.segment == segment {
+    for l in &preview.leaves {
+        if &l.segment == segment {
             println!("  {:<8} {}", l.column, l.label);
         } else {
             println!(
@@ -347,18 +278,8 @@ async fn preview(
             );
         }
     }
-    // The first members by entity, so a preview reads the same on every run and target.
-    let mut shown = Vec::new();
-    if let Some(first) = members.first() {
-        let all = concat_batches(&first.schema(), &members).map_err(internal)?;
-        let order = sort_to_indices(all.column(0), None, Some(limit)).map_err(internal)?;
-        let sample = take_record_batch(&all, &order).map_err(internal)?;
-        if sample.num_rows() > 0 {
-            shown.push(sample);
-        }
-    }
-    if !shown.is_empty() {
-        let table = pretty_format_batches(&shown).map_err(internal)?;
+    if let Some(sample) = &preview.sample {
+        let table = pretty_format_batches(std::slice::from_ref(sample))?;
         println!("\n{table}");
     }
     Ok(())
@@ -391,8 +312,8 @@ async fn backfill(
     if json {
         let mut value = serde_json::to_value(&report_json).unwrap_or_default();
         if let Some(e) = &error {
-            value["error"] = serde_json::json!(e.to_string());
-            value["exit_code"] = serde_json::json!(e.exit_code());
+            value["error"] = serde_json::json!(crate::exit::message(e));
+            value["exit_code"] = serde_json::json!(crate::exit::exit_code(e));
         }
         println!("{value}");
     } else {
@@ -413,10 +334,8 @@ async fn backfill(
 }
 
 fn generate(out: &Path, config: &LakeGenConfig) -> Result<(), EngineError> {
-    let report = generate_lake(out, config).map_err(|e| EngineError::Output {
-        object: out.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let report = generate_lake(out, config)
+        .map_err(|e| EngineError::output(out.display().to_string(), e))?;
     println!(
         "wrote {} events of {} users in {} files ({} bytes) under {}",
         report.events,
@@ -429,34 +348,20 @@ fn generate(out: &Path, config: &LakeGenConfig) -> Result<(), EngineError> {
 }
 
 async fn demo(dir: &Path, users: usize) -> Result<(), EngineError> {
-    let write = |path: &Path, text: &str| {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| EngineError::Output {
-                object: parent.display().to_string(),
-                message: e.to_string(),
-            })?;
-        }
-        std::fs::write(path, text).map_err(|e| EngineError::Output {
-            object: path.display().to_string(),
-            message: e.to_string(),
-        })
-    };
-    write(&dir.join("segmint.yaml"), library::DEMO_PROJECT)?;
-    for (name, text) in library::SEGMENTS {
-        write(&dir.join("segments").join(name), text)?;
-    }
+    let project = segmint_lakegen::demo::write_demo_project(dir)
+        .map_err(|e| EngineError::output(dir.display().to_string(), e))?;
     let config = LakeGenConfig {
         users,
         ..LakeGenConfig::default()
     };
     generate(&dir.join("lake"), &config)?;
-    let session = segmint_engine::open(&dir.join("segmint.yaml")).await?;
-    let summary = segmint_engine::run(&session, config.end, &[]).await?;
+    let session = ProjectSession::builder(&project).open().await?;
+    let summary = segmint_engine::run(&session, config.end, &[], RunOptions::default()).await?;
     println!();
     print_summary(&summary);
     println!(
         "\nnext: segmint -p {} preview heavy_users --as-of {}",
-        dir.join("segmint.yaml").display(),
+        project.display(),
         config.end
     );
     Ok(())

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use segmint_engine::EngineError;
+use segmint_engine::{EngineError, ProjectSession};
 
 /// Print who entered (`+`) and exited (`-`) each segment, or one JSON document.
 pub async fn diff(
@@ -12,12 +12,13 @@ pub async fn diff(
     segments: &[String],
     json: bool,
 ) -> Result<(), EngineError> {
-    let out = segmint_engine::open_output(project)?;
+    let out = ProjectSession::builder(project).open_output()?;
     let report = segmint_engine::history::diff(&out, as_of, segments).await?;
     if json {
-        let line =
-            serde_json::to_string(&report).map_err(|e| EngineError::Internal(e.to_string()))?;
-        println!("{line}");
+        println!(
+            "{}",
+            serde_json::to_string(&report).map_err(EngineError::Json)?
+        );
         return Ok(());
     }
     println!(
@@ -53,12 +54,13 @@ fn retention(text: &str) -> Result<chrono::Duration, EngineError> {
 /// Remove uncommitted and superseded runs older than the retention.
 pub async fn gc(project: &Path, keep: &str, json: bool) -> Result<(), EngineError> {
     let keep = retention(keep)?;
-    let out = segmint_engine::open_output(project)?;
+    let out = ProjectSession::builder(project).open_output()?;
     let report = out.gc(keep, chrono::Utc::now()).await?;
     if json {
-        let line =
-            serde_json::to_string(&report).map_err(|e| EngineError::Internal(e.to_string()))?;
-        println!("{line}");
+        println!(
+            "{}",
+            serde_json::to_string(&report).map_err(EngineError::Json)?
+        );
         return Ok(());
     }
     for run in &report.removed_runs {

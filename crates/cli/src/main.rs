@@ -7,8 +7,8 @@
 
 mod cluster;
 mod commands;
+mod exit;
 mod history;
-mod library;
 mod progress;
 mod sql;
 

@@ -25,7 +25,7 @@ pub async fn sql(
             .map_err(|e| EngineError::Usage(format!("cannot read {}: {e}", f.display())))?,
         (None, None) => return Err(EngineError::Usage("give a query or --file".into())),
     };
-    let lake = target.open_sql(project).await?;
+    let lake = target.open_lake(project).await?;
     let (schema, batches) = segmint_engine::run_sql(&lake, &text).await?;
     if matches!(format, SqlFormat::Csv)
         && let Some(field) = schema.fields().iter().find(|f| f.data_type().is_nested())

@@ -3,9 +3,9 @@
 /// Why a checked spec could not be compiled.
 #[derive(Debug, thiserror::Error)]
 pub enum CompileError {
-    /// A construct the compiler does not support yet.
-    #[error("{0}")]
-    Unsupported(String),
+    /// A window reaches outside the calendar's range from this as-of.
+    #[error("window {0} is out of range")]
+    OutOfRange(String),
     /// The as-of date cannot be placed in the project timezone.
     #[error("as-of {0} does not exist in timezone {1}")]
     AsOf(String, String),

@@ -1,18 +1,18 @@
-//! One leaf → one (deduplicated) aggregate over the entity's events, plus the value and the
-//! predicate evaluated on the aggregated row.
+//! One leaf → its (deduplicated) aggregates over the entity's events, plus the value and
+//! the predicate evaluated on the aggregated row.
 //!
 //! Identical aggregates of different leaves or segments are computed once: [`Aggregates`]
-//! keys them by expression. New leaves add an arm to [`LeafCompiler::leaf`].
+//! keys them by expression. Each leaf type of the model plans itself in its own file under
+//! `leaves/` ([`LeafPlan`]); this module holds what they share.
 
 use std::collections::HashMap;
 
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
-use datafusion::functions_aggregate::expr_fn::{avg, count, max, min, sum};
+use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Expr, ExprFunctionExt, cast, col, lit};
-use segmint_spec::{EventMatch, EventsTable, Leaf, MetricAgg, Window};
-use segmint_udfs::expr_fn::distinct_count;
+use segmint_spec::{EventMatch, EventsTable, Leaf, Span, Window};
 
-use crate::compare::{compare, compare_all, conjunction, literal, timestamp};
+use crate::compare::{compare, conjunction, timestamp};
 use crate::error::{CompileError, Result};
 use crate::time::AsOf;
 
@@ -49,10 +49,46 @@ impl Aggregates {
     }
 }
 
-/// A compiled leaf: its value (for `preview`) and its truth (never null).
+/// A compiled leaf: its value (for `preview` and outputs) and its truth (never null).
 pub struct CompiledLeaf {
     pub value: Expr,
     pub holds: Expr,
+}
+
+impl CompiledLeaf {
+    /// A leaf whose value is its truth.
+    pub(crate) fn truth(holds: Expr) -> Self {
+        CompiledLeaf {
+            value: holds.clone(),
+            holds,
+        }
+    }
+}
+
+/// How one leaf type becomes part of the fused plan: one implementation per file in
+/// `leaves/`.
+pub(crate) trait LeafPlan {
+    /// Register the leaf's aggregates; return its value and truth over the grouped row.
+    fn plan(&self, c: &LeafCompiler, aggs: &mut Aggregates) -> Result<CompiledLeaf>;
+    /// A short human description, e.g. `count(purchase) in last 30d` (preview labels).
+    fn describe(&self) -> String;
+}
+
+/// The planning of a leaf, whichever its type.
+pub(crate) fn plan_of(leaf: &Leaf) -> &dyn LeafPlan {
+    match leaf {
+        Leaf::Performed(l) => l,
+        Leaf::Occurrence(l) => l,
+        Leaf::Metric(l) => l,
+        Leaf::Trait(l) => l,
+        Leaf::Funnel(l) => l,
+        Leaf::Sequence(l) => l,
+        Leaf::Sessions(l) => l,
+        Leaf::Cadence(l) => l,
+        Leaf::Momentum(l) => l,
+        Leaf::Rfm(l) => l,
+        Leaf::Affinity(l) => l,
+    }
 }
 
 /// Compiles leaves against the events table's column roles.
@@ -63,6 +99,11 @@ pub struct LeafCompiler<'a> {
 }
 
 impl LeafCompiler<'_> {
+    /// Compile one leaf, registering its aggregates.
+    pub fn leaf(&self, leaf: &Leaf, aggs: &mut Aggregates) -> Result<CompiledLeaf> {
+        plan_of(leaf).plan(self, aggs)
+    }
+
     pub(crate) fn time(&self) -> Expr {
         col(&self.events.time)
     }
@@ -90,12 +131,27 @@ impl LeafCompiler<'_> {
         parts
     }
 
+    /// Time bounds of a window as conditions on the event time.
     pub(crate) fn window(&self, w: Window) -> Result<Vec<Expr>> {
         let (lo, hi) = self
             .as_of
             .window(w)
-            .ok_or_else(|| CompileError::Unsupported(format!("window {w:?} is out of range")))?;
+            .ok_or_else(|| CompileError::OutOfRange(format!("{w:?}")))?;
         Ok(self.range(lo, hi))
+    }
+
+    /// The event filter of a leaf: its event name, property filters and window.
+    pub(crate) fn events_in(&self, m: &EventMatch, w: Window) -> Result<Vec<Expr>> {
+        let mut cond = self.matching(m);
+        cond.extend(self.window(w)?);
+        Ok(cond)
+    }
+
+    /// `as_of − span` in microseconds.
+    pub(crate) fn minus(&self, span: Span) -> Result<i64> {
+        self.as_of
+            .minus(span)
+            .ok_or_else(|| CompileError::OutOfRange(span.to_string()))
     }
 
     /// `agg FILTER (WHERE cond)`, or plain `agg` when cond is always true.
@@ -125,189 +181,17 @@ impl LeafCompiler<'_> {
         cast(self.local_time(), DataType::Date32)
     }
 
-    /// Compile one leaf, registering its aggregates.
-    pub fn leaf(&self, leaf: &Leaf, aggs: &mut Aggregates) -> Result<CompiledLeaf> {
-        let zero = |e: Expr| datafusion::functions::expr_fn::coalesce(vec![e, lit(0i64)]);
-        match leaf {
-            Leaf::Performed {
-                matching,
-                window,
-                count: cmp,
-            } => {
-                let mut cond = self.matching(matching);
-                cond.extend(self.window(*window)?);
-                let value = zero(aggs.column(Self::filtered(count(lit(1i64)), cond)?));
-                let holds = compare_all(&value, cmp);
-                Ok(CompiledLeaf { value, holds })
-            }
-            Leaf::Occurrence {
-                first,
-                matching,
-                when: at,
-            } => {
-                let cond = self.matching(matching);
-                let agg = if *first {
-                    min(self.time())
-                } else {
-                    max(self.time())
-                };
-                let value = aggs.column(Self::filtered(agg, cond)?);
-                let (lo, hi) = self.as_of.when(*at).ok_or_else(|| {
-                    CompileError::Unsupported(format!("window {at:?} is out of range"))
-                })?;
-                let mut parts = vec![value.clone().lt(timestamp(hi))];
-                if let Some(lo) = lo {
-                    parts.push(value.clone().gt_eq(timestamp(lo)));
-                }
-                Ok(CompiledLeaf {
-                    holds: never_null(conjunction(parts)),
-                    value,
-                })
-            }
-            Leaf::Metric {
-                agg,
-                of,
-                equals,
-                matching,
-                window,
-                value: cmp,
-            } => {
-                let mut cond = self.matching(matching);
-                cond.extend(self.window(*window)?);
-                let of_col = || of.as_deref().map(col);
-                let value = match agg {
-                    MetricAgg::Count => zero(
-                        aggs.column(Self::filtered(count(of_col().unwrap_or(lit(1i64))), cond)?),
-                    ),
-                    MetricAgg::CountDistinct | MetricAgg::ActiveDays => {
-                        let target = if *agg == MetricAgg::ActiveDays {
-                            self.day()
-                        } else {
-                            of_col().ok_or_else(|| missing("count_distinct"))?
-                        };
-                        // segmint's `distinct_count`: DataFusion's grouped
-                        // count(DISTINCT) is several times slower at millions of entities.
-                        zero(aggs.column(Self::filtered(distinct_count(target), cond)?))
-                    }
-                    MetricAgg::Sum => zero(aggs.column(Self::filtered(
-                        sum(of_col().ok_or_else(|| missing("sum"))?),
-                        cond,
-                    )?)),
-                    MetricAgg::Avg => aggs.column(Self::filtered(
-                        avg(of_col().ok_or_else(|| missing("avg"))?),
-                        cond,
-                    )?),
-                    MetricAgg::Min => aggs.column(Self::filtered(
-                        min(of_col().ok_or_else(|| missing("min"))?),
-                        cond,
-                    )?),
-                    MetricAgg::Max => aggs.column(Self::filtered(
-                        max(of_col().ok_or_else(|| missing("max"))?),
-                        cond,
-                    )?),
-                    MetricAgg::Share => {
-                        let of = of_col().ok_or_else(|| missing("share"))?;
-                        let equals = equals.as_ref().ok_or_else(|| missing("share"))?;
-                        let mut hit = cond.clone();
-                        hit.push(of.eq(literal(equals)));
-                        let part = aggs.column(Self::filtered(count(lit(1i64)), hit)?);
-                        let whole = aggs.column(Self::filtered(count(lit(1i64)), cond)?);
-                        // NULL when there are no matching events: the share is undefined.
-                        cast(part, DataType::Float64)
-                            / datafusion::functions::expr_fn::nullif(
-                                cast(whole, DataType::Float64),
-                                lit(0.0f64),
-                            )
-                    }
-                    MetricAgg::Mode => {
-                        let of = of_col().ok_or_else(|| missing("mode"))?;
-                        let dominant =
-                            aggs.column(Self::filtered(segmint_udfs::expr_fn::dominant(of), cond)?);
-                        datafusion::functions::core::expr_fn::get_field(dominant, "value")
-                    }
-                };
-                let holds = never_null(compare_all(&value, cmp));
-                Ok(CompiledLeaf { value, holds })
-            }
-            Leaf::Trait { filters } => {
-                let parts = filters
-                    .iter()
-                    .map(|f| {
-                        compare(
-                            Expr::Column(datafusion::common::Column::new(
-                                Some(self.profiles_qualifier),
-                                &f.column,
-                            )),
-                            &f.cmp,
-                        )
-                    })
-                    .collect();
-                let holds = never_null(conjunction(parts));
-                Ok(CompiledLeaf {
-                    value: holds.clone(),
-                    holds,
-                })
-            }
-            Leaf::Funnel {
-                steps,
-                window,
-                modes,
-                events,
-                outcome,
-            } => self.funnel(steps, *window, modes, *events, outcome, aggs),
-            Leaf::Sequence { steps, events } => self.sequence(steps, *events, aggs),
-            Leaf::Sessions {
-                matching,
-                window,
-                gap,
-                count,
-                mean_minutes,
-                events_per_session,
-            } => self.sessions(
-                matching,
-                *window,
-                *gap,
-                [count, mean_minutes, events_per_session],
-                aggs,
-            ),
-            Leaf::Cadence {
-                matching,
-                window,
-                classes,
-                rules,
-            } => self.cadence(matching, *window, classes, rules, aggs),
-            Leaf::Momentum {
-                matching,
-                recent,
-                baseline,
-                value,
-            } => self.momentum(matching, *recent, *baseline, value, aggs),
-            Leaf::Rfm {
-                matching,
-                monetary,
-                window,
-                cut_points,
-                classes,
-                r,
-                f,
-                m,
-            } => self.rfm(
-                matching,
-                monetary,
-                *window,
-                cut_points.as_ref(),
-                classes,
-                [r, f, m],
-                aggs,
-            ),
-            Leaf::Affinity {
-                of,
-                matching,
-                window,
-                values,
-                min_share,
-            } => self.affinity(of, matching, *window, values, *min_share, aggs),
-        }
+    /// Local calendar day of each event as a day number.
+    pub(crate) fn day_number(&self) -> Expr {
+        cast(self.day(), DataType::Int32)
+    }
+
+    /// The as-of day (local) as a `DATE` literal.
+    pub(crate) fn as_of_date(&self) -> Expr {
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+        lit(ScalarValue::Date32(Some(
+            (self.as_of.date - epoch).num_days() as i32,
+        )))
     }
 }
 
@@ -316,6 +200,12 @@ pub(crate) fn never_null(e: Expr) -> Expr {
     datafusion::functions::expr_fn::coalesce(vec![e, lit(false)])
 }
 
-fn missing(what: &str) -> CompileError {
-    CompileError::Unsupported(format!("`{what}` needs `of:`"))
+/// `coalesce(e, 0)`: counts over no events are 0.
+pub(crate) fn zero(e: Expr) -> Expr {
+    datafusion::functions::expr_fn::coalesce(vec![e, lit(0i64)])
+}
+
+/// A duration in seconds, as the behavioral functions take it.
+pub(crate) fn seconds(span: Span) -> Expr {
+    lit(span.fixed_seconds())
 }

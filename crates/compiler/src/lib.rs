@@ -12,17 +12,17 @@
 //! The compiler never touches storage: it is given `TableSource`s (the engine's listing
 //! tables, or schema-only sources in tests).
 
-mod behavior;
 mod compare;
 mod describe;
 mod error;
 mod leaf;
+mod leaves;
 mod plan;
 mod time;
 
-pub use behavior::sequence_pattern;
 pub use describe::describe;
 pub use error::{CompileError, Result};
+pub use leaves::sequence_pattern;
 pub use plan::{
     Compiled, LeafColumn, OutputColumn, SegmentColumn, as_of_day_filter, compile, scan_filter,
     scan_range,

@@ -1,49 +1,84 @@
-//! Engine errors, each mapped to one of the documented exit codes.
+//! Engine errors: one variant per way a request can fail, so callers can match. The CLI
+//! maps them to exit codes and adds its flag names to the messages; the engine knows
+//! nothing of either.
+//!
+//! Causes are kept as `#[source]` wherever no secret can appear in them (plans, Arrow,
+//! JSON). Errors that come from reading or writing object stores are flattened to
+//! messages redacted of every credential variable's value ([`crate::storage::redact`]).
 
+use chrono::NaiveDate;
 use segmint_spec::Diagnostics;
 
-/// Why a run failed.
+/// Why a request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    /// The specs are invalid (exit 2).
+    /// The specs (or the project file) are invalid.
     #[error("invalid spec:\n{0}")]
     Spec(Diagnostics),
-    /// Bad usage, e.g. an unknown `--segment` or a malformed `--as-of` (exit 2).
+    /// The request itself is wrong: a bad location, a query that does not plan.
     #[error("{0}")]
     Usage(String),
+    /// A segment named in the request does not exist.
+    #[error("unknown segment `{0}`")]
+    UnknownSegment(String),
+    /// A range whose first day is after its last.
+    #[error("the range starts on {from}, after its end {to}")]
+    BadRange { from: NaiveDate, to: NaiveDate },
+    /// History asked of an as-of that was never committed.
+    #[error("no committed run for as-of {as_of} under {output}")]
+    NotCommitted { as_of: NaiveDate, output: String },
     /// The specs are valid, but the lake lacks a column they use or holds it with another
-    /// type (exit 3).
+    /// type.
     #[error("the lake at {object} does not match the specs:\n{diagnostics}")]
     LakeMismatch {
         object: String,
         diagnostics: Diagnostics,
     },
-    /// The lake could not be read or does not match the spec (exit 3).
+    /// The lake could not be read (message redacted).
     #[error("cannot read {object}: {message}")]
     Data { object: String, message: String },
-    /// The output could not be written (exit 4).
+    /// The as-of day has no event: its partition has probably not landed.
+    #[error("cannot read {object}: no events on {day}: has that day's partition landed?")]
+    EmptyDay { object: String, day: NaiveDate },
+    /// The whole scanned range has no event.
+    #[error(
+        "cannot read {object}: no events between {from} and the end of {day}: are the \
+         partitions for these days missing?"
+    )]
+    EmptyRange {
+        object: String,
+        from: String,
+        day: NaiveDate,
+    },
+    /// The output could not be written or read back (message redacted).
     #[error("cannot write {object}: {message}")]
     Output { object: String, message: String },
-    /// A guard tripped, e.g. `--max-change` (exit 5); nothing was committed.
-    #[error("{0}")]
-    Guard(String),
-    /// Anything else (exit 1).
+    /// The size-change guard tripped; nothing was committed.
+    #[error(
+        "a segment's size changed by more than {limit_pct}%, nothing committed for {as_of}: {}",
+        changes.join("; ")
+    )]
+    SizeGuard {
+        as_of: NaiveDate,
+        limit_pct: f64,
+        /// `segment: before → after (change%)`, one per segment over the limit.
+        changes: Vec<String>,
+    },
+    /// Building or optimizing a plan failed (a bug: checked specs always plan).
+    #[error("planning failed: {0}")]
+    Plan(#[source] datafusion::error::DataFusionError),
+    /// Reshaping result rows failed (a bug).
+    #[error("result rows: {0}")]
+    Arrow(#[source] datafusion::arrow::error::ArrowError),
+    /// Encoding a summary or manifest failed (a bug).
+    #[error("encoding: {0}")]
+    Json(#[source] serde_json::Error),
+    /// Anything else that should not happen.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl EngineError {
-    /// The process exit code for this error (see README "Exit codes").
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            EngineError::Spec(_) | EngineError::Usage(_) => 2,
-            EngineError::Data { .. } | EngineError::LakeMismatch { .. } => 3,
-            EngineError::Output { .. } => 4,
-            EngineError::Guard(_) => 5,
-            EngineError::Internal(_) => 1,
-        }
-    }
-
     /// A data error; the message is redacted of credentials.
     pub(crate) fn data(object: impl Into<String>, e: impl std::fmt::Display) -> Self {
         EngineError::Data {
@@ -63,13 +98,26 @@ impl EngineError {
 
 impl From<segmint_compiler::CompileError> for EngineError {
     fn from(e: segmint_compiler::CompileError) -> Self {
+        use segmint_compiler::CompileError;
         match e {
-            segmint_compiler::CompileError::UnknownSegment(s) => {
-                EngineError::Usage(format!("unknown segment `{s}`"))
+            CompileError::UnknownSegment(s) => EngineError::UnknownSegment(s),
+            CompileError::OutOfRange(_) | CompileError::AsOf(..) => {
+                EngineError::Usage(e.to_string())
             }
-            segmint_compiler::CompileError::Unsupported(s) => EngineError::Usage(s),
-            other => EngineError::Internal(other.to_string()),
+            CompileError::DataFusion(e) => EngineError::Plan(e),
         }
+    }
+}
+
+impl From<datafusion::arrow::error::ArrowError> for EngineError {
+    fn from(e: datafusion::arrow::error::ArrowError) -> Self {
+        EngineError::Arrow(e)
+    }
+}
+
+impl From<serde_json::Error> for EngineError {
+    fn from(e: serde_json::Error) -> Self {
+        EngineError::Json(e)
     }
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::error::{EngineError, Result};
 use crate::output::OutputDir;
-use crate::run::{RunOptions, RunSummary, run_with};
+use crate::run::{RunOptions, RunSummary, run};
 use crate::session::ProjectSession;
 
 /// Entities that entered and exited one segment.
@@ -31,10 +31,10 @@ pub struct DiffReport {
 pub async fn diff(out: &OutputDir, as_of: NaiveDate, only: &[String]) -> Result<DiffReport> {
     let as_of_text = as_of.to_string();
     let Some(now) = out.manifest(&as_of_text).await? else {
-        return Err(EngineError::Usage(format!(
-            "no committed run for as-of {as_of_text} under {}",
-            out.location.display
-        )));
+        return Err(EngineError::NotCommitted {
+            as_of,
+            output: out.location.display.clone(),
+        });
     };
     let before = out.previous_committed(&as_of_text).await?;
     let mut segments = BTreeMap::new();
@@ -96,13 +96,9 @@ pub async fn backfill(
         runs: Vec::new(),
     };
     if from > to {
-        return Err((
-            EngineError::Usage(format!("--from {from} is after --to {to}")),
-            report,
-        ));
+        return Err((EngineError::BadRange { from, to }, report));
     }
-    let out = OutputDir::new(session.output.clone());
-    let committed = match out.committed().await {
+    let committed = match session.output.committed().await {
         Ok(c) => c,
         Err(e) => return Err((e, report)),
     };
@@ -120,7 +116,7 @@ pub async fn backfill(
     let mut day = start;
     while day <= to {
         on_day(day);
-        match run_with(session, day, selected, options).await {
+        match run(session, day, selected, options).await {
             Ok(summary) => report.runs.push(summary),
             Err(e) => {
                 report.status = "error";

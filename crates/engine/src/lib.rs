@@ -2,18 +2,22 @@
 //!
 //! | module | does |
 //! |---|---|
-//! | [`session`] | loads specs, registers the lake's listing tables (hive partitions), reads the schema, checks specs |
-//! | [`run`] | compiles the fused plan for an as-of, executes it, writes members and `summary.json` |
+//! | [`session`] | [`ProjectSession::builder`]: loads specs, registers the lake's listing tables (hive partitions), reads the schema, checks specs |
+//! | [`storage`] | [`storage::StoreRegistry`]: object stores by URL (`s3://`, `gs://`, `az://`, `http(s)://`, `file://`, paths) for sessions, outputs and executors; credential redaction |
+//! | [`run`] | compiles the fused plan for an as-of, executes it, writes members and `summary.json`, commits |
+//! | [`members`] | the fused result's rows → each segment's members (masks, entity sets, tier counts); `preview` |
 //! | [`sql`] | ad-hoc SQL over the lake's `events` / `profiles` tables with segmint's functions |
-//! | [`storage`] | object stores by URL (`s3://`, `gs://`, `az://`, `http(s)://`, `file://`, paths); credential redaction |
 //! | [`history`] | `diff` against the previous committed run; backfills that resume |
 //! | [`output`] | the output layout and the manifest commit protocol |
-//! | [`lake_gen`] | a deterministic synthetic lake with planted behavioral personas |
+//! | [`error`] | [`EngineError`], one variant per way a request fails (the CLI maps them to exit codes) |
+//!
+//! DataFusion, Parquet and object-store errors become engine errors in one place (the
+//! private `failure` module).
 
-mod diagnose;
 pub mod error;
+mod failure;
 pub mod history;
-pub mod lake_gen;
+pub mod members;
 pub mod output;
 pub mod run;
 pub mod session;
@@ -21,9 +25,7 @@ pub mod sql;
 pub mod storage;
 
 pub use error::{EngineError, Result};
-pub use run::{RunOptions, RunSummary, compile_for, execute, run, run_with};
-pub use session::{
-    LakeSession, ProjectSession, check_offline, new_context, open, open_in, open_lake,
-    open_lake_in, open_output, open_sql, open_sql_in, session_config,
-};
+pub use members::{Preview, preview};
+pub use run::{RunOptions, RunSummary, compile_for, execute, run};
+pub use session::{LakeSession, ProjectSession, ProjectSessionBuilder, session_config};
 pub use sql::run_sql;

@@ -19,9 +19,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use datafusion::arrow::array::{Array, RecordBatch, StringArray};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::Schema;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
@@ -32,6 +31,7 @@ use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
+use crate::members::entity_set;
 use crate::storage::{Located, redact};
 
 /// The commit record of one as-of.
@@ -196,22 +196,13 @@ impl OutputDir {
 
     /// Entities in a committed members file.
     pub async fn read_members(&self, relative: &str) -> Result<HashSet<String>> {
-        let object = self.describe(relative);
-        let mut out = HashSet::new();
-        for batch in self.read_batches(relative).await? {
-            let entity =
-                cast(batch.column(0), &DataType::Utf8).map_err(|e| output_error(&object, e))?;
-            if let Some(s) = entity.as_any().downcast_ref::<StringArray>() {
-                out.extend(s.iter().flatten().map(str::to_string));
-            }
-        }
-        Ok(out)
+        let batches = self.read_batches(relative).await?;
+        entity_set(&batches).map_err(|e| output_error(&self.describe(relative), e))
     }
 
     /// Put the manifest: the commit point.
     pub async fn commit(&self, manifest: &Manifest) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(manifest)
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let bytes = serde_json::to_vec_pretty(manifest)?;
         self.put(&Self::manifest_path(&manifest.as_of), bytes).await
     }
 

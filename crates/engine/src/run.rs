@@ -1,18 +1,17 @@
 //! A run: compile the fused plan, execute it, write members, summary and manifest.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{Array, BooleanArray, Date32Array, RecordBatch, StringArray};
-use datafusion::arrow::compute::{cast, is_not_null};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::DataFrame;
-use segmint_compiler::{AsOf, Compiled, OutputColumn, compile};
+use segmint_compiler::{AsOf, Compiled, compile};
 use serde::Serialize;
 
 use crate::error::{EngineError, Result};
+use crate::failure::read_error;
+use crate::members::members_of_all;
 use crate::output::{Manifest, OutputDir, parquet_bytes};
 use crate::session::ProjectSession;
 
@@ -65,7 +64,7 @@ pub async fn execute(session: &ProjectSession, compiled: &Compiled) -> Result<Ve
     let df = DataFrame::new(session.ctx.state(), compiled.plan.clone());
     match df.collect().await {
         Ok(batches) => Ok(batches),
-        Err(e) => Err(crate::diagnose::read_error(&session.events_location, e).await),
+        Err(e) => Err(read_error(&session.events_location, e).await),
     }
 }
 
@@ -76,10 +75,10 @@ async fn any_event(session: &ProjectSession, filter: datafusion::prelude::Expr) 
             .and_then(|b| b.filter(filter))
             .and_then(|b| b.limit(0, Some(1)))
             .and_then(|b| b.build())
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
+            .map_err(EngineError::Plan)?;
     match DataFrame::new(session.ctx.state(), plan).collect().await {
         Ok(batches) => Ok(batches.iter().any(|b| b.num_rows() > 0)),
-        Err(e) => Err(crate::diagnose::read_error(&session.events_location, e).await),
+        Err(e) => Err(read_error(&session.events_location, e).await),
     }
 }
 
@@ -97,13 +96,10 @@ async fn check_events_in_range(
         && let Some(day) = segmint_compiler::as_of_day_filter(&session.checked, &clock)
         && !any_event(session, day).await?
     {
-        return Err(EngineError::data(
-            location,
-            format!(
-                "no events on {as_of}: has that day's partition landed? (--allow-empty-day \
-                 runs anyway)"
-            ),
-        ));
+        return Err(EngineError::EmptyDay {
+            object: location,
+            day: as_of,
+        });
     }
     let (lo, _) = segmint_compiler::scan_range(&session.checked, &clock);
     if !any_event(
@@ -117,120 +113,33 @@ async fn check_events_in_range(
                 .map(|t| t.to_rfc3339())
                 .unwrap_or_default()
         });
-        return Err(EngineError::data(
-            location,
-            format!(
-                "no events between {from} and the end of {as_of}: are the partitions for \
-                 these days missing?"
-            ),
-        ));
+        return Err(EngineError::EmptyRange {
+            object: location,
+            from,
+            day: as_of,
+        });
     }
     Ok(())
-}
-
-/// Members of one segment column as (entity, as_of, tier?, outputs…) batches.
-fn members(
-    batches: &[RecordBatch],
-    column: &str,
-    tiered: bool,
-    as_of: i32,
-    outputs: &[&OutputColumn],
-) -> Result<(Vec<RecordBatch>, Arc<Schema>)> {
-    let mut fields = vec![
-        Field::new("entity", DataType::Utf8, false),
-        Field::new("as_of", DataType::Date32, false),
-    ];
-    if tiered {
-        fields.push(Field::new("tier", DataType::Utf8, false));
-    }
-    for o in outputs {
-        let data_type = batches
-            .first()
-            .and_then(|b| b.column_by_name(&o.column))
-            .map_or(DataType::Null, |c| c.data_type().clone());
-        fields.push(Field::new(&o.name, data_type, true));
-    }
-    let schema = Arc::new(Schema::new(fields));
-    let internal = |e: datafusion::arrow::error::ArrowError| EngineError::Internal(e.to_string());
-    let mut out = Vec::new();
-    for batch in batches {
-        let value = batch
-            .column_by_name(column)
-            .ok_or_else(|| EngineError::Internal(format!("plan lost column {column}")))?;
-        let mask: BooleanArray = if tiered {
-            is_not_null(value).map_err(internal)?
-        } else {
-            let b = value
-                .as_any()
-                .downcast_ref::<BooleanArray>()
-                .ok_or_else(|| EngineError::Internal(format!("{column} is not boolean")))?;
-            // NULL counts as not a member.
-            b.iter().map(|v| Some(v == Some(true))).collect()
-        };
-        let entity = cast(batch.column(0), &DataType::Utf8).map_err(internal)?;
-        let mut cols = vec![entity];
-        let n = batch.num_rows();
-        cols.push(Arc::new(Date32Array::from(vec![as_of; n])));
-        if tiered {
-            cols.push(cast(value, &DataType::Utf8).map_err(internal)?);
-        }
-        for o in outputs {
-            let c = batch
-                .column_by_name(&o.column)
-                .ok_or_else(|| EngineError::Internal(format!("plan lost column {}", o.column)))?;
-            cols.push(c.clone());
-        }
-        // Filter before building the batch: non-members may hold NULL tiers.
-        let cols = cols
-            .iter()
-            .map(|c| datafusion::arrow::compute::filter(c, &mask))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(internal)?;
-        let filtered = RecordBatch::try_new(schema.clone(), cols).map_err(internal)?;
-        if filtered.num_rows() > 0 {
-            out.push(filtered);
-        }
-    }
-    Ok((out, schema))
-}
-
-fn entity_set(batches: &[RecordBatch]) -> std::collections::HashSet<String> {
-    let mut set = std::collections::HashSet::new();
-    for b in batches {
-        if let Some(s) = b.column(0).as_any().downcast_ref::<StringArray>() {
-            set.extend(s.iter().flatten().map(str::to_string));
-        }
-    }
-    set
 }
 
 /// Options of one run.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
-    /// Refuse to commit (exit 5) when a segment's size moves by more than this many percent
-    /// since the previous committed as-of.
+    /// Refuse to commit ([`EngineError::SizeGuard`]) when a segment's size moves by more
+    /// than this many percent since the previous committed as-of.
     pub max_change_pct: Option<f64>,
     /// Run even when the as-of day itself has no event.
     pub allow_empty_day: bool,
 }
 
-/// Run the selected segments for an as-of and commit the result.
+/// Run the selected segments (empty: all) for an as-of and commit the result.
 pub async fn run(
-    session: &ProjectSession,
-    as_of: NaiveDate,
-    selected: &[String],
-) -> Result<RunSummary> {
-    run_with(session, as_of, selected, RunOptions::default()).await
-}
-
-/// [`run`] with options.
-pub async fn run_with(
     session: &ProjectSession,
     as_of: NaiveDate,
     selected: &[String],
     options: RunOptions,
 ) -> Result<RunSummary> {
-    let out = OutputDir::new(session.output.clone());
+    let out = &session.output;
     let as_of_text = as_of.to_string();
     let run_id = format!(
         "{}-{}",
@@ -250,7 +159,7 @@ pub async fn run_with(
     let t = Instant::now();
     let result = write_run(
         session,
-        &out,
+        out,
         &as_of_text,
         &run_id,
         as_of,
@@ -305,30 +214,25 @@ async fn write_run(
     timings: &mut BTreeMap<String, u64>,
     options: RunOptions,
 ) -> Result<RunSummary> {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    let as_of_days = (as_of - epoch).num_days() as i32;
     let previous = out.previous_committed(as_of_text).await?;
     let mut previous_sizes: BTreeMap<String, u64> = BTreeMap::new();
     let mut manifest_members = BTreeMap::new();
     let mut segments = BTreeMap::new();
-    for seg in &compiled.segments {
-        let outputs: Vec<&OutputColumn> = compiled
-            .outputs
-            .iter()
-            .filter(|o| o.segment == seg.name)
-            .collect();
-        let (rows, schema) = members(batches, &seg.name, seg.tiered, as_of_days, &outputs)?;
-        let relative = format!(
-            "members/as_of={as_of_text}/run={run_id}/segment={}/part-0.parquet",
-            seg.name
-        );
-        let bytes = parquet_bytes(&out.describe(&relative), &rows, schema)?;
+    for members in members_of_all(compiled, batches, as_of)? {
+        let name = members.segment.name.clone();
+        let relative =
+            format!("members/as_of={as_of_text}/run={run_id}/segment={name}/part-0.parquet");
+        let bytes = parquet_bytes(
+            &out.describe(&relative),
+            &members.batches,
+            members.schema.clone(),
+        )?;
         out.put(&relative, bytes).await?;
-        let now = entity_set(&rows);
-        let (entered, exited) = match previous.as_ref().and_then(|p| p.members.get(&seg.name)) {
+        let now = members.entities()?;
+        let (entered, exited) = match previous.as_ref().and_then(|p| p.members.get(&name)) {
             Some(file) => {
                 let before = out.read_members(file).await?;
-                previous_sizes.insert(seg.name.clone(), before.len() as u64);
+                previous_sizes.insert(name.clone(), before.len() as u64);
                 (
                     Some(now.difference(&before).count() as u64),
                     Some(before.difference(&now).count() as u64),
@@ -336,41 +240,31 @@ async fn write_run(
             }
             None => (None, None),
         };
-        let tiers = seg.tiered.then(|| {
-            let mut counts = BTreeMap::new();
-            for b in &rows {
-                if let Some(t) = b.column(2).as_any().downcast_ref::<StringArray>() {
-                    for v in t.iter().flatten() {
-                        *counts.entry(v.to_string()).or_insert(0u64) += 1;
-                    }
-                }
-            }
-            counts
-        });
         let spec_hash = session
             .checked
-            .segment(&seg.name)
+            .segment(&name)
             .map(|s| s.spec_hash.clone())
             .unwrap_or_default();
         segments.insert(
-            seg.name.clone(),
+            name.clone(),
             SegmentSummary {
-                size: now.len() as u64,
+                size: members.size(),
                 entered,
                 exited,
-                tiers,
+                tiers: members.tier_counts()?,
                 spec_hash,
             },
         );
-        manifest_members.insert(seg.name.clone(), relative);
+        manifest_members.insert(name, relative);
     }
     if let Some(limit) = options.max_change_pct {
-        let tripped = guard(&segments, &previous_sizes, limit);
-        if !tripped.is_empty() {
-            return Err(EngineError::Guard(format!(
-                "--max-change {limit}% tripped, nothing committed for {as_of_text}: {}",
-                tripped.join("; ")
-            )));
+        let changes = guard(&segments, &previous_sizes, limit);
+        if !changes.is_empty() {
+            return Err(EngineError::SizeGuard {
+                as_of,
+                limit_pct: limit,
+                changes,
+            });
         }
     }
     let summary = RunSummary {
@@ -383,9 +277,8 @@ async fn write_run(
         timings_ms: timings.clone(),
     };
     let summary_rel = format!("runs/as_of={as_of_text}/run={run_id}/summary.json");
-    let bytes =
-        serde_json::to_vec_pretty(&summary).map_err(|e| EngineError::Internal(e.to_string()))?;
-    out.put(&summary_rel, bytes).await?;
+    out.put(&summary_rel, serde_json::to_vec_pretty(&summary)?)
+        .await?;
     out.commit(&Manifest {
         as_of: as_of_text.to_string(),
         run_id: run_id.to_string(),

@@ -1,24 +1,36 @@
-//! Opening a project: specs loaded, lake tables registered, schema read, specs checked.
+//! Opening a project: one builder, [`ProjectSession::builder`], for every command.
+//!
+//! | method | reads | gives | for |
+//! |---|---|---|---|
+//! | [`ProjectSessionBuilder::check_offline`] | `segmint.yaml`, segment files | [`Checked`] | `validate --offline` |
+//! | [`ProjectSessionBuilder::open`] | + the lake's schema (columns checked) | [`ProjectSession`] | `run`, `compile`, `preview`, `validate` |
+//! | [`ProjectSessionBuilder::open_lake`] | `segmint.yaml`, the lake | [`LakeSession`] | `sql` (works while a segment file is broken) |
+//! | [`ProjectSessionBuilder::open_output`] | `segmint.yaml` | [`OutputDir`] | `diff`, `gc` |
+//!
+//! In the spirit of delta-rs's `DeltaTableBuilder`: say what to open it on
+//! ([`ProjectSessionBuilder::with_context`], e.g. a Ballista client), then open it. Every
+//! location goes through one [`StoreRegistry`] built from the project's storage options.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::datasource::{TableProvider, provider_as_source};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::TableSource;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use segmint_spec::{Checked, ColumnKind, LakeSchema, PartitionType, ProjectInput, TableColumns};
-
-use datafusion::datasource::file_format::FileFormat;
 use futures::TryStreamExt;
 use object_store::ObjectMeta;
+use segmint_spec::{Checked, ColumnKind, LakeSchema, PartitionType, Project, TableColumns};
 
 use crate::error::{EngineError, Result};
-use crate::storage::{Located, locate, redact};
+use crate::output::OutputDir;
+use crate::storage::{Located, StoreRegistry, redact};
 
 /// An opened project, ready to compile and run.
 pub struct ProjectSession {
@@ -30,7 +42,33 @@ pub struct ProjectSession {
     /// Where the events are (for messages naming the source).
     pub events_location: Located,
     /// Where results are committed.
-    pub output: Located,
+    pub output: OutputDir,
+}
+
+/// A project's lake, registered as the tables `events` and `profiles` (when configured),
+/// with every segmint function available — the context `segmint sql` queries.
+pub struct LakeSession {
+    pub ctx: SessionContext,
+    pub events: Arc<ListingTable>,
+    pub events_location: Located,
+    pub profiles: Option<Arc<ListingTable>>,
+    pub schema: LakeSchema,
+}
+
+/// How to open a project; see the module docs.
+pub struct ProjectSessionBuilder {
+    project_file: PathBuf,
+    ctx: Option<SessionContext>,
+}
+
+impl ProjectSession {
+    /// Start opening the project whose `segmint.yaml` is `project_file`.
+    pub fn builder(project_file: impl Into<PathBuf>) -> ProjectSessionBuilder {
+        ProjectSessionBuilder {
+            project_file: project_file.into(),
+            ctx: None,
+        }
+    }
 }
 
 /// segmint's session settings (also the base of a cluster client's settings).
@@ -40,12 +78,140 @@ pub fn session_config(config: SessionConfig) -> SessionConfig {
         .set_bool("datafusion.execution.parquet.pushdown_filters", true)
 }
 
-/// A DataFusion session with segmint's defaults and every segmint function registered.
-pub fn new_context() -> Result<SessionContext> {
+impl ProjectSessionBuilder {
+    /// Evaluate on this context (e.g. a Ballista client context with segmint's functions)
+    /// instead of a new local one.
+    pub fn with_context(mut self, ctx: SessionContext) -> Self {
+        self.ctx = Some(ctx);
+        self
+    }
+
+    /// Load and check the project and its segments without touching the lake (columns and
+    /// value types are not checked).
+    pub fn check_offline(self) -> Result<Checked> {
+        let loaded = segmint_spec::load::load(&self.project_file).map_err(EngineError::Spec)?;
+        segmint_spec::check(&loaded.project, &loaded.segments, None).map_err(EngineError::Spec)
+    }
+
+    /// Load, register and check a project. Problems in the specs themselves are spec
+    /// errors; specs that are fine but name columns the lake lacks (or holds with another
+    /// type) mean the lake does not match them: [`EngineError::LakeMismatch`].
+    pub async fn open(self) -> Result<ProjectSession> {
+        let loaded = segmint_spec::load::load(&self.project_file).map_err(EngineError::Spec)?;
+        let offline = segmint_spec::check(&loaded.project, &loaded.segments, None)
+            .map_err(EngineError::Spec)?;
+        let registry = Arc::new(StoreRegistry::new(offline.project.storage.clone()));
+        let output = output_dir(&registry, &offline.project)?;
+        let lake = register_lake(&offline.project, registry, self.ctx).await?;
+        let checked = segmint_spec::check(&loaded.project, &loaded.segments, Some(&lake.schema))
+            .map_err(|d| EngineError::LakeMismatch {
+                object: lake.events_location.display.clone(),
+                diagnostics: d,
+            })?;
+        Ok(ProjectSession {
+            checked,
+            ctx: lake.ctx,
+            events: provider_as_source(lake.events),
+            profiles: lake.profiles.map(|p| provider_as_source(p)),
+            schema: lake.schema,
+            events_location: lake.events_location,
+            output,
+        })
+    }
+
+    /// Read `segmint.yaml` only (not the segment files) and register its lake: ad-hoc SQL
+    /// must work even while a segment file is being edited.
+    pub async fn open_lake(self) -> Result<LakeSession> {
+        let project = self.project()?;
+        let registry = Arc::new(StoreRegistry::new(project.storage.clone()));
+        register_lake(&project, registry, self.ctx).await
+    }
+
+    /// The output location (segments and lake are not read): for `diff` and `gc`, which
+    /// only read committed history.
+    pub fn open_output(self) -> Result<OutputDir> {
+        let project = self.project()?;
+        output_dir(&StoreRegistry::new(project.storage.clone()), &project)
+    }
+
+    /// `segmint.yaml` alone, checked.
+    fn project(&self) -> Result<Project> {
+        let input =
+            segmint_spec::load::load_project(&self.project_file).map_err(EngineError::Spec)?;
+        segmint_spec::check_project(&input, None).map_err(EngineError::Spec)
+    }
+}
+
+fn output_dir(registry: &StoreRegistry, project: &Project) -> Result<OutputDir> {
+    let located = registry.locate(&project.root, &project.output_location)?;
+    Ok(OutputDir::new(located))
+}
+
+/// A local context with segmint's defaults, every segmint function, and stores from this
+/// registry.
+fn local_context(registry: Arc<StoreRegistry>) -> Result<SessionContext> {
+    let runtime = RuntimeEnvBuilder::new()
+        .with_object_store_registry(registry)
+        .build_arc()
+        .map_err(EngineError::Plan)?;
     let config = session_config(SessionConfig::new());
-    let mut ctx = SessionContext::new_with_config(config);
-    segmint_udfs::register_all(&mut ctx).map_err(|e| EngineError::Internal(e.to_string()))?;
+    let mut ctx = SessionContext::new_with_config_rt(config, runtime);
+    segmint_udfs::register_all(&mut ctx).map_err(EngineError::Plan)?;
     Ok(ctx)
+}
+
+/// Register a project's lake as `events` and `profiles` on `ctx` (a new local context when
+/// `None`).
+async fn register_lake(
+    project: &Project,
+    registry: Arc<StoreRegistry>,
+    ctx: Option<SessionContext>,
+) -> Result<LakeSession> {
+    let root = &project.root;
+    let events_location = registry.locate(root, &project.events.location)?;
+    let profiles_location = match &project.profiles {
+        Some(p) => Some(registry.locate(root, &p.location)?),
+        None => None,
+    };
+    let ctx = match ctx {
+        Some(ctx) => ctx,
+        None => local_context(registry)?,
+    };
+    let partitions = project
+        .events
+        .partitioning
+        .iter()
+        .map(|(name, t)| {
+            let dt = match t {
+                PartitionType::Date => DataType::Date32,
+                PartitionType::String => DataType::Utf8,
+                PartitionType::Int => DataType::Int64,
+            };
+            (name.clone(), dt)
+        })
+        .collect();
+    let events = Arc::new(listing_table(&ctx, &events_location, partitions).await?);
+    let mut schema = LakeSchema {
+        events: table_columns(&events.schema()),
+        profiles: None,
+    };
+    ctx.register_table("events", events.clone())
+        .map_err(EngineError::Plan)?;
+    let mut profiles = None;
+    if let Some(located) = profiles_location {
+        let table = Arc::new(listing_table(&ctx, &located, vec![]).await?);
+        schema.profiles = Some(table_columns(&table.schema()));
+        ctx.register_table("profiles", table.clone())
+            .map_err(EngineError::Plan)?;
+        profiles = Some(table);
+    }
+    Ok(LakeSession {
+        ctx,
+        events,
+        events_location,
+        profiles,
+        schema,
+    })
 }
 
 /// A listing table over a location (its store registered on the context first). A location
@@ -109,136 +275,11 @@ fn kind(t: &DataType) -> ColumnKind {
     }
 }
 
-fn columns(schema: &Schema) -> TableColumns {
+/// An Arrow schema as the spec checker sees it.
+pub fn table_columns(schema: &Schema) -> TableColumns {
     schema
         .fields()
         .iter()
         .map(|f| (f.name().clone(), kind(f.data_type())))
         .collect()
-}
-
-/// A project's lake, registered as the tables `events` and `profiles` (when configured),
-/// with every segmint function available — the context `segmint sql` queries.
-pub struct LakeSession {
-    pub ctx: SessionContext,
-    pub events: Arc<ListingTable>,
-    pub events_location: Located,
-    pub profiles: Option<Arc<ListingTable>>,
-    pub schema: LakeSchema,
-}
-
-/// Register the lake of a parsed project file (segments are not read or checked).
-pub async fn open_lake(project: &ProjectInput) -> Result<LakeSession> {
-    open_lake_in(project, new_context()?).await
-}
-
-/// [`open_lake`] on a given context (e.g. a Ballista client context with segmint's
-/// functions registered).
-pub async fn open_lake_in(project: &ProjectInput, ctx: SessionContext) -> Result<LakeSession> {
-    let root = &project.root;
-    let lake = &project.syntax.lake;
-    let storage = project.syntax.storage.clone().unwrap_or_default();
-    let partitions = lake
-        .events
-        .partitioning
-        .iter()
-        .flatten()
-        .map(|(name, t)| {
-            let dt = match t.value {
-                PartitionType::Date => DataType::Date32,
-                PartitionType::String => DataType::Utf8,
-                PartitionType::Int => DataType::Int64,
-            };
-            (name.clone(), dt)
-        })
-        .collect();
-    let events_location = locate(root, &lake.events.location.value, &storage)?;
-    let events = Arc::new(listing_table(&ctx, &events_location, partitions).await?);
-    let mut schema = LakeSchema {
-        events: columns(&events.schema()),
-        profiles: None,
-    };
-    ctx.register_table("events", events.clone())
-        .map_err(|e| EngineError::Internal(e.to_string()))?;
-    let mut profiles = None;
-    if let Some(p) = &lake.profiles {
-        let located = locate(root, &p.location.value, &storage)?;
-        let table = Arc::new(listing_table(&ctx, &located, vec![]).await?);
-        schema.profiles = Some(columns(&table.schema()));
-        ctx.register_table("profiles", table.clone())
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
-        profiles = Some(table);
-    }
-    Ok(LakeSession {
-        ctx,
-        events,
-        events_location,
-        profiles,
-        schema,
-    })
-}
-
-/// Load, register and check a project. Problems in the specs themselves are spec errors
-/// (exit 2); specs that are fine but name columns the lake lacks (or holds with another
-/// type) mean the lake does not match them: data errors (exit 3) naming the location.
-pub async fn open(project_file: &Path) -> Result<ProjectSession> {
-    open_in(project_file, new_context()?).await
-}
-
-/// [`open`] on a given context (e.g. a Ballista client context).
-pub async fn open_in(project_file: &Path, ctx: SessionContext) -> Result<ProjectSession> {
-    let loaded = segmint_spec::load::load(project_file).map_err(EngineError::Spec)?;
-    segmint_spec::check(&loaded.project, &loaded.segments, None).map_err(EngineError::Spec)?;
-    let storage = loaded.project.syntax.storage.clone().unwrap_or_default();
-    let output = locate(
-        &loaded.project.root,
-        &loaded.project.syntax.output.location.value,
-        &storage,
-    )?;
-    let lake = open_lake_in(&loaded.project, ctx).await?;
-    let checked = segmint_spec::check(&loaded.project, &loaded.segments, Some(&lake.schema))
-        .map_err(|d| EngineError::LakeMismatch {
-            object: lake.events_location.display.clone(),
-            diagnostics: d,
-        })?;
-    Ok(ProjectSession {
-        checked,
-        ctx: lake.ctx,
-        events: provider_as_source(lake.events),
-        profiles: lake.profiles.map(|p| provider_as_source(p)),
-        schema: lake.schema,
-        events_location: lake.events_location,
-        output,
-    })
-}
-
-/// Parse `segmint.yaml` only and register its lake: for ad-hoc SQL over the lake, which
-/// must work even while a segment file is being edited.
-pub async fn open_sql(project_file: &Path) -> Result<LakeSession> {
-    open_sql_in(project_file, new_context()?).await
-}
-
-/// [`open_sql`] on a given context.
-pub async fn open_sql_in(project_file: &Path, ctx: SessionContext) -> Result<LakeSession> {
-    let project = segmint_spec::load::load_project(project_file).map_err(EngineError::Spec)?;
-    open_lake_in(&project, ctx).await
-}
-
-/// The output location of a project file (segments and lake are not read): for `diff`
-/// and `gc`, which only read committed history.
-pub fn open_output(project_file: &Path) -> Result<crate::output::OutputDir> {
-    let project = segmint_spec::load::load_project(project_file).map_err(EngineError::Spec)?;
-    let storage = project.syntax.storage.clone().unwrap_or_default();
-    let output = locate(
-        &project.root,
-        &project.syntax.output.location.value,
-        &storage,
-    )?;
-    Ok(crate::output::OutputDir::new(output))
-}
-
-/// Load and check a project without touching the lake (no column checks).
-pub fn check_offline(project_file: &Path) -> Result<Checked> {
-    let loaded = segmint_spec::load::load(project_file).map_err(EngineError::Spec)?;
-    segmint_spec::check(&loaded.project, &loaded.segments, None).map_err(EngineError::Spec)
 }

@@ -1,5 +1,7 @@
-//! Object stores by URL: every location of `segmint.yaml` (events, profiles, output) goes
-//! through this one door.
+//! Object stores by URL: every location of `segmint.yaml` (events, profiles, output), and
+//! every store a Ballista executor needs, goes through this one door: [`StoreRegistry`],
+//! DataFusion's `ObjectStoreRegistry` built from a project's [`StorageOptions`] (an
+//! executor uses the defaults and its environment).
 //!
 //! | location | store |
 //! |---|---|
@@ -14,9 +16,13 @@
 //! region, retry and timeout settings. Secrets never reach logs, errors or outputs: every
 //! error message goes through [`redact`].
 
+use std::collections::HashMap;
 use std::path::Path as FsPath;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+use datafusion::common::{DataFusionError, Result as DfResult};
+use datafusion::execution::object_store::ObjectStoreRegistry;
 
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
@@ -25,7 +31,7 @@ use object_store::http::HttpBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ClientConfigKey, ObjectStore, RetryConfig};
-use segmint_spec::StorageSyntax;
+use segmint_spec::StorageOptions;
 use url::Url;
 
 use crate::error::{EngineError, Result};
@@ -110,9 +116,9 @@ pub fn redact(text: &str) -> String {
     out
 }
 
-fn retry(options: &StorageSyntax) -> RetryConfig {
+fn retry(options: &StorageOptions) -> RetryConfig {
     RetryConfig {
-        max_retries: options.retries.unwrap_or(3) as usize,
+        max_retries: options.retries as usize,
         retry_timeout: Duration::from_secs(60),
         ..RetryConfig::default()
     }
@@ -120,15 +126,15 @@ fn retry(options: &StorageSyntax) -> RetryConfig {
 
 /// Client settings as (key, value) pairs, applied on top of what the environment set
 /// (replacing the builder's whole `ClientOptions` would drop e.g. `AWS_ALLOW_HTTP`).
-fn client(options: &StorageSyntax) -> Vec<(ClientConfigKey, String)> {
+fn client(options: &StorageOptions) -> Vec<(ClientConfigKey, String)> {
     let mut out = vec![
         (
             ClientConfigKey::Timeout,
-            format!("{}s", options.timeout_seconds.unwrap_or(30)),
+            format!("{}s", options.timeout_seconds),
         ),
         (
             ClientConfigKey::ConnectTimeout,
-            format!("{}s", options.connect_timeout_seconds.unwrap_or(5)),
+            format!("{}s", options.connect_timeout_seconds),
         ),
     ];
     if let Some(allow) = options.allow_http {
@@ -141,30 +147,112 @@ fn bad(location: &str, message: impl std::fmt::Display) -> EngineError {
     EngineError::Usage(format!("location `{location}`: {message}"))
 }
 
-/// Resolve a location of the project file (relative paths against `root`).
-pub fn locate(root: &FsPath, location: &str, options: &StorageSyntax) -> Result<Located> {
-    if !location.contains("://") || location.starts_with("file://") {
-        let path = match location.strip_prefix("file://") {
-            Some(p) => FsPath::new(p).to_path_buf(),
-            None => root.join(location),
-        };
-        let path = std::path::absolute(&path).map_err(|e| bad(location, e))?;
-        let prefix = Path::from_absolute_path(&path).map_err(|e| bad(location, e))?;
-        let store_url = Url::parse("file:///").map_err(|e| bad(location, e))?;
-        return Ok(Located {
-            // Deleting the last object of a folder removes the folder too.
-            store: Arc::new(LocalFileSystem::new().with_automatic_cleanup(true)),
+/// Object stores created on first use, one per `scheme://authority`, from a project's
+/// storage options and the process's environment (credentials, `AWS_ENDPOINT_URL`, …).
+/// Local sessions, the output and Ballista executors all use it; stores registered by
+/// hand (tests) are served as well.
+#[derive(Debug, Default)]
+pub struct StoreRegistry {
+    options: StorageOptions,
+    stores: RwLock<HashMap<String, Arc<dyn ObjectStore>>>,
+}
+
+impl StoreRegistry {
+    /// A registry building stores with these options.
+    pub fn new(options: StorageOptions) -> Self {
+        StoreRegistry {
+            options,
+            stores: RwLock::default(),
+        }
+    }
+
+    /// Resolve a location of the project file (relative paths against `root`).
+    pub fn locate(&self, root: &FsPath, location: &str) -> Result<Located> {
+        if !location.contains("://") || location.starts_with("file://") {
+            let path = match location.strip_prefix("file://") {
+                Some(p) => FsPath::new(p).to_path_buf(),
+                None => root.join(location),
+            };
+            let path = std::path::absolute(&path).map_err(|e| bad(location, e))?;
+            let prefix = Path::from_absolute_path(&path).map_err(|e| bad(location, e))?;
+            let store_url = Url::parse("file:///").map_err(|e| bad(location, e))?;
+            return Ok(Located {
+                store: self.store(&store_url, location)?,
+                store_url,
+                prefix,
+                display: path.display().to_string(),
+            });
+        }
+        let url = Url::parse(location).map_err(|e| bad(location, e))?;
+        let prefix = Path::from(url.path().trim_matches('/'));
+        let store_url = Url::parse(&format!("{}://{}", url.scheme(), url_authority(&url)))
+            .map_err(|e| bad(location, e))?;
+        Ok(Located {
+            store: self.store(&store_url, location)?,
             store_url,
             prefix,
-            display: path.display().to_string(),
-        });
+            display: location.to_string(),
+        })
     }
-    let url = Url::parse(location).map_err(|e| bad(location, e))?;
-    let authority = url.host_str().unwrap_or_default().to_string();
-    let prefix = Path::from(url.path().trim_matches('/'));
-    let store_url = Url::parse(&format!("{}://{}", url.scheme(), url_authority(&url)))
-        .map_err(|e| bad(location, e))?;
-    let store: Arc<dyn ObjectStore> = match url.scheme() {
+
+    /// The store of `scheme://authority`, built on first use.
+    fn store(&self, store_url: &Url, location: &str) -> Result<Arc<dyn ObjectStore>> {
+        let key = key(store_url);
+        if let Some(store) = self.stores.read().ok().and_then(|s| s.get(&key).cloned()) {
+            return Ok(store);
+        }
+        let store = build(store_url, location, &self.options)?;
+        if let Ok(mut stores) = self.stores.write() {
+            stores.entry(key).or_insert_with(|| store.clone());
+        }
+        Ok(store)
+    }
+}
+
+impl ObjectStoreRegistry for StoreRegistry {
+    fn register_store(
+        &self,
+        url: &Url,
+        store: Arc<dyn ObjectStore>,
+    ) -> Option<Arc<dyn ObjectStore>> {
+        self.stores.write().ok()?.insert(key(url), store)
+    }
+
+    fn deregister_store(&self, url: &Url) -> DfResult<Arc<dyn ObjectStore>> {
+        self.stores
+            .write()
+            .map_err(|e| DataFusionError::Execution(e.to_string()))?
+            .remove(&key(url))
+            .ok_or_else(|| DataFusionError::Execution(format!("no store for {url}")))
+    }
+
+    fn get_store(&self, url: &Url) -> DfResult<Arc<dyn ObjectStore>> {
+        let store_url = Url::parse(&format!("{}://{}", url.scheme(), url_authority(url)))
+            .map_err(|e| DataFusionError::Execution(e.to_string()))?;
+        self.store(&store_url, &format!("{}/", key(&store_url)))
+            .map_err(|e| DataFusionError::Execution(e.to_string()))
+    }
+}
+
+/// The registry key of a store: `scheme://authority`.
+fn key(url: &Url) -> String {
+    format!(
+        "{}://{}",
+        url.scheme(),
+        &url[url::Position::BeforeUsername..url::Position::AfterPort]
+    )
+}
+
+/// A new store for `scheme://authority` (`location`, as written, for messages and Azure).
+fn build(
+    store_url: &Url,
+    location: &str,
+    options: &StorageOptions,
+) -> Result<Arc<dyn ObjectStore>> {
+    let authority = store_url.host_str().unwrap_or_default().to_string();
+    let store: Arc<dyn ObjectStore> = match store_url.scheme() {
+        // Deleting the last object of a folder removes the folder too.
+        "file" => Arc::new(LocalFileSystem::new().with_automatic_cleanup(true)),
         "s3" | "s3a" => {
             let mut b = AmazonS3Builder::from_env()
                 .with_bucket_name(&authority)
@@ -234,12 +322,7 @@ pub fn locate(root: &FsPath, location: &str, options: &StorageSyntax) -> Result<
             ));
         }
     };
-    Ok(Located {
-        store,
-        store_url,
-        prefix,
-        display: location.to_string(),
-    })
+    Ok(store)
 }
 
 /// `host[:port]`, and for `abfss://container@account…` the whole user@host.
@@ -263,23 +346,35 @@ mod tests {
 
     #[test]
     fn paths_and_urls_resolve_to_stores() {
-        let options = StorageSyntax::default();
-        let local = locate(FsPath::new("/tmp/project"), "lake/events", &options).unwrap();
-        assert_eq!(local.table_url(), "file:///tmp/project/lake/events/");
+        let local = StoreRegistry::default();
+        let events = local
+            .locate(FsPath::new("/tmp/project"), "lake/events")
+            .unwrap();
+        assert_eq!(events.table_url(), "file:///tmp/project/lake/events/");
         assert_eq!(
-            local.child("a/b.json").as_ref(),
+            events.child("a/b.json").as_ref(),
             "tmp/project/lake/events/a/b.json"
         );
-        let s3_options = StorageSyntax {
+        let s3_options = StorageOptions {
             endpoint: Some("http://127.0.0.1:9000".into()),
             allow_http: Some(true),
             region: Some("us-east-1".into()),
-            ..StorageSyntax::default()
+            ..StorageOptions::default()
         };
-        let s3 = locate(FsPath::new("/"), "s3://acme-lake/events/", &s3_options).unwrap();
+        let registry = StoreRegistry::new(s3_options);
+        let s3 = registry
+            .locate(FsPath::new("/"), "s3://acme-lake/events/")
+            .unwrap();
         assert_eq!(s3.store_url.as_str(), "s3://acme-lake");
         assert_eq!(s3.table_url(), "s3://acme-lake/events/");
-        assert!(locate(FsPath::new("/"), "ftp://x/y", &options).is_err());
+        // One store per bucket, whichever door asks for it.
+        let output = registry
+            .locate(FsPath::new("/"), "s3://acme-lake/out")
+            .unwrap();
+        assert!(Arc::ptr_eq(&s3.store, &output.store));
+        let url = Url::parse("s3://acme-lake/events/date=2026-11-22/part-0.parquet").unwrap();
+        assert!(Arc::ptr_eq(&s3.store, &registry.get_store(&url).unwrap()));
+        assert!(local.locate(FsPath::new("/"), "ftp://x/y").is_err());
     }
 
     #[test]

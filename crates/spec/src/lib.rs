@@ -30,13 +30,15 @@ pub mod source;
 pub mod syntax;
 pub mod window;
 
-pub use check::{Checked, ProjectInput, SegmentInput, check};
+pub use check::{Checked, ProjectInput, SegmentInput, check, check_project};
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Position, SourceText};
 pub use model::{
-    CadenceClass, CadenceRules, Comparison, Cond, EventMatch, EventsTable, Filter, FunnelOutcome,
-    Gap, Leaf, Output, ProfilesTable, Project, RfmCutPoints, Segment, SegmentBody, SequenceStep,
-    Tier, When, Window,
+    Affinity, Cadence, CadenceClass, CadenceRules, Comparison, Cond, EventMatch, EventsTable,
+    Filter, Funnel, FunnelMode, FunnelOutcome, Gap, Leaf, Measure, Metric, Momentum, Occurrence,
+    Output, Performed, ProfilesTable, Project, RFM_CLASSES, Rfm, RfmCutPoints, RfmScoring, Segment,
+    SegmentBody, Sequence, SequenceStep, Sessions, StorageOptions, Tier, Trait, When, Which,
+    Window,
 };
 pub use schema::{ColumnKind, LakeSchema, TableColumns};
-pub use syntax::{Literal, MetricAgg, PartitionType, StorageSyntax};
+pub use syntax::{Literal, MetricAgg, PartitionType};
 pub use window::{Span, Unit};

@@ -22,108 +22,27 @@
 //! FROM events GROUP BY user_id;
 //! ```
 
-use std::sync::Arc;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::ScalarValue;
 
-use datafusion::arrow::datatypes::{DataType, FieldRef};
-use datafusion::common::{Result, ScalarValue};
-use datafusion::logical_expr::expr::AggregateFunction;
-use datafusion::logical_expr::function::{
-    AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs,
-};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Expr, GroupsAccumulator, Signature, Volatility,
-};
-
-use crate::support::event_groups::EventGroups;
-use crate::support::sequence::{
-    SequenceKernel, check_types, physical_pattern, state_fields, validate_logical,
-};
-use crate::support::single_group::SingleGroup;
-
-const NAME: &str = "sequence_count";
+use crate::support::sequence::{SequenceAggregate, SequenceResult};
 
 /// The `sequence_count` aggregate.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct SequenceCount {
-    signature: Signature,
-}
+pub type SequenceCount = SequenceAggregate<Counted>;
 
-impl Default for SequenceCount {
-    fn default() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
+/// `sequence_count`'s result: the number of non-overlapping matches.
+#[derive(Debug)]
+pub struct Counted;
 
-impl SequenceCount {
-    fn kernel(
-        &self,
-        args: &AccumulatorArgs,
-    ) -> Result<(Arc<SequenceKernel>, crate::support::event_groups::EventArgs)> {
-        let (pattern, events) = physical_pattern(NAME, args)?;
-        Ok((
-            Arc::new(SequenceKernel {
-                pattern,
-                count: true,
-            }),
-            events,
-        ))
-    }
-}
+impl SequenceResult for Counted {
+    const NAME: &'static str = "sequence_count";
+    const COUNT: bool = true;
 
-impl AggregateUDFImpl for SequenceCount {
-    fn name(&self) -> &str {
-        NAME
+    fn data_type() -> DataType {
+        DataType::UInt64
     }
 
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        check_types(NAME, arg_types)
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::UInt64)
-    }
-
-    fn is_nullable(&self) -> bool {
-        false
-    }
-
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(state_fields(args.name))
-    }
-
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let (kernel, events) = self.kernel(&args)?;
-        Ok(Box::new(SingleGroup::new(Box::new(move || {
-            EventGroups::new(NAME, events, Arc::clone(&kernel))
-        }))))
-    }
-
-    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
-        true
-    }
-
-    fn create_groups_accumulator(
-        &self,
-        args: AccumulatorArgs,
-    ) -> Result<Box<dyn GroupsAccumulator>> {
-        let (kernel, events) = self.kernel(&args)?;
-        Ok(Box::new(EventGroups::new(NAME, events, kernel)))
-    }
-
-    fn default_value(&self, _data_type: &DataType) -> Result<ScalarValue> {
-        Ok(ScalarValue::UInt64(Some(0)))
-    }
-
-    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
-        Some(Box::new(|call: AggregateFunction, _info| {
-            validate_logical(NAME, &call.params.args)?;
-            Ok(Expr::AggregateFunction(call))
-        }))
+    fn empty() -> ScalarValue {
+        ScalarValue::UInt64(Some(0))
     }
 }

@@ -22,108 +22,27 @@
 //! FROM events GROUP BY user_id;
 //! ```
 
-use std::sync::Arc;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::ScalarValue;
 
-use datafusion::arrow::datatypes::{DataType, FieldRef};
-use datafusion::common::{Result, ScalarValue};
-use datafusion::logical_expr::expr::AggregateFunction;
-use datafusion::logical_expr::function::{
-    AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs,
-};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Expr, GroupsAccumulator, Signature, Volatility,
-};
-
-use crate::support::event_groups::EventGroups;
-use crate::support::sequence::{
-    SequenceKernel, check_types, physical_pattern, state_fields, validate_logical,
-};
-use crate::support::single_group::SingleGroup;
-
-const NAME: &str = "sequence_match";
+use crate::support::sequence::{SequenceAggregate, SequenceResult};
 
 /// The `sequence_match` aggregate.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct SequenceMatch {
-    signature: Signature,
-}
+pub type SequenceMatch = SequenceAggregate<Matched>;
 
-impl Default for SequenceMatch {
-    fn default() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
+/// `sequence_match`'s result: whether the pattern occurs.
+#[derive(Debug)]
+pub struct Matched;
 
-impl SequenceMatch {
-    fn kernel(
-        &self,
-        args: &AccumulatorArgs,
-    ) -> Result<(Arc<SequenceKernel>, crate::support::event_groups::EventArgs)> {
-        let (pattern, events) = physical_pattern(NAME, args)?;
-        Ok((
-            Arc::new(SequenceKernel {
-                pattern,
-                count: false,
-            }),
-            events,
-        ))
-    }
-}
+impl SequenceResult for Matched {
+    const NAME: &'static str = "sequence_match";
+    const COUNT: bool = false;
 
-impl AggregateUDFImpl for SequenceMatch {
-    fn name(&self) -> &str {
-        NAME
+    fn data_type() -> DataType {
+        DataType::Boolean
     }
 
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        check_types(NAME, arg_types)
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Boolean)
-    }
-
-    fn is_nullable(&self) -> bool {
-        false
-    }
-
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(state_fields(args.name))
-    }
-
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let (kernel, events) = self.kernel(&args)?;
-        Ok(Box::new(SingleGroup::new(Box::new(move || {
-            EventGroups::new(NAME, events, Arc::clone(&kernel))
-        }))))
-    }
-
-    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
-        true
-    }
-
-    fn create_groups_accumulator(
-        &self,
-        args: AccumulatorArgs,
-    ) -> Result<Box<dyn GroupsAccumulator>> {
-        let (kernel, events) = self.kernel(&args)?;
-        Ok(Box::new(EventGroups::new(NAME, events, kernel)))
-    }
-
-    fn default_value(&self, _data_type: &DataType) -> Result<ScalarValue> {
-        Ok(ScalarValue::Boolean(Some(false)))
-    }
-
-    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
-        Some(Box::new(|call: AggregateFunction, _info| {
-            validate_logical(NAME, &call.params.args)?;
-            Ok(Expr::AggregateFunction(call))
-        }))
+    fn empty() -> ScalarValue {
+        ScalarValue::Boolean(Some(false))
     }
 }

@@ -66,6 +66,15 @@ impl Default for WindowFunnel {
     }
 }
 
+/// Every mode the `mode` argument takes. segmint's spec names the same ones
+/// (`segmint_spec::FunnelMode`); a test keeps the two equal.
+pub const FUNNEL_MODES: [&str; 4] = [
+    "strict_order",
+    "strict_deduplication",
+    "strict_increase",
+    "allow_reentry",
+];
+
 /// The funnel modes (see the module docs).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Modes {
@@ -94,8 +103,8 @@ impl Modes {
                 }
                 other => {
                     return plan_err!(
-                        "{NAME}: unknown mode '{other}'; expected a comma-separated set of \
-                         strict_order, strict_deduplication, strict_increase, allow_reentry"
+                        "{NAME}: unknown mode '{other}'; expected a comma-separated set of {}",
+                        FUNNEL_MODES.join(", ")
                     );
                 }
             }

@@ -73,14 +73,7 @@ fn the_example_dag_runs_two_days_and_a_rerun_in_airflow() {
     );
     assert_eq!(out.status.code(), Some(0));
     let segments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../segments");
-    std::fs::write(
-        d.join("segmint.yaml"),
-        format!(
-            "lake:\n  events:\n    location: lake/events\n    partitioning: {{date: date}}\n    columns: {{entity: user_id, time: event_time, event: event_name}}\n  profiles:\n    location: lake/profiles\n    key: user_id\noutput:\n  location: out\nsegments: {}\n",
-            segments.display()
-        ),
-    )
-    .unwrap();
+    segmint_lakegen::demo::write_project(d, &segments.display().to_string()).unwrap();
 
     let checked = ["heavy_users", "cart_abandoners", "engagement_tiers"];
     dags_test(d, "2026-11-21");

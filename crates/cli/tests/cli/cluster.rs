@@ -49,9 +49,10 @@ fn lake(server: &S3Server, dir: &Path, outputs: &[&str]) {
     for output in outputs {
         std::fs::write(
             dir.join(format!("{output}.yaml")),
-            format!(
-                "lake:\n  events:\n    location: s3://{BUCKET}/lake/events/\n    partitioning: {{date: date}}\n    columns: {{entity: user_id, time: event_time, event: event_name}}\n  profiles:\n    location: s3://{BUCKET}/lake/profiles/\n    key: user_id\noutput:\n  location: s3://{BUCKET}/{output}\nsegments: {}\n",
-                segments.display()
+            segmint_lakegen::demo::project_yaml_at(
+                &format!("s3://{BUCKET}/lake"),
+                &format!("s3://{BUCKET}/{output}"),
+                &segments.display().to_string(),
             ),
         )
         .unwrap();
@@ -130,7 +131,7 @@ fn the_library_on_a_cluster_equals_the_local_run_with_and_without_adaptive_plann
         d,
         &["-p", "local.yaml", "run", "--as-of", AS_OF, "--json"],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    crate::succeeded(&out);
     let expected = members(&server, "local");
     assert!(expected.len() >= 25);
 
@@ -192,7 +193,7 @@ fn the_library_on_a_cluster_equals_the_local_run_with_and_without_adaptive_plann
             "physical",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    crate::succeeded(&out);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("DistributedQueryExec"),
         "{}",
@@ -209,13 +210,13 @@ fn the_library_on_a_cluster_equals_the_local_run_with_and_without_adaptive_plann
         d,
         &["-p", "local.yaml", "--cluster", &cluster.url(), "validate"],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    crate::succeeded(&out);
     let preview = |cluster_args: &[&str]| {
         let mut args = vec!["-p", "local.yaml"];
         args.extend_from_slice(cluster_args);
         args.extend(["preview", "cart_abandoners", "--as-of", AS_OF]);
         let out = segmint(&server, d, &args);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        crate::succeeded(&out);
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let local_preview = preview(&[]);
@@ -237,7 +238,7 @@ fn the_library_on_a_cluster_equals_the_local_run_with_and_without_adaptive_plann
             "SELECT count(*) AS n FROM (SELECT user_id, window_funnel(86400, '', event_time, event_name = 'add_to_cart', event_name = 'purchase') AS s FROM events GROUP BY user_id) WHERE s = 2",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    crate::succeeded(&out);
     let n: u64 = String::from_utf8_lossy(&out.stdout)
         .lines()
         .nth(1)
@@ -274,7 +275,7 @@ fn an_executor_killed_mid_run_is_survived_or_fails_cleanly() {
     std::fs::create_dir_all(&logs).unwrap();
     let mut cluster = start_cluster(&server, &logs, 2);
     let out = segmint(&server, d, &["-p", "local.yaml", "run", "--as-of", AS_OF]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    crate::succeeded(&out);
     let expected = members(&server, "local");
     // A first committed cluster run, so "intact" has something to check.
     let out = segmint(
@@ -290,7 +291,7 @@ fn an_executor_killed_mid_run_is_survived_or_fails_cleanly() {
             AS_OF,
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    crate::succeeded(&out);
     let before = members(&server, "cluster");
 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_segmint"));

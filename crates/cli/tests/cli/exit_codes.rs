@@ -17,12 +17,7 @@ fn exit_codes_and_json_summary() {
     let d = dir.path();
     // demo: generate, run the library, print sizes.
     let out = segmint(d, &["demo", "--dir", "demo", "--users", "300"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::succeeded(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("heavy_users") && text.contains("engagement_tiers"),
@@ -41,12 +36,7 @@ fn exit_codes_and_json_summary() {
             "--json",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::succeeded(&out);
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     let json: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
@@ -75,12 +65,7 @@ fn exit_codes_and_json_summary() {
             "physical",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::succeeded(&out);
     let plan = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         plan.lines()
@@ -104,12 +89,7 @@ fn exit_codes_and_json_summary() {
             "3",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::succeeded(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("leaf_0") && text.contains("count(error)"),
@@ -200,17 +180,8 @@ fn sql_project(d: &Path) {
             "30",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::write(
-        d.join("segmint.yaml"),
-        "lake:\n  events:\n    location: lake/events\n    partitioning: {date: date}\n    columns: {entity: user_id, time: event_time, event: event_name}\n  profiles:\n    location: lake/profiles\n    key: user_id\noutput:\n  location: out\ntimezone: UTC\nsegments: segments\n",
-    )
-    .unwrap();
+    crate::succeeded(&out);
+    segmint_lakegen::demo::write_project(d, "segments").unwrap();
     std::fs::create_dir_all(d.join("segments")).unwrap();
     // `sql` must not read segment files: a spec being edited does not block it.
     std::fs::write(d.join("segments/broken.yaml"), "segment: [unclosed\n").unwrap();
@@ -234,12 +205,7 @@ fn sql_runs_functions_over_the_lake() {
             "SELECT count(*) AS n, count(DISTINCT user_id) AS users FROM events",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::succeeded(&out);
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("| n ") && table.contains("users"), "{table}");
     let out = segmint(d, &["sql", "SELECT count(*) AS n FROM profiles"]);
@@ -248,12 +214,7 @@ fn sql_runs_functions_over_the_lake() {
 
     // CSV: a header and one row per user, steps 0..=3, and someone bought within a day.
     let out = segmint(d, &["sql", "--format", "csv", FUNNEL]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::succeeded(&out);
     let csv = String::from_utf8(out.stdout).unwrap();
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some("user_id,steps"));
@@ -267,12 +228,7 @@ fn sql_runs_functions_over_the_lake() {
     // JSON lines from a file, with the same answer.
     std::fs::write(d.join("funnel.sql"), FUNNEL).unwrap();
     let out = segmint(d, &["sql", "--file", "funnel.sql", "--format", "json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::succeeded(&out);
     let json_steps: Vec<u8> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -322,12 +278,7 @@ fn demo_sizes_are_non_zero_and_preview_explains_every_segment() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let out = segmint(d, &["demo", "--dir", "demo", "--users", "400"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::succeeded(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     let rows: Vec<(String, u64)> = text
         .lines()
@@ -361,12 +312,7 @@ fn demo_sizes_are_non_zero_and_preview_explains_every_segment() {
                 "1",
             ],
         );
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::succeeded(&out);
         let shown = String::from_utf8(out.stdout).unwrap();
         let size: u64 = shown
             .split_whitespace()

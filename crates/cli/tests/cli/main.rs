@@ -16,3 +16,10 @@ fn text(out: &std::process::Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// Assert that a command exited 0 (showing its output if not); its stdout.
+#[track_caller]
+fn succeeded(out: &std::process::Output) -> String {
+    assert_eq!(out.status.code(), Some(0), "{}", text(out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -52,7 +52,7 @@ pub(crate) fn upload_generated_lake(server: &S3Server, dir: &Path, users: &str) 
         ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    crate::succeeded(&out);
     server.upload(&dir.join("local-lake"), "lake");
 }
 
@@ -67,11 +67,14 @@ fn s3_project(server: &S3Server, dir: &Path, users: &str, segments: Option<&str>
             .display()
             .to_string(),
     };
+    let project = segmint_lakegen::demo::project_yaml_at(
+        &format!("s3://{BUCKET}/lake"),
+        &format!("s3://{BUCKET}/out"),
+        &segments,
+    );
     std::fs::write(
         dir.join("segmint.yaml"),
-        format!(
-            "lake:\n  events:\n    location: s3://{BUCKET}/lake/events/\n    partitioning: {{date: date}}\n    columns: {{entity: user_id, time: event_time, event: event_name}}\n  profiles:\n    location: s3://{BUCKET}/lake/profiles/\n    key: user_id\noutput:\n  location: s3://{BUCKET}/out\nsegments: {segments}\nstorage:\n  retries: 1\n  timeout_seconds: 10\n"
-        ),
+        format!("{project}storage:\n  retries: 1\n  timeout_seconds: 10\n"),
     )
     .unwrap();
 }
@@ -119,7 +122,7 @@ fn run_diff_backfill_guard_and_gc_on_s3() {
     // Two consecutive days, committed on the server.
     for as_of in [AS_OF_1, AS_OF_2] {
         let out = segmint(&server, d, &["run", "--as-of", as_of, "--json"], &[]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        crate::succeeded(&out);
         let summary = json_line(&out);
         assert_eq!(summary["status"], "ok");
         assert_eq!(summary["output"], format!("s3://{BUCKET}/out"));
@@ -129,7 +132,7 @@ fn run_diff_backfill_guard_and_gc_on_s3() {
 
     // diff lists exactly the entered/exited counts of the summary.
     let out = segmint(&server, d, &["diff", "--as-of", AS_OF_2, "--json"], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    crate::succeeded(&out);
     let diff = json_line(&out);
     assert_eq!(diff["previous_as_of"], AS_OF_1);
     let summary: serde_json::Value = {
@@ -152,7 +155,7 @@ fn run_diff_backfill_guard_and_gc_on_s3() {
     // Re-running an as-of is idempotent: same members, one run prefix left.
     let members_before = keys(&server, &format!("out/members/as_of={AS_OF_2}")).len();
     let out = segmint(&server, d, &["run", "--as-of", AS_OF_2, "--json"], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    crate::succeeded(&out);
     let again = manifest(&server, AS_OF_2).unwrap();
     assert_ne!(again["run_id"], first["run_id"]);
     let runs: BTreeSet<String> = keys(&server, &format!("out/members/as_of={AS_OF_2}"))
@@ -191,7 +194,7 @@ fn run_diff_backfill_guard_and_gc_on_s3() {
         &["compile", "--as-of", AS_OF_2, "--emit", "physical"],
         &[],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    crate::succeeded(&out);
     let plan = text(&out);
     assert!(
         plan.contains("DataSourceExec") && plan.contains("lake/events"),
@@ -209,7 +212,7 @@ fn run_diff_backfill_guard_and_gc_on_s3() {
         &["run", "--from", AS_OF_1, "--to", AS_OF_3, "--json"],
         &[],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    crate::succeeded(&out);
     let backfill = json_line(&out);
     assert_eq!(backfill["skipped"], serde_json::json!([AS_OF_1, AS_OF_2]));
     assert_eq!(backfill["runs"].as_array().unwrap().len(), 1);
@@ -251,7 +254,7 @@ fn run_diff_backfill_guard_and_gc_on_s3() {
         "uncommitted 2026-11-19 is not a run"
     );
     let out = segmint(&server, d, &["gc", "--retention", "24h", "--json"], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    crate::succeeded(&out);
     let kept = json_line(&out);
     assert_eq!(
         kept["removed_runs"].as_array().unwrap().len(),
@@ -259,7 +262,7 @@ fn run_diff_backfill_guard_and_gc_on_s3() {
         "too young to collect"
     );
     let out = segmint(&server, d, &["gc", "--retention", "0", "--json"], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    crate::succeeded(&out);
     let gc = json_line(&out);
     let removed: Vec<&str> = gc["removed_runs"]
         .as_array()
@@ -296,7 +299,7 @@ fn partition_pruning_requests_only_in_window_partitions() {
     s3_project(&server, d, "60", Some("segs"));
     server.clear_requests();
     let out = segmint(&server, d, &["run", "--as-of", AS_OF_3, "--json"], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    crate::succeeded(&out);
     // Every events object the server served lies in the window's partitions (with the one
     // day of slack on each side); nothing older was read.
     let dates: BTreeSet<String> = server
@@ -328,7 +331,7 @@ fn failures_exit_with_their_code_name_the_cause_and_leave_the_result_intact() {
     s3_project(&server, d, "120", None);
     server.clear_requests();
     let out = segmint(&server, d, &["run", "--as-of", AS_OF_3, "--json"], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    crate::succeeded(&out);
     let committed = manifest(&server, AS_OF_3).unwrap();
     let requests_per_run = server.requests().len() as i64;
     let intact = |server: &S3Server| {
@@ -447,10 +450,10 @@ fn failures_exit_with_their_code_name_the_cause_and_leave_the_result_intact() {
         ],
         &[],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    crate::succeeded(&out);
 
     // A missing lake: exit 3 naming the location.
-    let missing = project.replace("lake/events/", "no-such-lake/events/");
+    let missing = project.replace("lake/events", "no-such-lake/events");
     std::fs::write(d.join("missing.yaml"), missing).unwrap();
     let out = segmint(
         &server,
@@ -460,7 +463,7 @@ fn failures_exit_with_their_code_name_the_cause_and_leave_the_result_intact() {
     );
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("s3://segmint/no-such-lake/events/"),
+        String::from_utf8_lossy(&out.stderr).contains("s3://segmint/no-such-lake/events"),
         "{}",
         text(&out)
     );

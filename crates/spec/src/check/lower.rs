@@ -1,8 +1,10 @@
-//! Lowering a condition tree as written into the checked model, one leaf at a time.
+//! Lowering a condition tree as written into the checked model.
 //!
-//! The counting leaves are lowered here; the behavioral ones (funnel, sequence, sessions,
-//! cadence, momentum, rfm, breadth, affinity) in `behavior.rs`. The same leaves define
-//! `outputs:`, where their comparisons are left out ([`Purpose::Output`]).
+//! [`Lowerer::condition`] walks `all` / `any` / `not` / `in_segment` here and hands each
+//! leaf to its own file under `leaf/` (one leaf per file, like ruff's one rule per file).
+//! The helpers all leaves share — event matching, property filters, comparisons, steps —
+//! live here. The same leaves define `outputs:`, where their comparisons are left out
+//! ([`Purpose::Output`]).
 
 use serde_saphyr::Spanned;
 
@@ -10,12 +12,12 @@ use super::context::{FileContext, at};
 use super::predicate::{Operand, comparisons};
 use super::window;
 use crate::diagnostic::{Code, Position};
-use crate::model::{Comparison, Cond, EventMatch, Filter, Leaf};
+use crate::model::{Comparison, Cond, EventMatch, Filter};
 use crate::schema::{ColumnKind, TableColumns};
 use crate::syntax::PredicateSyntax;
-use crate::syntax::{
-    Condition, EventLeafSyntax, FilterMap, MetricAgg, MetricLeafSyntax, WhenLeafSyntax,
-};
+use crate::syntax::behavior::StepSyntax;
+use crate::syntax::{Condition, FilterMap};
+use crate::window::Span;
 
 /// A reference to another segment, with where it was written.
 pub struct Reference {
@@ -31,6 +33,9 @@ pub enum Purpose {
     /// An output column: its value is written; a comparison is not allowed.
     Output,
 }
+
+/// The most steps a funnel or sequence may have (the functions take 32 conditions).
+const MAX_STEPS: usize = 32;
 
 /// Lowers conditions of one file, collecting segment references for the graph check.
 pub struct Lowerer<'c, 'a> {
@@ -48,8 +53,72 @@ impl<'c, 'a> Lowerer<'c, 'a> {
         }
     }
 
-    /// A leaf's comparison: required in a condition (reported when missing), refused in an
-    /// output (where `Some(vec![])` stands for "no comparison").
+    /// Lower one node; `None` when it had errors (already reported).
+    pub fn condition(&mut self, node: &Spanned<Condition>) -> Option<Cond> {
+        let position = at(node);
+        let leaf = match &node.value {
+            Condition::All(children) => return self.group(children, "all").map(Cond::All),
+            Condition::Any(children) => return self.group(children, "any").map(Cond::Any),
+            Condition::Not(child) => return self.condition(child).map(|c| Cond::Not(Box::new(c))),
+            Condition::InSegment(name) => {
+                self.references.push(Reference {
+                    name: name.value.clone(),
+                    position: at(name),
+                });
+                return Some(Cond::InSegment(name.value.clone()));
+            }
+            Condition::Performed(leaf) => self.performed(leaf, position, false),
+            Condition::NotPerformed(leaf) => self.performed(leaf, position, true),
+            Condition::FirstPerformed(leaf) => {
+                self.occurrence(leaf, position, crate::model::Which::First)
+            }
+            Condition::LastPerformed(leaf) => {
+                self.occurrence(leaf, position, crate::model::Which::Last)
+            }
+            Condition::Metric(leaf) => self.metric(leaf, position),
+            Condition::Trait(filters) => self.profile_trait(filters, position),
+            Condition::Funnel(leaf) => self.funnel(leaf, position),
+            Condition::Sequence(leaf) => self.sequence(leaf, position),
+            Condition::Sessions(leaf) => self.sessions(leaf, position),
+            Condition::Cadence(leaf) => self.cadence(leaf, position),
+            Condition::Momentum(leaf) => self.momentum(leaf, position),
+            Condition::Rfm(leaf) => self.rfm(leaf, position),
+            Condition::Breadth(leaf) => self.breadth(leaf, position),
+            Condition::Affinity(leaf) => self.affinity(leaf, position),
+        };
+        leaf.map(Cond::Leaf)
+    }
+
+    fn group(
+        &mut self,
+        children: &Spanned<Vec<Spanned<Condition>>>,
+        name: &str,
+    ) -> Option<Vec<Cond>> {
+        if children.value.is_empty() {
+            self.ctx.report(
+                Code::EmptyGroup,
+                at(children),
+                format!("`{name}` has no conditions"),
+                format!("list at least one condition under `{name}:`, or remove it"),
+            );
+            return None;
+        }
+        let lowered: Vec<Option<Cond>> = children.value.iter().map(|c| self.condition(c)).collect();
+        lowered.into_iter().collect()
+    }
+
+    /// Report a misused leaf option.
+    pub(super) fn bad(
+        &mut self,
+        position: Position,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.ctx.report(Code::BadLeaf, position, message, hint);
+    }
+
+    /// A leaf's one comparison: required in a condition (reported when missing), refused
+    /// in an output (where `Some(vec![])` stands for "no comparison").
     pub(super) fn comparison(
         &mut self,
         field: &Option<Spanned<PredicateSyntax>>,
@@ -84,6 +153,25 @@ impl<'c, 'a> Lowerer<'c, 'a> {
         }
     }
 
+    /// One of several optional comparisons of a leaf (`sessions`' count, `rfm`'s scores):
+    /// checked in a condition, refused in an output, empty when absent.
+    pub(super) fn optional_comparison(
+        &mut self,
+        field: &Option<Spanned<PredicateSyntax>>,
+        key: &str,
+        operand: Operand,
+        what: &str,
+    ) -> Option<Vec<Comparison>> {
+        match (field, self.purpose) {
+            (Some(c), Purpose::Condition) => comparisons(self.ctx, c, operand, what),
+            (Some(c), Purpose::Output) => {
+                self.refuse_in_output(at(c), key);
+                None
+            }
+            (None, _) => Some(Vec::new()),
+        }
+    }
+
     /// Report a comparison given where an output is defined.
     pub(super) fn refuse_in_output(&mut self, position: Position, key: &str) {
         self.ctx.report(
@@ -94,241 +182,47 @@ impl<'c, 'a> Lowerer<'c, 'a> {
         );
     }
 
-    /// Lower one node; `None` when it had errors (already reported).
-    pub fn condition(&mut self, node: &Spanned<Condition>) -> Option<Cond> {
-        let position = at(node);
-        match &node.value {
-            Condition::All(children) => self.group(children, "all").map(Cond::All),
-            Condition::Any(children) => self.group(children, "any").map(Cond::Any),
-            Condition::Not(child) => self.condition(child).map(|c| Cond::Not(Box::new(c))),
-            Condition::InSegment(name) => {
-                self.references.push(Reference {
-                    name: name.value.clone(),
-                    position: at(name),
-                });
-                Some(Cond::InSegment(name.value.clone()))
-            }
-            Condition::Performed(leaf) => self.performed(leaf, position, false).map(Cond::Leaf),
-            Condition::NotPerformed(leaf) => self.performed(leaf, position, true).map(Cond::Leaf),
-            Condition::FirstPerformed(leaf) => {
-                self.occurrence(leaf, position, true).map(Cond::Leaf)
-            }
-            Condition::LastPerformed(leaf) => {
-                self.occurrence(leaf, position, false).map(Cond::Leaf)
-            }
-            Condition::Metric(leaf) => self.metric(leaf, position).map(Cond::Leaf),
-            Condition::Trait(filters) => self.trait_leaf(filters, position).map(Cond::Leaf),
-            Condition::Funnel(leaf) => self.funnel(leaf, position).map(Cond::Leaf),
-            Condition::Sequence(leaf) => self.sequence(leaf, position).map(Cond::Leaf),
-            Condition::Sessions(leaf) => self.sessions(leaf, position).map(Cond::Leaf),
-            Condition::Cadence(leaf) => self.cadence(leaf, position).map(Cond::Leaf),
-            Condition::Momentum(leaf) => self.momentum(leaf, position).map(Cond::Leaf),
-            Condition::Rfm(leaf) => self.rfm(leaf, position).map(Cond::Leaf),
-            Condition::Breadth(leaf) => self.breadth(leaf, position).map(Cond::Leaf),
-            Condition::Affinity(leaf) => self.affinity(leaf, position).map(Cond::Leaf),
-        }
+    /// A duration (`24h`, `10m`), reporting a coded error.
+    pub(super) fn span_of(&mut self, text: &Spanned<String>) -> Option<Span> {
+        window::span(self.ctx, text)
     }
 
-    fn group(
+    /// Steps of a funnel or sequence: 2 to 32, each naming an event or a filter.
+    pub(super) fn step_matches(
         &mut self,
-        children: &Spanned<Vec<Spanned<Condition>>>,
-        name: &str,
-    ) -> Option<Vec<Cond>> {
-        if children.value.is_empty() {
-            self.ctx.report(
-                Code::EmptyGroup,
-                at(children),
-                format!("`{name}` has no conditions"),
-                format!("list at least one condition under `{name}:`, or remove it"),
+        steps: &Spanned<Vec<Spanned<StepSyntax>>>,
+        leaf: &str,
+    ) -> Option<Vec<EventMatch>> {
+        let n = steps.value.len();
+        if !(2..=MAX_STEPS).contains(&n) {
+            self.bad(
+                at(steps),
+                format!("a {leaf} needs 2 to {MAX_STEPS} steps, found {n}"),
+                "list the steps in order, e.g. `steps: [{event: add_to_cart}, {event: purchase}]`",
             );
             return None;
         }
-        let lowered: Vec<Option<Cond>> = children.value.iter().map(|c| self.condition(c)).collect();
-        lowered.into_iter().collect()
-    }
-
-    fn performed(
-        &mut self,
-        leaf: &EventLeafSyntax,
-        position: Position,
-        negated: bool,
-    ) -> Option<Leaf> {
-        let matching = self.matching(&leaf.event, &leaf.filters);
-        let window = window::window(self.ctx, position, &leaf.within, &leaf.between);
-        let count = match (&leaf.count, negated) {
-            (Some(c), false) if self.purpose == Purpose::Output => {
-                self.refuse_in_output(at(c), "count");
-                None
-            }
-            (None, false) => Some(vec![Comparison::Gte(crate::syntax::Literal::Int(1))]),
-            (None, true) => Some(vec![Comparison::Eq(crate::syntax::Literal::Int(0))]),
-            (Some(c), false) => comparisons(self.ctx, c, Operand::Count, "the event count"),
-            (Some(c), true) => {
-                self.ctx.report(
-                    Code::BadComparison,
-                    at(c),
-                    "`not_performed` does not take a `count`",
-                    "use `performed` with `count: {lt: n}` for \"fewer than n times\"",
-                );
-                None
-            }
-        };
-        Some(Leaf::Performed {
-            matching: matching?,
-            window: window?,
-            count: count?,
-        })
-    }
-
-    fn occurrence(
-        &mut self,
-        leaf: &WhenLeafSyntax,
-        position: Position,
-        first: bool,
-    ) -> Option<Leaf> {
-        let matching = self.matching(&leaf.event, &leaf.filters);
-        let when = window::when(
-            self.ctx,
-            position,
-            &leaf.within,
-            &leaf.before,
-            &leaf.between,
-        );
-        Some(Leaf::Occurrence {
-            first,
-            matching: matching?,
-            when: when?,
-        })
-    }
-
-    fn metric(&mut self, leaf: &MetricLeafSyntax, position: Position) -> Option<Leaf> {
-        let agg = leaf.agg.value;
-        let matching = self.matching(&leaf.event, &leaf.filters);
-        let window = window::window(self.ctx, position, &leaf.within, &leaf.between);
-        let needs_of = !matches!(agg, MetricAgg::Count | MetricAgg::ActiveDays);
+        let mut out = Vec::with_capacity(n);
         let mut ok = true;
-        let of_kind = match (&leaf.of, needs_of) {
-            (None, true) => {
-                self.ctx.report(
-                    Code::BadMetric,
-                    at(&leaf.agg),
-                    format!("`{}` needs `of:` (the property it aggregates)", agg.name()),
-                    "e.g. `of: revenue`",
+        for step in &steps.value {
+            if step.value.event.is_none() && step.value.filters.is_none() {
+                self.bad(
+                    at(step),
+                    format!("this {leaf} step matches every event"),
+                    "give the step an `event:` (and optionally `where:`)",
                 );
                 ok = false;
-                None
+                continue;
             }
-            (Some(of), _) if agg == MetricAgg::ActiveDays => {
-                self.ctx.report(
-                    Code::BadMetric,
-                    at(of),
-                    "`active_days` counts calendar days and takes no `of:`",
-                    "remove `of:`; use `count_distinct` to count distinct values of a property",
-                );
-                ok = false;
-                None
+            match self.matching(&step.value.event, &step.value.filters) {
+                Some(m) => out.push(m),
+                None => ok = false,
             }
-            (Some(of), _) => {
-                let kind = self.events_column(of);
-                if kind.is_none() && self.ctx.schema.is_some() {
-                    ok = false;
-                }
-                kind
-            }
-            (None, false) => None,
-        };
-        if matches!(agg, MetricAgg::Sum | MetricAgg::Avg)
-            && let (Some(kind), Some(of)) = (of_kind, &leaf.of)
-            && !kind.is_numeric()
-        {
-            self.ctx.report(
-                Code::TypeMismatch,
-                at(of),
-                format!(
-                    "`{}` needs a numeric column, but `{}` is {}",
-                    agg.name(),
-                    of.value,
-                    kind.name()
-                ),
-                "use count_distinct, mode or share for text columns",
-            );
-            ok = false;
         }
-        let equals = match (&leaf.equals, agg) {
-            (Some(e), MetricAgg::Share) => Some(e.value.clone()),
-            (None, MetricAgg::Share) => {
-                self.ctx.report(
-                    Code::BadMetric,
-                    at(&leaf.agg),
-                    "`share` needs `equals:` (the value whose share is measured)",
-                    "e.g. `agg: share, of: channel, equals: mobile, value: {gte: 0.6}`",
-                );
-                ok = false;
-                None
-            }
-            (Some(e), _) => {
-                self.ctx.report(
-                    Code::BadMetric,
-                    at(e),
-                    format!("`equals:` only applies to `share`, not `{}`", agg.name()),
-                    "remove `equals:` or use `agg: share`",
-                );
-                ok = false;
-                None
-            }
-            (None, _) => None,
-        };
-        let operand = match agg {
-            MetricAgg::Count | MetricAgg::CountDistinct | MetricAgg::ActiveDays => Operand::Count,
-            MetricAgg::Share => Operand::Fraction,
-            MetricAgg::Avg => Operand::Column(ColumnKind::Float),
-            _ => of_kind.map_or(Operand::Unknown, Operand::Column),
-        };
-        let value = self.comparison(
-            &leaf.value,
-            position,
-            &format!("metric {}", agg.name()),
-            "value",
-            operand,
-            "{gte: 10}",
-        );
-        if !ok {
-            return None;
-        }
-        Some(Leaf::Metric {
-            agg,
-            of: leaf.of.as_ref().map(|o| o.value.clone()),
-            equals,
-            matching: matching?,
-            window: window?,
-            value: value?,
-        })
+        ok.then_some(out)
     }
 
-    fn trait_leaf(&mut self, filters: &FilterMap, position: Position) -> Option<Leaf> {
-        if !self.ctx.has_profiles {
-            self.ctx.report(
-                Code::NoProfiles,
-                position,
-                "`trait` reads the profiles table, but the project has none",
-                "add `lake.profiles: {location: ..., key: ...}` to segmint.yaml",
-            );
-            return None;
-        }
-        if filters.is_empty() {
-            self.ctx.report(
-                Code::BadComparison,
-                position,
-                "`trait` has no columns to compare",
-                "e.g. `trait: {plan: pro}`",
-            );
-            return None;
-        }
-        let profiles = self.ctx.schema.and_then(|s| s.profiles.clone());
-        let filters = self.filters(filters, profiles.as_ref(), "profiles")?;
-        Some(Leaf::Trait { filters })
-    }
-
+    /// The event name and property filters a leaf looks at.
     pub(super) fn matching(
         &mut self,
         event: &Option<Spanned<String>>,
@@ -356,6 +250,7 @@ impl<'c, 'a> Lowerer<'c, 'a> {
         })
     }
 
+    /// Property filters against a table's columns (unknown without a lake schema).
     pub(super) fn filters(
         &mut self,
         map: &FilterMap,
@@ -387,6 +282,8 @@ impl<'c, 'a> Lowerer<'c, 'a> {
         ok.then_some(out)
     }
 
+    /// The kind of an events column; `None` (reported) when the lake lacks it, or when
+    /// checking without a lake.
     pub(super) fn events_column(&mut self, name: &Spanned<String>) -> Option<ColumnKind> {
         let schema = self.ctx.schema?;
         match schema.events.get(&name.value) {
@@ -397,6 +294,11 @@ impl<'c, 'a> Lowerer<'c, 'a> {
                 None
             }
         }
+    }
+
+    /// Whether an events column exists: true without a lake schema (not checked then).
+    pub(super) fn events_column_ok(&mut self, name: &Spanned<String>) -> bool {
+        self.events_column(name).is_some() || self.ctx.schema.is_none()
     }
 
     fn unknown_column(

@@ -3,9 +3,9 @@
 //!
 //! All problems of all files are collected (not just the first), each a coded diagnostic.
 
-mod behavior;
 mod context;
 mod graph;
+mod leaf;
 mod lower;
 mod predicate;
 mod project;
@@ -135,6 +135,19 @@ pub fn check(
     Ok(Checked { project, segments })
 }
 
+/// Check the project file alone (no segments): enough to reach the lake for SQL and the
+/// output for history. `schema: None` skips the column checks.
+pub fn check_project(
+    project: &ProjectInput,
+    schema: Option<&LakeSchema>,
+) -> Result<Project, Diagnostics> {
+    let mut diagnostics = Diagnostics::default();
+    match project::check_project(project, schema, &mut diagnostics) {
+        Some(p) if diagnostics.is_empty() => Ok(p),
+        _ => Err(diagnostics),
+    }
+}
+
 /// Names are used as column names and path components: `a-z`, digits and `_`.
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
@@ -220,7 +233,7 @@ fn lower_outputs(lowerer: &mut Lowerer, syntax: &SegmentSyntax) -> Option<Vec<Ou
             continue;
         }
         match lowerer.condition(node) {
-            Some(Cond::Leaf(measure)) if !matches!(measure, crate::model::Leaf::Trait { .. }) => {
+            Some(Cond::Leaf(measure)) if !matches!(measure, crate::model::Leaf::Trait(_)) => {
                 out.push(Output {
                     name: name.clone(),
                     measure,

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use super::ProjectInput;
 use super::context::{FileContext, at};
 use crate::diagnostic::{Code, Diagnostics};
-use crate::model::{EventsTable, ProfilesTable, Project};
+use crate::model::{EventsTable, ProfilesTable, Project, StorageOptions};
 use crate::schema::{ColumnKind, LakeSchema};
 
 /// The resolved project, or `None` after reporting problems.
@@ -111,5 +111,25 @@ pub fn check_project(
         }),
         output_location: syntax.output.location.value.clone(),
         timezone,
+        storage: storage_options(syntax.storage.as_ref()),
     })
+}
+
+/// The project's object-store settings with defaults filled in.
+fn storage_options(syntax: Option<&crate::syntax::StorageSyntax>) -> StorageOptions {
+    let defaults = StorageOptions::default();
+    let Some(s) = syntax else {
+        return defaults;
+    };
+    StorageOptions {
+        endpoint: s.endpoint.clone(),
+        allow_http: s.allow_http,
+        region: s.region.clone(),
+        virtual_hosted_style: s.virtual_hosted_style,
+        retries: s.retries.unwrap_or(defaults.retries),
+        timeout_seconds: s.timeout_seconds.unwrap_or(defaults.timeout_seconds),
+        connect_timeout_seconds: s
+            .connect_timeout_seconds
+            .unwrap_or(defaults.connect_timeout_seconds),
+    }
 }

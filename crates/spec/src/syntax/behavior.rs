@@ -22,6 +22,9 @@
 //!
 //! Comparisons (`count`, `value`, `reached`, …) are optional here because the same leaves
 //! also define `outputs:`; `check` requires them in conditions and refuses them in outputs.
+//!
+//! The shared keys are repeated in every struct on purpose (spans and unknown-key errors
+//! do not survive `#[serde(flatten)]`; see the module docs of `syntax`).
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;

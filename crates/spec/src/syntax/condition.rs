@@ -3,9 +3,10 @@
 //! Each variant is one YAML key (externally tagged), so a typo such as `performd:` is an
 //! "unknown condition" error with its location, never a silently ignored key.
 //!
-//! Each leaf is a variant here, a lowering in `check/lower.rs` (or `check/behavior.rs`), and
-//! an aggregate in the compiler's `leaf` module. The behavioral leaves' syntax is in
-//! [`super::behavior`].
+//! Each leaf is a variant here, a type in `model/leaf.rs`, a checker file in `check/leaf/`
+//! and a compiler file in the compiler's `leaves/`. The behavioral leaves' syntax is in
+//! [`super::behavior`]. Shared keys are repeated per struct on purpose (see the module docs
+//! of `syntax`).
 
 use std::collections::BTreeMap;
 

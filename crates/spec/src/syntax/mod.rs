@@ -1,6 +1,12 @@
 //! The spec as written: plain serde types with spans, mirroring the YAML one to one.
 //!
 //! Nothing here is validated beyond shape; `check` turns these into the resolved model.
+//!
+//! The leaf structs repeat their common keys (`event`, `where`, `within`, `between`, …)
+//! field by field on purpose: sharing them through `#[serde(flatten)]` would lose every
+//! span inside the shared part (no file:line:column for errors there) and switch off
+//! `deny_unknown_fields` (a typo would silently widen a segment). The repetition is the
+//! price of exact error positions; `duplicates` lists these structs, and that is expected.
 
 pub mod behavior;
 pub mod condition;

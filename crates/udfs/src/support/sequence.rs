@@ -1,21 +1,144 @@
-//! What `sequence_match` and `sequence_count` share: argument checks, the pattern
-//! constant, and the kernel that runs the matcher over each group's sorted events.
+//! What `sequence_match` and `sequence_count` share — everything but their name and
+//! result: argument checks, the pattern constant, the kernel that runs the matcher over
+//! each group's sorted events, and the aggregate itself ([`SequenceAggregate`]), which each
+//! function's file instantiates with its [`SequenceResult`].
 
+use std::fmt::Debug;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, BooleanArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, FieldRef};
-use datafusion::common::{Result, plan_err};
-use datafusion::logical_expr::Expr;
-use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::common::{Result, ScalarValue, plan_err};
+use datafusion::logical_expr::expr::AggregateFunction;
+use datafusion::logical_expr::function::{
+    AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs,
+};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDFImpl, Expr, GroupsAccumulator, Signature, Volatility,
+};
 
 use super::args::{logical_literal, physical_literal, string_value};
-use super::event_groups::{Event, EventArgs, EventsKernel, sort_events};
+use super::event_groups::{Event, EventArgs, EventGroups, EventsKernel, sort_events};
 use super::lists::list_field;
 use super::pattern::{Pattern, parse_for};
+use super::single_group::SingleGroup;
 use super::time::TimeScale;
 
 const MAX_CONDITIONS: usize = 32;
+
+/// What a sequence function returns for a group: whether the pattern occurs, or how many
+/// times.
+pub trait SequenceResult: Debug + Send + Sync + 'static {
+    /// The function's SQL name.
+    const NAME: &'static str;
+    /// Count the matches (else: whether there is one).
+    const COUNT: bool;
+    /// The result type.
+    fn data_type() -> DataType;
+    /// The value of a group without events.
+    fn empty() -> ScalarValue;
+}
+
+/// A sequence aggregate (`sequence_match`, `sequence_count`): one implementation, the
+/// result chosen by `R`.
+#[derive(Debug)]
+pub struct SequenceAggregate<R> {
+    signature: Signature,
+    result: PhantomData<R>,
+}
+
+impl<R> Default for SequenceAggregate<R> {
+    fn default() -> Self {
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+            result: PhantomData,
+        }
+    }
+}
+
+impl<R: SequenceResult> PartialEq for SequenceAggregate<R> {
+    fn eq(&self, other: &Self) -> bool {
+        self.signature == other.signature
+    }
+}
+
+impl<R: SequenceResult> Eq for SequenceAggregate<R> {}
+
+impl<R: SequenceResult> Hash for SequenceAggregate<R> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        R::NAME.hash(state);
+        self.signature.hash(state);
+    }
+}
+
+impl<R: SequenceResult> SequenceAggregate<R> {
+    fn kernel(&self, args: &AccumulatorArgs) -> Result<(Arc<SequenceKernel>, EventArgs)> {
+        let (pattern, events) = physical_pattern(R::NAME, args)?;
+        let kernel = SequenceKernel {
+            pattern,
+            count: R::COUNT,
+        };
+        Ok((Arc::new(kernel), events))
+    }
+}
+
+impl<R: SequenceResult> AggregateUDFImpl for SequenceAggregate<R> {
+    fn name(&self) -> &str {
+        R::NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        check_types(R::NAME, arg_types)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(R::data_type())
+    }
+
+    fn is_nullable(&self) -> bool {
+        false
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(state_fields(args.name))
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        let (kernel, events) = self.kernel(&args)?;
+        Ok(Box::new(SingleGroup::new(Box::new(move || {
+            EventGroups::new(R::NAME, events, Arc::clone(&kernel))
+        }))))
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        let (kernel, events) = self.kernel(&args)?;
+        Ok(Box::new(EventGroups::new(R::NAME, events, kernel)))
+    }
+
+    fn default_value(&self, _data_type: &DataType) -> Result<ScalarValue> {
+        Ok(R::empty())
+    }
+
+    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
+        Some(Box::new(|call: AggregateFunction, _info| {
+            validate_logical(R::NAME, &call.params.args)?;
+            Ok(Expr::AggregateFunction(call))
+        }))
+    }
+}
 
 /// Check `(pattern, ts, c1, …, cN)` argument types.
 pub(crate) fn check_types(name: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {
@@ -63,7 +186,7 @@ pub(crate) fn event_args(arg_count: usize) -> EventArgs {
 }
 
 /// The state columns (times and condition masks).
-pub(crate) fn state_fields(name: &str) -> Vec<FieldRef> {
+fn state_fields(name: &str) -> Vec<FieldRef> {
     vec![
         list_field(&format!("{name}[times]"), DataType::Int64),
         list_field(&format!("{name}[masks]"), DataType::UInt32),
@@ -71,7 +194,7 @@ pub(crate) fn state_fields(name: &str) -> Vec<FieldRef> {
 }
 
 /// The pattern of a physical call, in the time column's units.
-pub(crate) fn physical_pattern(name: &str, args: &AccumulatorArgs) -> Result<(Pattern, EventArgs)> {
+fn physical_pattern(name: &str, args: &AccumulatorArgs) -> Result<(Pattern, EventArgs)> {
     let pattern = physical_literal(name, args.exprs, 0, "the pattern")?;
     let pattern = string_value(name, &pattern, "the pattern")?;
     let Some(time_field) = args.expr_fields.get(1) else {
@@ -95,7 +218,7 @@ pub(crate) fn physical_pattern(name: &str, args: &AccumulatorArgs) -> Result<(Pa
 }
 
 /// Plan-time check of a logical call's pattern.
-pub(crate) fn validate_logical(name: &str, args: &[Expr]) -> Result<()> {
+fn validate_logical(name: &str, args: &[Expr]) -> Result<()> {
     if let Some(pattern) = logical_literal(args, 0) {
         let pattern = string_value(name, pattern, "the pattern")?;
         parse_for(name, &pattern, args.len().saturating_sub(2), Some)?;

@@ -1,4 +1,9 @@
-//! Deterministic, seeded synthetic event-lake generator.
+//! # segmint-lakegen — a deterministic synthetic event lake and the demo project
+//!
+//! The lake's schemas ([`events_schema`], [`profiles_schema`]) and the demo project
+//! ([`demo`]: the shipped segment library and a project file reading the generated lake)
+//! live here, so the engine needs no random numbers and every user of the demo — the
+//! CLI's `demo`, the tests, the benchmarks — shares one copy.
 //!
 //! [`generate_lake`] writes a hive-partitioned Parquet lake:
 //!
@@ -18,6 +23,7 @@
 //! memory does not grow with the number of days.
 
 mod day;
+pub mod demo;
 mod personas;
 mod rng;
 mod schema;
@@ -34,7 +40,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use arrow::array::{ArrayRef, Date32Builder, RecordBatch, StringBuilder};
 use chrono::{Days, NaiveDate};
 
-pub use schema::{events_schema, profiles_schema};
+pub use schema::{events_schema, events_table_schema, profiles_schema};
 
 use day::{DayBuilder, DayInfo};
 use personas::UserTraits;

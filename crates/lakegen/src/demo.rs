@@ -1,4 +1,8 @@
-//! The shipped segment library, embedded so `segmint demo` works from any folder.
+//! The demo project: the shipped segment library (embedded, so `segmint demo` works from
+//! any folder) and the project file that reads a generated lake. The one copy of both,
+//! used by the CLI's `demo`, the tests and the benchmarks.
+
+use std::path::{Path, PathBuf};
 
 /// (file name, YAML text) of every shipped segment.
 pub const SEGMENTS: &[(&str, &str)] = &[
@@ -148,23 +152,55 @@ pub const SEGMENTS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The project file `demo` writes beside the generated lake.
-pub const DEMO_PROJECT: &str = "\
+/// The demo project file: the generated lake under `lake/`, results under `out/`, UTC, and
+/// the segment files in `segments` (relative to the project file, or absolute).
+pub fn project_yaml(segments: &str) -> String {
+    project_yaml_at("lake", "out", segments)
+}
+
+/// The demo project file for a generated lake at `lake` (a path or a URL such as
+/// `s3://bucket/lake`, holding `events/` and `profiles/`), results at `output`.
+pub fn project_yaml_at(lake: &str, output: &str, segments: &str) -> String {
+    format!(
+        "\
 lake:
   events:
-    location: lake/events
-    partitioning: {date: date}
-    columns: {entity: user_id, time: event_time, event: event_name}
+    location: {lake}/events
+    partitioning: {{date: date}}
+    columns: {{entity: user_id, time: event_time, event: event_name}}
   profiles:
-    location: lake/profiles
+    location: {lake}/profiles
     key: user_id
 output:
-  location: out
+  location: {output}
 timezone: UTC
-segments: segments
-";
+segments: {segments}
+"
+    )
+}
+
+/// Write `dir/segmint.yaml` reading `dir/lake`, with the segment files in `segments`;
+/// returns the project file's path.
+pub fn write_project(dir: &Path, segments: &str) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("segmint.yaml");
+    std::fs::write(&path, project_yaml(segments))?;
+    Ok(path)
+}
+
+/// Write the demo project into `dir`: `segmint.yaml` and every shipped segment under
+/// `dir/segments/`; returns the project file's path.
+pub fn write_demo_project(dir: &Path) -> std::io::Result<PathBuf> {
+    let folder = dir.join("segments");
+    std::fs::create_dir_all(&folder)?;
+    for (name, text) in SEGMENTS {
+        std::fs::write(folder.join(name), text)?;
+    }
+    write_project(dir, "segments")
+}
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     #[test]
     fn every_shipped_segment_file_is_embedded() {
@@ -179,5 +215,17 @@ mod tests {
         on_disk.sort();
         let embedded: Vec<String> = super::SEGMENTS.iter().map(|(n, _)| n.to_string()).collect();
         assert_eq!(embedded, on_disk);
+    }
+
+    #[test]
+    fn the_demo_project_is_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = super::write_demo_project(dir.path()).unwrap();
+        let text = std::fs::read_to_string(project).unwrap();
+        assert!(text.contains("segments: segments\n"), "{text}");
+        let written = std::fs::read_dir(dir.path().join("segments"))
+            .unwrap()
+            .count();
+        assert_eq!(written, super::SEGMENTS.len());
     }
 }

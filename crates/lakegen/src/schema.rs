@@ -98,6 +98,18 @@ pub fn events_schema() -> SchemaRef {
     ]))
 }
 
+/// The events table as a query sees it: the file columns plus the hive partition column
+/// `date`.
+pub fn events_table_schema() -> SchemaRef {
+    let mut fields: Vec<Field> = events_schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new("date", DataType::Date32, false));
+    Arc::new(Schema::new(fields))
+}
+
 /// Schema of `profiles/part-0.parquet` (one row per user). `country`, `plan`
 /// and `signup_date` are declared nullable but are always set by the generator.
 pub fn profiles_schema() -> SchemaRef {

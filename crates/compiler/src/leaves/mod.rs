@@ -1,0 +1,31 @@
+//! One file per leaf type of the model: each implements [`crate::leaf::LeafPlan`] — the
+//! aggregates it adds to the fused GROUP BY, its value and truth over the grouped row, and
+//! its description.
+//!
+//! | leaf | aggregate(s) | then |
+//! |---|---|---|
+//! | `performed` | `count(*) FILTER (…)` | count compared |
+//! | `first/last_performed` | `min/max(time) FILTER (…)` | placed in time |
+//! | `metric`, `breadth` | `count`, `distinct_count`, `sum`, `avg`, `min`, `max`, `dominant` `FILTER (…)` | value compared |
+//! | `trait` | — (a profiles column) | compared |
+//! | `funnel` | `window_funnel(window, modes, time, step…) FILTER (events)` | level compared |
+//! | `sequence` | `sequence_match(pattern, time, step…) FILTER (events)` | true / false |
+//! | `sessions` | `session_stats(time, gap) FILTER (…)` | struct fields compared |
+//! | `cadence` | `cadence(local time, as-of day) FILTER (…)`, first/last day around the return window | class by rules |
+//! | `momentum` | `momentum(time, as-of, recent, baseline) FILTER (…)` | ratio compared |
+//! | `rfm` | `max(day)`, `count`, `sum(monetary)` `FILTER (…)` | population ranks (window functions) → scores → `rfm_class` |
+//! | `affinity` | `dominant(of) FILTER (…)` | value and share compared |
+
+mod affinity;
+mod cadence;
+mod funnel;
+mod metric;
+mod momentum;
+mod occurrence;
+mod performed;
+mod profile_trait;
+mod rfm;
+mod sequence;
+mod sessions;
+
+pub use sequence::sequence_pattern;

@@ -1,0 +1,235 @@
+//! The one home of result rows: from the fused plan's rows (`entity`, one column per
+//! segment, leaf values, outputs) to each segment's members, keyed by the compiled segment
+//! columns — membership masks, member batches, entity sets, tier counts — and `preview`.
+//!
+//! A member batch has the columns `entity`, `as_of`, `tier` (tiered segments only) and the
+//! segment's outputs, in that order.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{Array, BooleanArray, Date32Array, RecordBatch, StringArray};
+use datafusion::arrow::compute::{
+    cast, concat_batches, filter, filter_record_batch, is_not_null, sort_to_indices,
+    take_record_batch,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use segmint_compiler::{Compiled, LeafColumn, OutputColumn, SegmentColumn};
+
+use crate::error::{EngineError, Result};
+use crate::run::{compile_for, execute};
+use crate::session::ProjectSession;
+
+/// The entity column, in the fused result and in member batches.
+pub const ENTITY: &str = "entity";
+/// The as-of column of member batches.
+pub const AS_OF: &str = "as_of";
+/// The tier column of a tiered segment's member batches.
+pub const TIER: &str = "tier";
+
+/// Which rows of a fused-result batch are members of `segment`: a true boolean, or (tiered)
+/// a non-null tier. NULL is not a member.
+pub fn membership_mask(batch: &RecordBatch, segment: &SegmentColumn) -> Result<BooleanArray> {
+    let value = column(batch, &segment.name)?;
+    if segment.tiered {
+        return Ok(is_not_null(value)?);
+    }
+    let flags = value
+        .as_any()
+        .downcast_ref::<BooleanArray>()
+        .ok_or_else(|| EngineError::Internal(format!("{} is not boolean", segment.name)))?;
+    Ok(flags.iter().map(|v| Some(v == Some(true))).collect())
+}
+
+fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a Arc<dyn Array>> {
+    batch
+        .column_by_name(name)
+        .ok_or_else(|| EngineError::Internal(format!("the plan lost column {name}")))
+}
+
+/// One segment's members at an as-of.
+#[derive(Debug, Clone)]
+pub struct SegmentMembers {
+    pub segment: SegmentColumn,
+    pub schema: SchemaRef,
+    /// Non-empty batches of the member schema.
+    pub batches: Vec<RecordBatch>,
+}
+
+impl SegmentMembers {
+    /// The members of `segment` in the fused result, with its outputs.
+    pub fn from_result(
+        batches: &[RecordBatch],
+        segment: &SegmentColumn,
+        outputs: &[&OutputColumn],
+        as_of: NaiveDate,
+    ) -> Result<Self> {
+        let mut fields = vec![
+            Field::new(ENTITY, DataType::Utf8, false),
+            Field::new(AS_OF, DataType::Date32, false),
+        ];
+        if segment.tiered {
+            fields.push(Field::new(TIER, DataType::Utf8, false));
+        }
+        for o in outputs {
+            let data_type = batches
+                .first()
+                .and_then(|b| b.column_by_name(&o.column))
+                .map_or(DataType::Null, |c| c.data_type().clone());
+            fields.push(Field::new(&o.name, data_type, true));
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let as_of_days = days_since_epoch(as_of);
+        let mut out = Vec::new();
+        for batch in batches {
+            let mask = membership_mask(batch, segment)?;
+            let mut columns = vec![cast(column(batch, ENTITY)?, &DataType::Utf8)?];
+            columns.push(Arc::new(Date32Array::from(vec![
+                as_of_days;
+                batch.num_rows()
+            ])));
+            if segment.tiered {
+                columns.push(cast(column(batch, &segment.name)?, &DataType::Utf8)?);
+            }
+            for o in outputs {
+                columns.push(column(batch, &o.column)?.clone());
+            }
+            // Filter before building the batch: non-members may hold NULL tiers.
+            let columns = columns
+                .iter()
+                .map(|c| filter(c, &mask))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let members = RecordBatch::try_new(schema.clone(), columns)?;
+            if members.num_rows() > 0 {
+                out.push(members);
+            }
+        }
+        Ok(SegmentMembers {
+            segment: segment.clone(),
+            schema,
+            batches: out,
+        })
+    }
+
+    /// How many members.
+    pub fn size(&self) -> u64 {
+        self.batches.iter().map(|b| b.num_rows() as u64).sum()
+    }
+
+    /// The member entities.
+    pub fn entities(&self) -> Result<HashSet<String>> {
+        entity_set(&self.batches)
+    }
+
+    /// Members per tier (tiered segments only).
+    pub fn tier_counts(&self) -> Result<Option<BTreeMap<String, u64>>> {
+        if !self.segment.tiered {
+            return Ok(None);
+        }
+        let mut counts = BTreeMap::new();
+        for batch in &self.batches {
+            let tiers = strings(column(batch, TIER)?)?;
+            for tier in tiers.iter().flatten() {
+                *counts.entry(tier.to_string()).or_insert(0u64) += 1;
+            }
+        }
+        Ok(Some(counts))
+    }
+}
+
+/// The entities of member batches (their `entity` column).
+pub fn entity_set(batches: &[RecordBatch]) -> Result<HashSet<String>> {
+    let mut set = HashSet::new();
+    for batch in batches {
+        let entities = cast(column(batch, ENTITY)?, &DataType::Utf8)?;
+        set.extend(strings(&entities)?.iter().flatten().map(str::to_string));
+    }
+    Ok(set)
+}
+
+fn strings(array: &Arc<dyn Array>) -> Result<&StringArray> {
+    array
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| EngineError::Internal(format!("{} is not text", array.data_type())))
+}
+
+/// Days since 1970-01-01 (a `DATE` value).
+pub fn days_since_epoch(day: NaiveDate) -> i32 {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    (day - epoch).num_days() as i32
+}
+
+/// The members of every compiled segment, each with its outputs.
+pub fn members_of_all(
+    compiled: &Compiled,
+    batches: &[RecordBatch],
+    as_of: NaiveDate,
+) -> Result<Vec<SegmentMembers>> {
+    compiled
+        .segments
+        .iter()
+        .map(|segment| {
+            let outputs: Vec<&OutputColumn> = compiled
+                .outputs
+                .iter()
+                .filter(|o| o.segment == segment.name)
+                .collect();
+            SegmentMembers::from_result(batches, segment, &outputs, as_of)
+        })
+        .collect()
+}
+
+/// What `preview` shows: a segment's size, its leaves and its first members.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub segment: String,
+    pub description: String,
+    pub as_of: NaiveDate,
+    pub size: usize,
+    /// Every leaf of the segment and of the segments it references, with its column.
+    pub leaves: Vec<LeafColumn>,
+    /// The first members by entity id: entity, membership, each leaf's value, the outputs.
+    pub sample: Option<RecordBatch>,
+}
+
+/// Evaluate one segment with every leaf's value and take its first `limit` members by
+/// entity id, so a preview reads the same on every run and on a cluster.
+pub async fn preview(
+    session: &ProjectSession,
+    segment: &str,
+    as_of: NaiveDate,
+    limit: usize,
+) -> Result<Preview> {
+    let selected = vec![segment.to_string()];
+    let compiled = compile_for(session, as_of, &selected, true)?;
+    let batches = execute(session, &compiled).await?;
+    let mut members: Vec<RecordBatch> = Vec::new();
+    if let Some(column) = compiled.segments.iter().find(|s| s.name == segment) {
+        for batch in &batches {
+            let mask = membership_mask(batch, column)?;
+            members.push(filter_record_batch(batch, &mask)?);
+        }
+    }
+    let size = members.iter().map(RecordBatch::num_rows).sum();
+    let mut sample = None;
+    if let Some(first) = members.first() {
+        let all = concat_batches(&first.schema(), &members)?;
+        let order = sort_to_indices(column(&all, ENTITY)?, None, Some(limit))?;
+        let rows = take_record_batch(&all, &order)?;
+        sample = (rows.num_rows() > 0).then_some(rows);
+    }
+    Ok(Preview {
+        segment: segment.to_string(),
+        description: session
+            .checked
+            .segment(segment)
+            .map(|s| s.description.clone())
+            .unwrap_or_default(),
+        as_of,
+        size,
+        leaves: compiled.leaves,
+        sample,
+    })
+}

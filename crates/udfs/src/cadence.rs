@@ -37,30 +37,22 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Int64Type};
 use datafusion::common::{Result, internal_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
-};
+use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 
+use crate::support::aggregate::{AggregateFunction, GroupedAggregate};
 use crate::support::args::physical_literal;
 use crate::support::lists::{list_array, list_field, lists_of, row_range, state_lists};
-use crate::support::single_group::{GroupStore, SingleGroup};
+use crate::support::single_group::{Factory, GroupStore};
 use crate::support::time::{TimeScale, native_times};
 
 const NAME: &str = "cadence";
 
 /// The `cadence` aggregate.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct Cadence {
-    signature: Signature,
-}
+pub type Cadence = GroupedAggregate<CadenceFunction>;
 
-impl Default for Cadence {
-    fn default() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
+/// What `cadence` takes, returns and keeps per group.
+#[derive(Debug)]
+pub struct CadenceFunction;
 
 fn result_fields() -> Fields {
     Fields::from(vec![
@@ -111,7 +103,7 @@ pub(crate) fn rhythm(days: &[i64], as_of_day: i64) -> Rhythm {
 
 /// Distinct active days per group (kept sorted lazily).
 #[derive(Debug)]
-struct CadenceGroups {
+pub struct CadenceGroups {
     scale: TimeScale,
     as_of_day: i64,
     days: Vec<Vec<i64>>,
@@ -253,33 +245,11 @@ impl GroupStore for CadenceGroups {
     }
 }
 
-impl Cadence {
-    fn groups(&self, args: &AccumulatorArgs) -> Result<CadenceGroups> {
-        let Some(time_field) = args.expr_fields.first() else {
-            return plan_err!("{NAME}: missing the time argument");
-        };
-        let scale = TimeScale::of(NAME, 1, time_field.data_type())?;
-        let as_of = physical_literal(NAME, args.exprs, 1, "as_of")?;
-        let as_of_day = scale.day_of(scale.instant(NAME, "as_of", &as_of)?);
-        Ok(CadenceGroups {
-            scale,
-            as_of_day,
-            days: Vec::new(),
-            stored: 0,
-        })
-    }
-}
+impl AggregateFunction for CadenceFunction {
+    const NAME: &'static str = NAME;
+    type Groups = CadenceGroups;
 
-impl AggregateUDFImpl for Cadence {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+    fn coerce_types(arg_types: &[DataType]) -> Result<Vec<DataType>> {
         let [time, as_of] = arg_types else {
             return plan_err!(
                 "{NAME} takes (ts, as_of), got {} arguments",
@@ -295,43 +265,30 @@ impl AggregateUDFImpl for Cadence {
         Ok(arg_types.to_vec())
     }
 
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+    fn return_type(_arg_types: &[DataType]) -> Result<DataType> {
         Ok(DataType::Struct(result_fields()))
     }
 
-    fn is_nullable(&self) -> bool {
-        false
-    }
-
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+    fn state_fields(args: &StateFieldsArgs) -> Result<Vec<FieldRef>> {
         Ok(vec![list_field(
             &format!("{}[days]", args.name),
             DataType::Int64,
         )])
     }
 
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let template = self.groups(&args)?;
-        let (scale, as_of_day) = (template.scale, template.as_of_day);
-        Ok(Box::new(SingleGroup::new(Box::new(move || {
-            CadenceGroups {
-                scale,
-                as_of_day,
-                days: Vec::new(),
-                stored: 0,
-            }
-        }))))
-    }
-
-    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
-        true
-    }
-
-    fn create_groups_accumulator(
-        &self,
-        args: AccumulatorArgs,
-    ) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(self.groups(&args)?))
+    fn groups(args: &AccumulatorArgs) -> Result<Factory<CadenceGroups>> {
+        let Some(time_field) = args.expr_fields.first() else {
+            return plan_err!("{NAME}: missing the time argument");
+        };
+        let scale = TimeScale::of(NAME, 1, time_field.data_type())?;
+        let as_of = physical_literal(NAME, args.exprs, 1, "as_of")?;
+        let as_of_day = scale.day_of(scale.instant(NAME, "as_of", &as_of)?);
+        Ok(Box::new(move || CadenceGroups {
+            scale,
+            as_of_day,
+            days: Vec::new(),
+            stored: 0,
+        }))
     }
 }
 

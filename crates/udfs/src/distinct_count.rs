@@ -29,36 +29,28 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array};
 use datafusion::arrow::compute::filter;
 use datafusion::arrow::datatypes::{DataType, FieldRef};
-use datafusion::common::{Result, ScalarValue, internal_err, plan_err};
+use datafusion::common::{Result, ScalarValue, internal_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
-};
+use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 
+use crate::support::aggregate::{AggregateFunction, GroupedAggregate};
 use crate::support::distinct_sets::{GroupSets, Taken};
 use crate::support::lists::{list_array, list_field, row_range};
-use crate::support::single_group::{GroupStore, SingleGroup};
+use crate::support::single_group::{Factory, GroupStore};
 use crate::support::value_ids::{KeyKind, ValueIds};
 
 const NAME: &str = "distinct_count";
 
 /// The `distinct_count` aggregate.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct DistinctCount {
-    signature: Signature,
-}
+pub type DistinctCount = GroupedAggregate<DistinctCountFunction>;
 
-impl Default for DistinctCount {
-    fn default() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
+/// What `distinct_count` takes, returns and keeps per group.
+#[derive(Debug)]
+pub struct DistinctCountFunction;
 
 /// Distinct value ids per group, with the accumulator's value map.
 #[derive(Debug)]
-struct DistinctGroups {
+pub struct DistinctGroups {
     ids: ValueIds,
     sets: GroupSets,
 }
@@ -168,68 +160,32 @@ impl GroupStore for DistinctGroups {
     }
 }
 
-fn kind_of(args: &AccumulatorArgs) -> Result<KeyKind> {
-    match args.expr_fields.first() {
-        Some(field) => KeyKind::of(NAME, field.data_type()),
-        None => plan_err!("{NAME} takes one argument"),
-    }
-}
+impl AggregateFunction for DistinctCountFunction {
+    const NAME: &'static str = NAME;
+    type Groups = DistinctGroups;
 
-impl AggregateUDFImpl for DistinctCount {
-    fn name(&self) -> &str {
-        NAME
+    fn coerce_types(arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        KeyKind::one_argument(NAME, arg_types)
     }
 
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        let [value] = arg_types else {
-            return plan_err!("{NAME} takes one argument, got {}", arg_types.len());
-        };
-        KeyKind::of(NAME, value)?;
-        Ok(arg_types.to_vec())
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+    fn return_type(_arg_types: &[DataType]) -> Result<DataType> {
         Ok(DataType::Int64)
     }
 
-    fn is_nullable(&self) -> bool {
-        false
-    }
-
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        let Some(input) = args.input_fields.first() else {
-            return plan_err!("{NAME} takes one argument");
-        };
-        let kind = KeyKind::of(NAME, input.data_type())?;
+    fn state_fields(args: &StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        let kind = KeyKind::of_first(NAME, args.input_fields)?;
         Ok(vec![list_field(
             &format!("{}[values]", args.name),
             kind.state_type(),
         )])
     }
 
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let kind = kind_of(&args)?;
-        Ok(Box::new(SingleGroup::new(Box::new(move || {
-            DistinctGroups::new(kind)
-        }))))
+    fn groups(args: &AccumulatorArgs) -> Result<Factory<DistinctGroups>> {
+        let kind = KeyKind::of_first(NAME, args.expr_fields)?;
+        Ok(Box::new(move || DistinctGroups::new(kind)))
     }
 
-    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
-        true
-    }
-
-    fn create_groups_accumulator(
-        &self,
-        args: AccumulatorArgs,
-    ) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(DistinctGroups::new(kind_of(&args)?)))
-    }
-
-    fn default_value(&self, _data_type: &DataType) -> Result<ScalarValue> {
+    fn empty(_data_type: &DataType) -> Result<ScalarValue> {
         Ok(ScalarValue::Int64(Some(0)))
     }
 }

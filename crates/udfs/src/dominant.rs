@@ -28,12 +28,11 @@ use datafusion::arrow::compute::filter;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, UInt64Type};
 use datafusion::common::{HashMap, Result, internal_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
-};
+use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 
+use crate::support::aggregate::{AggregateFunction, GroupedAggregate};
 use crate::support::lists::{list_array, list_field, row_range, state_lists};
-use crate::support::single_group::{GroupStore, SingleGroup};
+use crate::support::single_group::{Factory, GroupStore};
 use crate::support::value_ids::{KeyKind, ValueIds};
 
 const NAME: &str = "dominant";
@@ -41,18 +40,11 @@ const NAME: &str = "dominant";
 const SMALL: usize = 32;
 
 /// The `dominant` aggregate.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct Dominant {
-    signature: Signature,
-}
+pub type Dominant = GroupedAggregate<DominantFunction>;
 
-impl Default for Dominant {
-    fn default() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
+/// What `dominant` takes, returns and keeps per group.
+#[derive(Debug)]
+pub struct DominantFunction;
 
 /// The type `value` comes back as.
 fn value_type(input: &DataType) -> DataType {
@@ -129,7 +121,7 @@ impl Counts {
 }
 
 #[derive(Debug)]
-struct DominantGroups {
+pub struct DominantGroups {
     ids: ValueIds,
     output: DataType,
     groups: Vec<Counts>,
@@ -291,71 +283,35 @@ impl GroupStore for DominantGroups {
     }
 }
 
-fn input_of(args: &AccumulatorArgs) -> Result<(KeyKind, DataType)> {
-    match args.expr_fields.first() {
-        Some(field) => Ok((
-            KeyKind::of(NAME, field.data_type())?,
-            field.data_type().clone(),
-        )),
-        None => plan_err!("{NAME} takes one argument"),
-    }
-}
+impl AggregateFunction for DominantFunction {
+    const NAME: &'static str = NAME;
+    type Groups = DominantGroups;
 
-impl AggregateUDFImpl for Dominant {
-    fn name(&self) -> &str {
-        NAME
+    fn coerce_types(arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        KeyKind::one_argument(NAME, arg_types)
     }
 
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        let [value] = arg_types else {
-            return plan_err!("{NAME} takes one argument, got {}", arg_types.len());
-        };
-        KeyKind::of(NAME, value)?;
-        Ok(arg_types.to_vec())
-    }
-
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+    fn return_type(arg_types: &[DataType]) -> Result<DataType> {
         let Some(input) = arg_types.first() else {
             return plan_err!("{NAME} takes one argument");
         };
         Ok(DataType::Struct(result_fields(input)))
     }
 
-    fn is_nullable(&self) -> bool {
-        false
-    }
-
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        let Some(input) = args.input_fields.first() else {
-            return plan_err!("{NAME} takes one argument");
-        };
-        let kind = KeyKind::of(NAME, input.data_type())?;
+    fn state_fields(args: &StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        let kind = KeyKind::of_first(NAME, args.input_fields)?;
         Ok(vec![
             list_field(&format!("{}[values]", args.name), kind.state_type()),
             list_field(&format!("{}[counts]", args.name), DataType::UInt64),
         ])
     }
 
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let (kind, input) = input_of(&args)?;
-        Ok(Box::new(SingleGroup::new(Box::new(move || {
-            DominantGroups::new(kind, &input)
-        }))))
-    }
-
-    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
-        true
-    }
-
-    fn create_groups_accumulator(
-        &self,
-        args: AccumulatorArgs,
-    ) -> Result<Box<dyn GroupsAccumulator>> {
-        let (kind, input) = input_of(&args)?;
-        Ok(Box::new(DominantGroups::new(kind, &input)))
+    fn groups(args: &AccumulatorArgs) -> Result<Factory<DominantGroups>> {
+        let Some(field) = args.expr_fields.first() else {
+            return plan_err!("{NAME} takes one argument");
+        };
+        let kind = KeyKind::of(NAME, field.data_type())?;
+        let input = field.data_type().clone();
+        Ok(Box::new(move || DominantGroups::new(kind, &input)))
     }
 }

@@ -29,29 +29,21 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Ar
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, UInt64Type};
 use datafusion::common::{Result, internal_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
-};
+use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 
+use crate::support::aggregate::{AggregateFunction, GroupedAggregate};
 use crate::support::args::physical_literal;
-use crate::support::single_group::{GroupStore, SingleGroup};
+use crate::support::single_group::{Factory, GroupStore};
 use crate::support::time::{TimeScale, is_duration_type, native_times};
 
 const NAME: &str = "momentum";
 
 /// The `momentum` aggregate.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct Momentum {
-    signature: Signature,
-}
+pub type Momentum = GroupedAggregate<MomentumFunction>;
 
-impl Default for Momentum {
-    fn default() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
+/// What `momentum` takes, returns and keeps per group.
+#[derive(Debug)]
+pub struct MomentumFunction;
 
 /// The two windows, in native units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +79,7 @@ impl Windows {
 
 /// Two counters per group.
 #[derive(Debug)]
-struct MomentumGroups {
+pub struct MomentumGroups {
     windows: Windows,
     recent: Vec<u64>,
     baseline: Vec<u64>,
@@ -215,48 +207,44 @@ impl GroupStore for MomentumGroups {
     }
 }
 
-impl Momentum {
-    fn windows(&self, args: &AccumulatorArgs) -> Result<Windows> {
-        let Some(time_field) = args.expr_fields.first() else {
-            return plan_err!("{NAME}: missing the time argument");
-        };
-        let scale = TimeScale::of(NAME, 1, time_field.data_type())?;
-        let as_of = scale.instant(
-            NAME,
-            "as_of",
-            &physical_literal(NAME, args.exprs, 1, "as_of")?,
-        )?;
-        let recent = scale.duration(
-            NAME,
-            "the recent window",
-            &physical_literal(NAME, args.exprs, 2, "the recent window")?,
-        )?;
-        let baseline = scale.duration(
-            NAME,
-            "the baseline window",
-            &physical_literal(NAME, args.exprs, 3, "the baseline window")?,
-        )?;
-        if recent == 0 || baseline == 0 {
-            return plan_err!("{NAME}: the recent and baseline windows must be longer than zero");
-        }
-        Ok(Windows {
-            as_of,
-            recent,
-            baseline,
-        })
+/// The two windows of a call, in the time column's units.
+fn windows(args: &AccumulatorArgs) -> Result<Windows> {
+    let Some(time_field) = args.expr_fields.first() else {
+        return plan_err!("{NAME}: missing the time argument");
+    };
+    let scale = TimeScale::of(NAME, 1, time_field.data_type())?;
+    let as_of = scale.instant(
+        NAME,
+        "as_of",
+        &physical_literal(NAME, args.exprs, 1, "as_of")?,
+    )?;
+    let recent = scale.duration(
+        NAME,
+        "the recent window",
+        &physical_literal(NAME, args.exprs, 2, "the recent window")?,
+    )?;
+    let baseline = scale.duration(
+        NAME,
+        "the baseline window",
+        &physical_literal(NAME, args.exprs, 3, "the baseline window")?,
+    )?;
+    if recent == 0 || baseline == 0 {
+        return plan_err!("{NAME}: the recent and baseline windows must be longer than zero");
     }
+    Ok(Windows {
+        as_of,
+        recent,
+        baseline,
+    })
 }
 
-impl AggregateUDFImpl for Momentum {
-    fn name(&self) -> &str {
-        NAME
-    }
+impl AggregateFunction for MomentumFunction {
+    const NAME: &'static str = NAME;
+    /// An empty baseline gives NULL.
+    const NULLABLE: bool = true;
+    type Groups = MomentumGroups;
 
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+    fn coerce_types(arg_types: &[DataType]) -> Result<Vec<DataType>> {
         let [time, as_of, recent, baseline] = arg_types else {
             return plan_err!(
                 "{NAME} takes (ts, as_of, recent, baseline), got {} arguments",
@@ -279,41 +267,24 @@ impl AggregateUDFImpl for Momentum {
         Ok(arg_types.to_vec())
     }
 
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+    fn return_type(_arg_types: &[DataType]) -> Result<DataType> {
         Ok(DataType::Float64)
     }
 
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![
+    fn state_fields(args: &StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        let counter = |what: &str| {
             Arc::new(Field::new(
-                format!("{}[recent]", args.name),
+                format!("{}[{what}]", args.name),
                 DataType::UInt64,
                 false,
-            )),
-            Arc::new(Field::new(
-                format!("{}[baseline]", args.name),
-                DataType::UInt64,
-                false,
-            )),
-        ])
+            ))
+        };
+        Ok(vec![counter("recent"), counter("baseline")])
     }
 
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let windows = self.windows(&args)?;
-        Ok(Box::new(SingleGroup::new(Box::new(move || {
-            MomentumGroups::new(windows)
-        }))))
-    }
-
-    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
-        true
-    }
-
-    fn create_groups_accumulator(
-        &self,
-        args: AccumulatorArgs,
-    ) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(MomentumGroups::new(self.windows(&args)?)))
+    fn groups(args: &AccumulatorArgs) -> Result<Factory<MomentumGroups>> {
+        let windows = windows(args)?;
+        Ok(Box::new(move || MomentumGroups::new(windows)))
     }
 }
 

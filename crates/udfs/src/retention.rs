@@ -22,102 +22,29 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, UInt8Arra
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, UInt32Type};
 use datafusion::common::{Result, ScalarValue, internal_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
-};
+use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 
+use crate::support::aggregate::{AggregateFunction, GroupedAggregate};
 use crate::support::lists::list_array;
-use crate::support::single_group::{GroupStore, SingleGroup};
+use crate::support::single_group::{Factory, GroupStore};
 
 const NAME: &str = "retention";
 const MAX_CONDITIONS: usize = 32;
 
 /// The `retention` aggregate.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct Retention {
-    signature: Signature,
-}
+pub type Retention = GroupedAggregate<RetentionFunction>;
 
-impl Default for Retention {
-    fn default() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
+/// What `retention` takes, returns and keeps per group.
+#[derive(Debug)]
+pub struct RetentionFunction;
 
 fn item_field() -> Arc<Field> {
     Arc::new(Field::new_list_field(DataType::UInt8, false))
 }
 
-impl AggregateUDFImpl for Retention {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        if arg_types.is_empty() || arg_types.len() > MAX_CONDITIONS {
-            return plan_err!(
-                "{NAME} takes 1 to {MAX_CONDITIONS} boolean conditions, got {} arguments",
-                arg_types.len()
-            );
-        }
-        arg_types
-            .iter()
-            .enumerate()
-            .map(|(i, t)| match t {
-                DataType::Boolean | DataType::Null => Ok(DataType::Boolean),
-                other => plan_err!("{NAME}: argument {} must be BOOLEAN, got {other}", i + 1),
-            })
-            .collect()
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::List(item_field()))
-    }
-
-    fn is_nullable(&self) -> bool {
-        false
-    }
-
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![Arc::new(Field::new(
-            format!("{}[met]", args.name),
-            DataType::UInt32,
-            false,
-        ))])
-    }
-
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let conditions = args.exprs.len();
-        Ok(Box::new(SingleGroup::new(Box::new(move || {
-            RetentionGroups::new(conditions)
-        }))))
-    }
-
-    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
-        true
-    }
-
-    fn create_groups_accumulator(
-        &self,
-        args: AccumulatorArgs,
-    ) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(RetentionGroups::new(args.exprs.len())))
-    }
-
-    fn default_value(&self, _data_type: &DataType) -> Result<ScalarValue> {
-        ScalarValue::try_from_array(&RetentionGroups::new(1).results(&[0]), 0)
-    }
-}
-
 /// One bitmask per group: which conditions any row met.
 #[derive(Debug)]
-struct RetentionGroups {
+pub struct RetentionGroups {
     conditions: usize,
     met: Vec<u32>,
 }
@@ -241,5 +168,48 @@ impl GroupStore for RetentionGroups {
         if self.met.len() < n {
             self.met.resize(n, 0);
         }
+    }
+}
+
+impl AggregateFunction for RetentionFunction {
+    const NAME: &'static str = NAME;
+    type Groups = RetentionGroups;
+
+    fn coerce_types(arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        if arg_types.is_empty() || arg_types.len() > MAX_CONDITIONS {
+            return plan_err!(
+                "{NAME} takes 1 to {MAX_CONDITIONS} boolean conditions, got {} arguments",
+                arg_types.len()
+            );
+        }
+        arg_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match t {
+                DataType::Boolean | DataType::Null => Ok(DataType::Boolean),
+                other => plan_err!("{NAME}: argument {} must be BOOLEAN, got {other}", i + 1),
+            })
+            .collect()
+    }
+
+    fn return_type(_arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::List(item_field()))
+    }
+
+    fn state_fields(args: &StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![Arc::new(Field::new(
+            format!("{}[met]", args.name),
+            DataType::UInt32,
+            false,
+        ))])
+    }
+
+    fn groups(args: &AccumulatorArgs) -> Result<Factory<RetentionGroups>> {
+        let conditions = args.exprs.len();
+        Ok(Box::new(move || RetentionGroups::new(conditions)))
+    }
+
+    fn empty(_data_type: &DataType) -> Result<ScalarValue> {
+        ScalarValue::try_from_array(&RetentionGroups::new(1).results(&[0]), 0)
     }
 }

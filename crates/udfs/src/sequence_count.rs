@@ -25,10 +25,11 @@
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 
-use crate::support::sequence::{SequenceAggregate, SequenceResult};
+use crate::support::aggregate::GroupedAggregate;
+use crate::support::sequence::{Sequence, SequenceResult};
 
 /// The `sequence_count` aggregate.
-pub type SequenceCount = SequenceAggregate<Counted>;
+pub type SequenceCount = GroupedAggregate<Sequence<Counted>>;
 
 /// `sequence_count`'s result: the number of non-overlapping matches.
 #[derive(Debug)]

@@ -25,10 +25,11 @@
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 
-use crate::support::sequence::{SequenceAggregate, SequenceResult};
+use crate::support::aggregate::GroupedAggregate;
+use crate::support::sequence::{Sequence, SequenceResult};
 
 /// The `sequence_match` aggregate.
-pub type SequenceMatch = SequenceAggregate<Matched>;
+pub type SequenceMatch = GroupedAggregate<Sequence<Matched>>;
 
 /// `sequence_match`'s result: whether the pattern occurs.
 #[derive(Debug)]

@@ -25,14 +25,12 @@ use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, StructArray};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, GroupsAccumulator, Signature, Volatility,
-};
 
+use crate::support::aggregate::{AggregateFunction, GroupedAggregate};
 use crate::support::args::physical_literal;
 use crate::support::event_groups::{Event, EventArgs, EventGroups, EventsKernel, sort_events};
 use crate::support::lists::list_field;
-use crate::support::single_group::SingleGroup;
+use crate::support::single_group::Factory;
 use crate::support::time::{TimeScale, is_duration_type};
 
 const NAME: &str = "session_stats";
@@ -43,18 +41,11 @@ const EVENTS: EventArgs = EventArgs {
 };
 
 /// The `session_stats` aggregate.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct SessionStats {
-    signature: Signature,
-}
+pub type SessionStats = GroupedAggregate<SessionStatsFunction>;
 
-impl Default for SessionStats {
-    fn default() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
+/// What `session_stats` takes, returns and keeps per group.
+#[derive(Debug)]
+pub struct SessionStatsFunction;
 
 fn result_fields() -> Fields {
     Fields::from(vec![
@@ -66,7 +57,7 @@ fn result_fields() -> Fields {
 
 /// Sessionizes sorted event times.
 #[derive(Debug)]
-pub(crate) struct Sessions {
+pub struct Sessions {
     pub(crate) gap: i64,
     pub(crate) scale: TimeScale,
 }
@@ -120,30 +111,11 @@ impl EventsKernel for Sessions {
     }
 }
 
-impl SessionStats {
-    fn kernel(&self, args: &AccumulatorArgs) -> Result<Arc<Sessions>> {
-        let Some(time_field) = args.expr_fields.first() else {
-            return plan_err!("{NAME}: missing the time argument");
-        };
-        let scale = TimeScale::of(NAME, 1, time_field.data_type())?;
-        let gap = physical_literal(NAME, args.exprs, 1, "the gap")?;
-        Ok(Arc::new(Sessions {
-            gap: scale.duration(NAME, "the gap", &gap)?,
-            scale,
-        }))
-    }
-}
+impl AggregateFunction for SessionStatsFunction {
+    const NAME: &'static str = NAME;
+    type Groups = EventGroups<Sessions>;
 
-impl AggregateUDFImpl for SessionStats {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+    fn coerce_types(arg_types: &[DataType]) -> Result<Vec<DataType>> {
         let [time, gap] = arg_types else {
             return plan_err!("{NAME} takes (ts, gap), got {} arguments", arg_types.len());
         };
@@ -156,41 +128,30 @@ impl AggregateUDFImpl for SessionStats {
         Ok(arg_types.to_vec())
     }
 
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+    fn return_type(_arg_types: &[DataType]) -> Result<DataType> {
         Ok(DataType::Struct(result_fields()))
     }
 
-    fn is_nullable(&self) -> bool {
-        false
-    }
-
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+    fn state_fields(args: &StateFieldsArgs) -> Result<Vec<FieldRef>> {
         Ok(vec![
             list_field(&format!("{}[times]", args.name), DataType::Int64),
             list_field(&format!("{}[masks]", args.name), DataType::UInt32),
         ])
     }
 
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let kernel = self.kernel(&args)?;
-        Ok(Box::new(SingleGroup::new(Box::new(move || {
+    fn groups(args: &AccumulatorArgs) -> Result<Factory<Self::Groups>> {
+        let Some(time_field) = args.expr_fields.first() else {
+            return plan_err!("{NAME}: missing the time argument");
+        };
+        let scale = TimeScale::of(NAME, 1, time_field.data_type())?;
+        let gap = physical_literal(NAME, args.exprs, 1, "the gap")?;
+        let kernel = Arc::new(Sessions {
+            gap: scale.duration(NAME, "the gap", &gap)?,
+            scale,
+        });
+        Ok(Box::new(move || {
             EventGroups::new(NAME, EVENTS, Arc::clone(&kernel))
-        }))))
-    }
-
-    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
-        true
-    }
-
-    fn create_groups_accumulator(
-        &self,
-        args: AccumulatorArgs,
-    ) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(EventGroups::new(
-            NAME,
-            EVENTS,
-            self.kernel(&args)?,
-        )))
+        }))
     }
 }
 

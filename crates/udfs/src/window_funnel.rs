@@ -35,36 +35,25 @@ use std::sync::Arc;
 use datafusion::arrow::array::{ArrayRef, UInt8Array};
 use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::{Result, ScalarValue, plan_err};
-use datafusion::logical_expr::expr::AggregateFunction;
-use datafusion::logical_expr::function::{
-    AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs,
-};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Expr, GroupsAccumulator, Signature, Volatility,
-};
+use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 
+use crate::support::aggregate::{AggregateFunction, GroupedAggregate};
 use crate::support::args::{logical_literal, physical_literal, string_value};
 use crate::support::event_groups::{Event, EventArgs, EventGroups, EventsKernel};
 use crate::support::lists::list_field;
-use crate::support::single_group::SingleGroup;
+use crate::support::single_group::Factory;
 use crate::support::time::{TimeScale, is_duration_type};
 
 const NAME: &str = "window_funnel";
 const MAX_STEPS: usize = 32;
 
 /// The `window_funnel` aggregate.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct WindowFunnel {
-    signature: Signature,
-}
+pub type WindowFunnel = GroupedAggregate<WindowFunnelFunction>;
 
-impl Default for WindowFunnel {
-    fn default() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
+/// What `window_funnel` takes, returns and keeps per group.
+#[derive(Debug)]
+pub struct WindowFunnelFunction;
 
 /// Every mode the `mode` argument takes. segmint's spec names the same ones
 /// (`segmint_spec::FunnelMode`); a test keeps the two equal.
@@ -118,7 +107,7 @@ impl Modes {
 
 /// The funnel's constant parameters, in the time column's units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Funnel {
+pub struct Funnel {
     pub(crate) window: i64,
     pub(crate) modes: Modes,
     pub(crate) steps: usize,
@@ -278,82 +267,6 @@ fn check_types(arg_types: &[DataType]) -> Result<Vec<DataType>> {
     Ok(coerced)
 }
 
-impl WindowFunnel {
-    fn funnel(&self, args: &AccumulatorArgs) -> Result<(Funnel, EventArgs)> {
-        let window = physical_literal(NAME, args.exprs, 0, "the window")?;
-        let mode = physical_literal(NAME, args.exprs, 1, "the mode")?;
-        let Some(time_field) = args.expr_fields.get(2) else {
-            return plan_err!("{NAME}: missing the time argument");
-        };
-        let scale = TimeScale::of(NAME, 3, time_field.data_type())?;
-        let events = event_args(args.exprs.len());
-        Ok((
-            Funnel::from_values(&window, &mode, scale, events.conditions)?,
-            events,
-        ))
-    }
-}
-
-impl AggregateUDFImpl for WindowFunnel {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        check_types(arg_types)
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::UInt8)
-    }
-
-    fn is_nullable(&self) -> bool {
-        false
-    }
-
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![
-            list_field(&format!("{}[times]", args.name), DataType::Int64),
-            list_field(&format!("{}[masks]", args.name), DataType::UInt32),
-        ])
-    }
-
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let (funnel, events) = self.funnel(&args)?;
-        let kernel = Arc::new(funnel);
-        Ok(Box::new(SingleGroup::new(Box::new(move || {
-            EventGroups::new(NAME, events, Arc::clone(&kernel))
-        }))))
-    }
-
-    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
-        true
-    }
-
-    fn create_groups_accumulator(
-        &self,
-        args: AccumulatorArgs,
-    ) -> Result<Box<dyn GroupsAccumulator>> {
-        let (funnel, events) = self.funnel(&args)?;
-        Ok(Box::new(EventGroups::new(NAME, events, Arc::new(funnel))))
-    }
-
-    fn default_value(&self, _data_type: &DataType) -> Result<ScalarValue> {
-        Ok(ScalarValue::UInt8(Some(0)))
-    }
-
-    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
-        Some(Box::new(|call: AggregateFunction, _info| {
-            validate_logical(&call.params.args)?;
-            Ok(Expr::AggregateFunction(call))
-        }))
-    }
-}
-
 /// Plan-time check of the constant arguments (window and mode).
 fn validate_logical(args: &[Expr]) -> Result<()> {
     if let Some(mode) = logical_literal(args, 1) {
@@ -363,6 +276,50 @@ fn validate_logical(args: &[Expr]) -> Result<()> {
         TimeScale::Integer.duration(NAME, "the window", window)?;
     }
     Ok(())
+}
+
+impl AggregateFunction for WindowFunnelFunction {
+    const NAME: &'static str = NAME;
+    const VALIDATES: bool = true;
+    type Groups = EventGroups<Funnel>;
+
+    fn coerce_types(arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        check_types(arg_types)
+    }
+
+    fn return_type(_arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::UInt8)
+    }
+
+    fn state_fields(args: &StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![
+            list_field(&format!("{}[times]", args.name), DataType::Int64),
+            list_field(&format!("{}[masks]", args.name), DataType::UInt32),
+        ])
+    }
+
+    fn groups(args: &AccumulatorArgs) -> Result<Factory<Self::Groups>> {
+        let window = physical_literal(NAME, args.exprs, 0, "the window")?;
+        let mode = physical_literal(NAME, args.exprs, 1, "the mode")?;
+        let Some(time_field) = args.expr_fields.get(2) else {
+            return plan_err!("{NAME}: missing the time argument");
+        };
+        let scale = TimeScale::of(NAME, 3, time_field.data_type())?;
+        let events = event_args(args.exprs.len());
+        let funnel = Funnel::from_values(&window, &mode, scale, events.conditions)?;
+        let kernel = Arc::new(funnel);
+        Ok(Box::new(move || {
+            EventGroups::new(NAME, events, Arc::clone(&kernel))
+        }))
+    }
+
+    fn empty(_data_type: &DataType) -> Result<ScalarValue> {
+        Ok(ScalarValue::UInt8(Some(0)))
+    }
+
+    fn validate(args: &[Expr]) -> Result<()> {
+        validate_logical(args)
+    }
 }
 
 #[cfg(test)]

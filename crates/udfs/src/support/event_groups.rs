@@ -20,13 +20,13 @@ use super::time::native_times;
 
 /// One kept row: time in native units, and the bitmask of conditions it met.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Event {
+pub struct Event {
     pub(crate) time: i64,
     pub(crate) mask: u32,
 }
 
 /// What a function does with its groups' events.
-pub(crate) trait EventsKernel: Debug + Send + Sync + 'static {
+pub trait EventsKernel: Debug + Send + Sync + 'static {
     /// Whether a row whose conditions give `mask` must be kept.
     fn keeps(&self, mask: u32) -> bool;
     /// One result per group, in order.
@@ -46,7 +46,7 @@ pub(crate) struct EventArgs {
 
 /// The grouped accumulator shared by the ordered aggregates.
 #[derive(Debug)]
-pub(crate) struct EventGroups<K> {
+pub struct EventGroups<K> {
     name: &'static str,
     args: EventArgs,
     kernel: Arc<K>,

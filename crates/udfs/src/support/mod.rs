@@ -3,6 +3,7 @@
 //!
 //! None of these is a SQL function; each function lives in its own file one level up.
 
+pub(crate) mod aggregate;
 pub(crate) mod args;
 pub(crate) mod distinct_sets;
 pub(crate) mod event_groups;

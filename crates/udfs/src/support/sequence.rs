@@ -1,29 +1,24 @@
 //! What `sequence_match` and `sequence_count` share — everything but their name and
 //! result: argument checks, the pattern constant, the kernel that runs the matcher over
-//! each group's sorted events, and the aggregate itself ([`SequenceAggregate`]), which each
-//! function's file instantiates with its [`SequenceResult`].
+//! each group's sorted events, and the function itself ([`Sequence`]), which each function's
+//! file instantiates with its [`SequenceResult`].
 
 use std::fmt::Debug;
-use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, BooleanArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::{Result, ScalarValue, plan_err};
-use datafusion::logical_expr::expr::AggregateFunction;
-use datafusion::logical_expr::function::{
-    AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs,
-};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Expr, GroupsAccumulator, Signature, Volatility,
-};
+use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 
+use super::aggregate::AggregateFunction;
 use super::args::{logical_literal, physical_literal, string_value};
 use super::event_groups::{Event, EventArgs, EventGroups, EventsKernel, sort_events};
 use super::lists::list_field;
 use super::pattern::{Pattern, parse_for};
-use super::single_group::SingleGroup;
+use super::single_group::Factory;
 use super::time::TimeScale;
 
 const MAX_CONDITIONS: usize = 32;
@@ -44,99 +39,45 @@ pub trait SequenceResult: Debug + Send + Sync + 'static {
 /// A sequence aggregate (`sequence_match`, `sequence_count`): one implementation, the
 /// result chosen by `R`.
 #[derive(Debug)]
-pub struct SequenceAggregate<R> {
-    signature: Signature,
-    result: PhantomData<R>,
-}
+pub struct Sequence<R>(PhantomData<R>);
 
-impl<R> Default for SequenceAggregate<R> {
-    fn default() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-            result: PhantomData,
-        }
-    }
-}
+impl<R: SequenceResult> AggregateFunction for Sequence<R> {
+    const NAME: &'static str = R::NAME;
+    const VALIDATES: bool = true;
+    type Groups = EventGroups<SequenceKernel>;
 
-impl<R: SequenceResult> PartialEq for SequenceAggregate<R> {
-    fn eq(&self, other: &Self) -> bool {
-        self.signature == other.signature
-    }
-}
-
-impl<R: SequenceResult> Eq for SequenceAggregate<R> {}
-
-impl<R: SequenceResult> Hash for SequenceAggregate<R> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        R::NAME.hash(state);
-        self.signature.hash(state);
-    }
-}
-
-impl<R: SequenceResult> SequenceAggregate<R> {
-    fn kernel(&self, args: &AccumulatorArgs) -> Result<(Arc<SequenceKernel>, EventArgs)> {
-        let (pattern, events) = physical_pattern(R::NAME, args)?;
-        let kernel = SequenceKernel {
-            pattern,
-            count: R::COUNT,
-        };
-        Ok((Arc::new(kernel), events))
-    }
-}
-
-impl<R: SequenceResult> AggregateUDFImpl for SequenceAggregate<R> {
-    fn name(&self) -> &str {
-        R::NAME
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+    fn coerce_types(arg_types: &[DataType]) -> Result<Vec<DataType>> {
         check_types(R::NAME, arg_types)
     }
 
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+    fn return_type(_arg_types: &[DataType]) -> Result<DataType> {
         Ok(R::data_type())
     }
 
-    fn is_nullable(&self) -> bool {
-        false
+    fn state_fields(args: &StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![
+            list_field(&format!("{}[times]", args.name), DataType::Int64),
+            list_field(&format!("{}[masks]", args.name), DataType::UInt32),
+        ])
     }
 
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(state_fields(args.name))
-    }
-
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let (kernel, events) = self.kernel(&args)?;
-        Ok(Box::new(SingleGroup::new(Box::new(move || {
+    fn groups(args: &AccumulatorArgs) -> Result<Factory<Self::Groups>> {
+        let (pattern, events) = physical_pattern(R::NAME, args)?;
+        let kernel = Arc::new(SequenceKernel {
+            pattern,
+            count: R::COUNT,
+        });
+        Ok(Box::new(move || {
             EventGroups::new(R::NAME, events, Arc::clone(&kernel))
-        }))))
+        }))
     }
 
-    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
-        true
-    }
-
-    fn create_groups_accumulator(
-        &self,
-        args: AccumulatorArgs,
-    ) -> Result<Box<dyn GroupsAccumulator>> {
-        let (kernel, events) = self.kernel(&args)?;
-        Ok(Box::new(EventGroups::new(R::NAME, events, kernel)))
-    }
-
-    fn default_value(&self, _data_type: &DataType) -> Result<ScalarValue> {
+    fn empty(_data_type: &DataType) -> Result<ScalarValue> {
         Ok(R::empty())
     }
 
-    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
-        Some(Box::new(|call: AggregateFunction, _info| {
-            validate_logical(R::NAME, &call.params.args)?;
-            Ok(Expr::AggregateFunction(call))
-        }))
+    fn validate(args: &[Expr]) -> Result<()> {
+        validate_logical(R::NAME, args)
     }
 }
 
@@ -185,14 +126,6 @@ pub(crate) fn event_args(arg_count: usize) -> EventArgs {
     }
 }
 
-/// The state columns (times and condition masks).
-fn state_fields(name: &str) -> Vec<FieldRef> {
-    vec![
-        list_field(&format!("{name}[times]"), DataType::Int64),
-        list_field(&format!("{name}[masks]"), DataType::UInt32),
-    ]
-}
-
 /// The pattern of a physical call, in the time column's units.
 fn physical_pattern(name: &str, args: &AccumulatorArgs) -> Result<(Pattern, EventArgs)> {
     let pattern = physical_literal(name, args.exprs, 0, "the pattern")?;
@@ -228,9 +161,9 @@ fn validate_logical(name: &str, args: &[Expr]) -> Result<()> {
 
 /// Runs the pattern over each group: a match flag or a count of matches.
 #[derive(Debug)]
-pub(crate) struct SequenceKernel {
-    pub(crate) pattern: Pattern,
-    pub(crate) count: bool,
+pub struct SequenceKernel {
+    pattern: Pattern,
+    count: bool,
 }
 
 impl EventsKernel for SequenceKernel {

@@ -8,13 +8,13 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
 
 /// A grouped accumulator that can be asked to hold at least `n` groups.
-pub(crate) trait GroupStore: GroupsAccumulator {
+pub trait GroupStore: GroupsAccumulator {
     /// Make groups `0..n` exist (empty) so state and results have `n` rows.
     fn ensure_groups(&mut self, n: usize);
 }
 
 /// Builds fresh, empty copies of the grouped accumulator.
-pub(crate) type Factory<G> = Box<dyn Fn() -> G + Send + Sync>;
+pub type Factory<G> = Box<dyn Fn() -> G + Send + Sync>;
 
 /// One group's worth of a [`GroupsAccumulator`].
 pub(crate) struct SingleGroup<G> {

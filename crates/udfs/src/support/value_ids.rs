@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayAccessor, ArrayRef, AsArray, Int64Array, StringArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use datafusion::arrow::datatypes::{DataType, FieldRef, Float64Type, Int64Type};
 use datafusion::common::{HashMap, Result, plan_err};
 
 /// How values become ids.
@@ -39,6 +39,23 @@ impl KeyKind {
                 "{function}: values of type {other} are not supported (strings, numbers, \
                  booleans, dates and timestamps are)"
             ),
+        }
+    }
+
+    /// Check a call with one argument of a supported type (`coerce_types`).
+    pub(crate) fn one_argument(function: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let [value] = arg_types else {
+            return plan_err!("{function} takes one argument, got {}", arg_types.len());
+        };
+        Self::of(function, value)?;
+        Ok(arg_types.to_vec())
+    }
+
+    /// The kind of a call's first argument (a plan error without one).
+    pub(crate) fn of_first(function: &str, fields: &[FieldRef]) -> Result<Self> {
+        match fields.first() {
+            Some(field) => Self::of(function, field.data_type()),
+            None => plan_err!("{function} takes one argument"),
         }
     }
 

@@ -45,14 +45,20 @@ async fn committed_members(
     all
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn library_matches_reference_at_two_dates_and_scans_once() {
+/// A generated lake of `users` users under `dir/lake` (the default 120 days).
+fn generated_lake(users: usize) -> (tempfile::TempDir, LakeGenConfig) {
     let dir = tempfile::tempdir().unwrap();
     let config = LakeGenConfig {
-        users: 400,
+        users,
         ..LakeGenConfig::default()
     };
     generate_lake(&dir.path().join("lake"), &config).unwrap();
+    (dir, config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn library_matches_reference_at_two_dates_and_scans_once() {
+    let (dir, config) = generated_lake(400);
     let project = write_project(dir.path());
     let session = ProjectSession::builder(&project).open().await.unwrap();
     let lake = Lake::read(&dir.path().join("lake"));
@@ -176,12 +182,7 @@ async fn library_matches_reference_at_two_dates_and_scans_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn windowed_segments_prune_date_partitions() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = LakeGenConfig {
-        users: 50,
-        ..LakeGenConfig::default()
-    };
-    generate_lake(&dir.path().join("lake"), &config).unwrap();
+    let (dir, _) = generated_lake(50);
     // Only a 7-day segment: partitions outside [as_of − 8d, as_of + 1d] must not be read.
     let segs = dir.path().join("segs");
     std::fs::create_dir_all(&segs).unwrap();

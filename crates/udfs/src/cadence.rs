@@ -31,11 +31,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, StructArray,
-};
+use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StructArray};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Int64Type};
-use datafusion::common::{Result, internal_err, plan_err};
+use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 
@@ -43,7 +41,7 @@ use crate::support::aggregate::{AggregateFunction, GroupedAggregate};
 use crate::support::args::physical_literal;
 use crate::support::lists::{list_array, list_field, lists_of, row_range, state_lists};
 use crate::support::single_group::{Factory, GroupStore};
-use crate::support::time::{TimeScale, native_times};
+use crate::support::time::{TimeScale, kept_times};
 
 const NAME: &str = "cadence";
 
@@ -124,15 +122,10 @@ impl CadenceGroups {
         values: &[ArrayRef],
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<Option<i64>>> {
-        let Some(times) = values.first() else {
-            return internal_err!("{NAME}: missing the time column");
-        };
-        let times = native_times(times)?;
-        Ok((0..times.len())
-            .map(|row| {
-                let passes = opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
-                (passes && times.is_valid(row))
-                    .then(|| self.scale.day_of(times.value(row)))
+        Ok(kept_times(NAME, values, opt_filter)?
+            .into_iter()
+            .map(|time| {
+                time.map(|t| self.scale.day_of(t))
                     .filter(|day| *day <= self.as_of_day)
             })
             .collect())

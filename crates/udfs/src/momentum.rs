@@ -25,7 +25,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, UInt64Array};
+use datafusion::arrow::array::{ArrayRef, AsArray, BooleanArray, Float64Array, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, UInt64Type};
 use datafusion::common::{Result, internal_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -34,7 +34,7 @@ use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 use crate::support::aggregate::{AggregateFunction, GroupedAggregate};
 use crate::support::args::physical_literal;
 use crate::support::single_group::{Factory, GroupStore};
-use crate::support::time::{TimeScale, is_duration_type, native_times};
+use crate::support::time::{TimeScale, is_duration_type, kept_times};
 
 const NAME: &str = "momentum";
 
@@ -99,17 +99,9 @@ impl MomentumGroups {
         values: &[ArrayRef],
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<Option<usize>>> {
-        let Some(times) = values.first() else {
-            return internal_err!("{NAME}: missing the time column");
-        };
-        let times = native_times(times)?;
-        Ok((0..times.len())
-            .map(|row| {
-                let passes = opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
-                (passes && times.is_valid(row))
-                    .then(|| self.windows.window_of(times.value(row)))
-                    .flatten()
-            })
+        Ok(kept_times(NAME, values, opt_filter)?
+            .into_iter()
+            .map(|time| time.and_then(|t| self.windows.window_of(t)))
             .collect())
     }
 }

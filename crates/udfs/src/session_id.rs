@@ -28,7 +28,7 @@ use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldA
 use datafusion::logical_expr::{PartitionEvaluator, Signature, Volatility, WindowUDFImpl};
 
 use crate::support::args::physical_literal;
-use crate::support::time::{TimeScale, is_duration_type, native_times};
+use crate::support::time::{TimeScale, native_times, time_and_gap};
 
 const NAME: &str = "session_id";
 
@@ -94,16 +94,7 @@ impl WindowUDFImpl for SessionId {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        let [time, gap] = arg_types else {
-            return plan_err!("{NAME} takes (ts, gap), got {} arguments", arg_types.len());
-        };
-        TimeScale::of(NAME, 1, time)?;
-        if !is_duration_type(gap) {
-            return plan_err!(
-                "{NAME}: argument 2 (the gap) must be an integer or an INTERVAL, got {gap}"
-            );
-        }
-        Ok(arg_types.to_vec())
+        time_and_gap(NAME, arg_types)
     }
 
     fn partition_evaluator(

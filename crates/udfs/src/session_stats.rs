@@ -31,7 +31,7 @@ use crate::support::args::physical_literal;
 use crate::support::event_groups::{Event, EventArgs, EventGroups, EventsKernel, sort_events};
 use crate::support::lists::list_field;
 use crate::support::single_group::Factory;
-use crate::support::time::{TimeScale, is_duration_type};
+use crate::support::time::{TimeScale, time_and_gap};
 
 const NAME: &str = "session_stats";
 const EVENTS: EventArgs = EventArgs {
@@ -116,16 +116,7 @@ impl AggregateFunction for SessionStatsFunction {
     type Groups = EventGroups<Sessions>;
 
     fn coerce_types(arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        let [time, gap] = arg_types else {
-            return plan_err!("{NAME} takes (ts, gap), got {} arguments", arg_types.len());
-        };
-        TimeScale::of(NAME, 1, time)?;
-        if !is_duration_type(gap) {
-            return plan_err!(
-                "{NAME}: argument 2 (the gap) must be an integer or an INTERVAL, got {gap}"
-            );
-        }
-        Ok(arg_types.to_vec())
+        time_and_gap(NAME, arg_types)
     }
 
     fn return_type(_arg_types: &[DataType]) -> Result<DataType> {

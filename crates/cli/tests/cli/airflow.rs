@@ -7,8 +7,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use crate::exit_codes::segmint;
-
 fn manifest(dir: &Path, as_of: &str) -> serde_json::Value {
     let path = dir.join(format!("out/runs/as_of={as_of}/_MANIFEST.json"));
     serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{path:?}: {e}")))
@@ -59,19 +57,7 @@ fn dags_test(dir: &Path, day: &str) {
 fn the_example_dag_runs_two_days_and_a_rerun_in_airflow() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let out = segmint(
-        d,
-        &[
-            "generate-lake",
-            "--out",
-            "lake",
-            "--users",
-            "200",
-            "--days",
-            "30",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0));
+    crate::exit_codes::generate_small_lake(d);
     let segments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../segments");
     segmint_lakegen::demo::write_project(d, &segments.display().to_string()).unwrap();
 

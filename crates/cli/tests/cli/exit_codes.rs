@@ -11,6 +11,20 @@ pub fn segmint(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `segmint generate-lake` into `d/lake`: 200 users, 30 days.
+pub fn generate_small_lake(d: &Path) {
+    let args = [
+        "generate-lake",
+        "--out",
+        "lake",
+        "--users",
+        "200",
+        "--days",
+        "30",
+    ];
+    crate::succeeded(&segmint(d, &args));
+}
+
 #[test]
 fn exit_codes_and_json_summary() {
     let dir = tempfile::tempdir().unwrap();
@@ -168,19 +182,7 @@ fn exit_codes_and_json_summary() {
 
 /// A generated lake with the demo project file and one deliberately broken segment file.
 fn sql_project(d: &Path) {
-    let out = segmint(
-        d,
-        &[
-            "generate-lake",
-            "--out",
-            "lake",
-            "--users",
-            "200",
-            "--days",
-            "30",
-        ],
-    );
-    crate::succeeded(&out);
+    generate_small_lake(d);
     segmint_lakegen::demo::write_project(d, "segments").unwrap();
     std::fs::create_dir_all(d.join("segments")).unwrap();
     // `sql` must not read segment files: a spec being edited does not block it.

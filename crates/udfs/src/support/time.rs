@@ -12,10 +12,10 @@
 //!
 //! Integer time columns follow ClickHouse: the window is in the column's own unit.
 
-use datafusion::arrow::array::{ArrayRef, AsArray, Int64Array};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit};
-use datafusion::common::{Result, ScalarValue, plan_err};
+use datafusion::common::{Result, ScalarValue, internal_err, plan_err};
 
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -205,6 +205,44 @@ pub(crate) fn native_times(array: &ArrayRef) -> Result<Int64Array> {
         _ => cast(array, &DataType::Int64)?,
     };
     Ok(as_i64.as_primitive::<Int64Type>().clone())
+}
+
+/// Whether a row passes an aggregate's `FILTER (WHERE …)` (no filter: every row).
+pub(crate) fn passes(filter: Option<&BooleanArray>, row: usize) -> bool {
+    filter.is_none_or(|f| f.is_valid(row) && f.value(row))
+}
+
+/// The native time of each row that passes the filter and has a time (`None` otherwise),
+/// from the time column `values[0]`.
+pub(crate) fn kept_times(
+    function: &str,
+    values: &[ArrayRef],
+    filter: Option<&BooleanArray>,
+) -> Result<Vec<Option<i64>>> {
+    let Some(times) = values.first() else {
+        return internal_err!("{function}: missing the time column");
+    };
+    let times = native_times(times)?;
+    Ok((0..times.len())
+        .map(|row| (passes(filter, row) && times.is_valid(row)).then(|| times.value(row)))
+        .collect())
+}
+
+/// Check `(ts, gap)` argument types: a time column and a constant duration.
+pub(crate) fn time_and_gap(function: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+    let [time, gap] = arg_types else {
+        return plan_err!(
+            "{function} takes (ts, gap), got {} arguments",
+            arg_types.len()
+        );
+    };
+    TimeScale::of(function, 1, time)?;
+    if !is_duration_type(gap) {
+        return plan_err!(
+            "{function}: argument 2 (the gap) must be an integer or an INTERVAL, got {gap}"
+        );
+    }
+    Ok(arg_types.to_vec())
 }
 
 /// Whether `data_type` is a constant-duration type (integer or interval).

@@ -1,49 +1,13 @@
 //! The shipped library on a generated lake: members equal the reference evaluator's at two
 //! as-of dates, every segment is non-empty, and the whole library reads the events once.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
-use datafusion::arrow::array::AsArray;
 use datafusion::physical_plan::displayable;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use segmint_engine::output::OutputDir;
 use segmint_engine::{ProjectSession, RunOptions};
 use segmint_lakegen::{LakeGenConfig, generate_lake};
+use segmint_tests::delta_reader::{members_at, query, strings, table};
 use segmint_tests::reference::{Lake, evaluate};
 use segmint_tests::write_project;
-
-async fn committed_members(
-    out: &OutputDir,
-    as_of: &str,
-) -> BTreeMap<String, BTreeMap<String, String>> {
-    let manifest = out
-        .manifest(as_of)
-        .await
-        .unwrap()
-        .expect("committed manifest");
-    let mut all = BTreeMap::new();
-    for (segment, file) in &manifest.members {
-        let mut members = BTreeMap::new();
-        for b in out.read_batches(file).await.unwrap() {
-            let entity = b.column(0).as_string::<i32>();
-            let tier = b
-                .column_by_name("tier")
-                .map(|t| t.as_string::<i32>().clone());
-            for i in 0..b.num_rows() {
-                let t = tier
-                    .as_ref()
-                    .map(|t| t.value(i).to_string())
-                    .unwrap_or_default();
-                members.insert(entity.value(i).to_string(), t);
-            }
-        }
-        if !members.is_empty() {
-            all.insert(segment.clone(), members);
-        }
-    }
-    all
-}
 
 /// A generated lake of `users` users under `dir/lake` (the default 120 days).
 fn generated_lake(users: usize) -> (tempfile::TempDir, LakeGenConfig) {
@@ -62,14 +26,14 @@ async fn library_matches_reference_at_two_dates_and_scans_once() {
     let project = write_project(dir.path());
     let session = ProjectSession::builder(&project).open().await.unwrap();
     let lake = Lake::read(&dir.path().join("lake"));
-    let out = &session.output;
+    let out_dir = dir.path().join("out");
 
     for as_of in [config.end - chrono::Duration::days(7), config.end] {
         let summary = segmint_engine::run(&session, as_of, &[], RunOptions::default())
             .await
             .unwrap();
         let expected = evaluate(&session.checked, &lake, as_of);
-        let actual = committed_members(out, &as_of.to_string()).await;
+        let actual = members_at(&out_dir, None, &as_of.to_string()).await;
         for segment in &session.checked.segments {
             let e = expected.get(&segment.name).cloned().unwrap_or_default();
             let a = actual.get(&segment.name).cloned().unwrap_or_default();
@@ -82,14 +46,18 @@ async fn library_matches_reference_at_two_dates_and_scans_once() {
             assert_eq!(summary.segments[&segment.name].size, a.len() as u64);
         }
     }
-    // The second run counted who entered and exited since the first.
-    let second = out
-        .manifest(&config.end.to_string())
-        .await
-        .unwrap()
-        .unwrap();
+    // The second run counted who entered and exited since the first; the runs table holds
+    // both runs.
+    let runs = query(
+        &out_dir.join("runs"),
+        None,
+        "SELECT as_of, summary FROM t ORDER BY as_of",
+    )
+    .await;
+    let summaries = strings(&runs, 1);
+    assert_eq!(summaries.len(), 2);
     let summary: serde_json::Value =
-        serde_json::from_slice(&out.get(&second.summary).await.unwrap().unwrap()).unwrap();
+        serde_json::from_str(summaries[1].as_deref().unwrap()).unwrap();
     assert_eq!(
         summary["previous_as_of"],
         (config.end - chrono::Duration::days(7)).to_string()
@@ -101,65 +69,58 @@ async fn library_matches_reference_at_two_dates_and_scans_once() {
             > 0
     );
 
-    // Re-running an as-of replaces it: one run folder remains, members unchanged.
-    let before = committed_members(out, &config.end.to_string()).await;
-    segmint_engine::run(&session, config.end, &[], RunOptions::default())
+    // Re-running an as-of replaces it in one commit: same members, one file per non-empty
+    // segment for the as-of, and the version before holds the first run's rows.
+    let before = members_at(&out_dir, None, &config.end.to_string()).await;
+    let version_before = table(&out_dir.join("members"), None)
+        .await
+        .version()
+        .unwrap();
+    let rerun = segmint_engine::run(&session, config.end, &[], RunOptions::default())
         .await
         .unwrap();
+    assert_eq!(rerun.table_version, Some(version_before as i64 + 1));
     assert_eq!(
-        committed_members(out, &config.end.to_string()).await,
+        members_at(&out_dir, None, &config.end.to_string()).await,
         before
     );
-    let runs = std::fs::read_dir(dir.path().join(format!("out/members/as_of={}", config.end)))
-        .unwrap()
-        .count();
-    assert_eq!(runs, 1);
-
-    // Outputs are written beside membership, in name order, with values for members.
-    let manifest = out
-        .manifest(&config.end.to_string())
+    assert_eq!(
+        members_at(&out_dir, Some(version_before), &config.end.to_string()).await,
+        before
+    );
+    let files = table(&out_dir.join("members"), None)
         .await
+        .snapshot()
         .unwrap()
-        .unwrap();
+        .log_data()
+        .iter()
+        .filter(|f| f.path().contains(&format!("as_of={}", config.end)))
+        .count();
+    assert_eq!(files, before.len(), "one file per non-empty segment");
+
+    // Outputs are columns `<segment>__<output>` of the members table, with values on the
+    // segment's rows.
     for segment in &session.checked.segments {
-        let bytes = out
-            .get(&manifest.members[&segment.name])
-            .await
-            .unwrap()
-            .unwrap();
-        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
-        let names: Vec<String> = reader
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
-        let mut expected = vec!["entity".to_string(), "as_of".to_string()];
-        if segment.is_tiered() {
-            expected.push("tier".into());
-        }
-        let mut outputs: Vec<String> = segment.outputs.iter().map(|o| o.name.clone()).collect();
-        outputs.sort();
-        expected.extend(outputs.iter().cloned());
-        assert_eq!(names, expected, "columns of {}", segment.name);
         assert!(
             !segment.outputs.is_empty(),
             "{} has no outputs",
             segment.name
         );
-        let batches: Vec<_> = reader.build().unwrap().map(|b| b.unwrap()).collect();
-        for name in &outputs {
-            let non_null: usize = batches
-                .iter()
-                .map(|b| {
-                    let c = b.column_by_name(name).unwrap();
-                    c.len() - c.null_count()
-                })
-                .sum();
+        for output in &segment.outputs {
+            let column = format!("{}__{}", segment.name, output.name);
+            let rows = query(
+                &out_dir.join("members"),
+                None,
+                &format!(
+                    "SELECT count({column}), count(*) FROM t WHERE segment = '{}' AND as_of = DATE '{}'",
+                    segment.name, config.end
+                ),
+            )
+            .await;
+            let counts = strings(&rows, 0);
             assert!(
-                non_null > 0,
-                "output {name} of {} is always NULL",
-                segment.name
+                counts[0].as_deref().unwrap_or("0") != "0",
+                "output {column} is always NULL"
             );
         }
     }

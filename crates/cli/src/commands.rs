@@ -218,8 +218,13 @@ fn print_summary(summary: &RunSummary) {
         );
     }
     println!(
-        "as-of {} committed as run {} under {}",
-        summary.as_of, summary.run_id, summary.output
+        "as-of {} committed as run {} (members table version {}) under {}",
+        summary.as_of,
+        summary.run_id,
+        summary
+            .table_version
+            .map_or_else(|| "?".to_string(), |v| v.to_string()),
+        summary.output
     );
 }
 
@@ -266,7 +271,11 @@ fn print_preview(preview: &Preview) -> Result<(), EngineError> {
         "segment {segment}: {} member(s) at as-of {}",
         preview.size, preview.as_of
     );
-    println!("{}\n", preview.description);
+    println!("{}", preview.description);
+    match &preview.committed {
+        Some(c) => println!("committed: {} member(s) in run {}\n", c.size, c.run_id),
+        None => println!("committed: not yet (no committed run of this as-of has the segment)\n"),
+    }
     println!("leaves:");
     for l in &preview.leaves {
         if &l.segment == segment {

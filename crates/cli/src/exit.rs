@@ -7,7 +7,7 @@
 //! | 1 | internal error |
 //! | 2 | invalid spec or usage |
 //! | 3 | source data unreadable or not matching the spec |
-//! | 4 | output not written |
+//! | 4 | output not written (including a commit race lost to another run) |
 //! | 5 | a guard tripped (`--max-change`): nothing committed |
 
 use segmint_engine::EngineError;
@@ -26,7 +26,7 @@ pub fn exit_code(error: &EngineError) -> u8 {
         | EngineError::LakeMismatch { .. }
         | EngineError::EmptyDay { .. }
         | EngineError::EmptyRange { .. } => 3,
-        EngineError::Output { .. } => 4,
+        EngineError::Output { .. } | EngineError::CommitConflict { .. } => 4,
         EngineError::SizeGuard { .. } => 5,
         EngineError::Plan(_)
         | EngineError::Arrow(_)

@@ -63,17 +63,13 @@ pub async fn gc(project: &Path, keep: &str, json: bool) -> Result<(), EngineErro
         );
         return Ok(());
     }
-    for run in &report.removed_runs {
-        println!("removed {run}");
+    let mut total = 0;
+    for (table, files) in &report.removed_files {
+        for file in files {
+            println!("removed {table}/{file}");
+        }
+        total += files.len();
     }
-    for run in &report.kept_recent {
-        println!("kept {run} (younger than the retention)");
-    }
-    println!(
-        "{} run(s), {} object(s), {} bytes removed",
-        report.removed_runs.len(),
-        report.removed_objects,
-        report.removed_bytes
-    );
+    println!("{total} file(s) removed");
     Ok(())
 }

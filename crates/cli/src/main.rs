@@ -41,7 +41,7 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Evaluate on a Ballista cluster: the scheduler's `df://host:port`. Results are still
-    /// written by this process, with the same manifest protocol.
+    /// committed by this process to the output tables, as for a local run.
     #[arg(
         long,
         global = true,
@@ -109,9 +109,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Emit::Logical)]
         emit: Emit,
     },
-    /// Evaluate segments for an as-of (or every day of --from..--to) and commit members,
-    /// summary.json and _MANIFEST.json. Re-running an as-of replaces it atomically; a
-    /// backfill resumes after the last day of the range already committed.
+    /// Evaluate segments for an as-of (or every day of --from..--to) and commit them to the
+    /// output's Delta tables (`members`, `runs`). Re-running an as-of replaces it in one
+    /// commit (with `--segment`, only those segments' rows); a backfill resumes after the
+    /// last day of the range already committed. A run that loses a commit race to another
+    /// run of the same as-of exits 4 and leaves the winner's result.
     Run {
         /// The day whose end is "now" (YYYY-MM-DD, project timezone).
         #[arg(long, required_unless_present_all = ["from", "to"], conflicts_with_all = ["from", "to"])]
@@ -139,7 +141,7 @@ pub enum Command {
         json: bool,
     },
     /// List who entered and who exited each segment at a committed as-of, compared with the
-    /// previous committed as-of. Reads only committed manifests.
+    /// previous committed as-of. Reads only the committed output tables.
     Diff {
         #[arg(long)]
         as_of: chrono::NaiveDate,
@@ -150,11 +152,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Delete run folders that no manifest names (crashed or failed runs, superseded runs)
-    /// once they are older than the retention. Committed results are never touched.
+    /// Vacuum the output tables: delete files no table version younger than the retention
+    /// needs (replaced as-ofs) and files of runs that never committed (only once older than
+    /// an hour, so a run still writing keeps its files). Files the current version reads
+    /// are never deleted; time travel reaches back as far as the retention.
     Gc {
-        /// Keep uncommitted runs younger than this (e.g. `24h`, `7d`): one may still be
-        /// writing.
+        /// Keep files that versions younger than this need (e.g. `24h`, `7d`; `0`: only the
+        /// current version's).
         #[arg(long, default_value = "24h")]
         retention: String,
         #[arg(long)]

@@ -53,6 +53,10 @@ pub enum EngineError {
     /// The output could not be written or read back (message redacted).
     #[error("cannot write {object}: {message}")]
     Output { object: String, message: String },
+    /// Another run committed to the same rows first; its result stands, this run's is not
+    /// committed.
+    #[error("cannot write {table}: another run committed first ({message}); its result stands")]
+    CommitConflict { table: String, message: String },
     /// The size-change guard tripped; nothing was committed.
     #[error(
         "a segment's size changed by more than {limit_pct}%, nothing committed for {as_of}: {}",
@@ -70,7 +74,7 @@ pub enum EngineError {
     /// Reshaping result rows failed (a bug).
     #[error("result rows: {0}")]
     Arrow(#[source] datafusion::arrow::error::ArrowError),
-    /// Encoding a summary or manifest failed (a bug).
+    /// Encoding a run summary failed (a bug).
     #[error("encoding: {0}")]
     Json(#[source] serde_json::Error),
     /// Anything else that should not happen.

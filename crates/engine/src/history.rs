@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::error::{EngineError, Result};
-use crate::output::OutputDir;
+use crate::output::OutputTables;
 use crate::run::{RunOptions, RunSummary, run};
 use crate::session::ProjectSession;
 
@@ -27,40 +27,46 @@ pub struct DiffReport {
 }
 
 /// Compare the committed members of `as_of` with the previous committed as-of. Only
-/// committed manifests are read; a segment new since then has everyone entered.
-pub async fn diff(out: &OutputDir, as_of: NaiveDate, only: &[String]) -> Result<DiffReport> {
-    let as_of_text = as_of.to_string();
-    let Some(now) = out.manifest(&as_of_text).await? else {
+/// committed rows are read; a segment new since then has everyone entered.
+pub async fn diff(out: &OutputTables, as_of: NaiveDate, only: &[String]) -> Result<DiffReport> {
+    let history = out.history().await?;
+    let now_segments = history.segments_at(as_of);
+    if now_segments.is_empty() {
         return Err(EngineError::NotCommitted {
             as_of,
             output: out.location.display.clone(),
         });
-    };
-    let before = out.previous_committed(&as_of_text).await?;
-    let mut segments = BTreeMap::new();
-    for (name, file) in &now.members {
-        if !only.is_empty() && !only.contains(name) {
-            continue;
-        }
-        let members = out.read_members(file).await?;
-        let previous = match before.as_ref().and_then(|b| b.members.get(name)) {
-            Some(f) => out.read_members(f).await?,
-            None => Default::default(),
-        };
-        let mut entered: Vec<String> = members.difference(&previous).cloned().collect();
-        let mut exited: Vec<String> = previous.difference(&members).cloned().collect();
-        entered.sort();
-        exited.sort();
-        segments.insert(name.clone(), SegmentDiff { entered, exited });
     }
-    if let Some(missing) = only.iter().find(|s| !now.members.contains_key(*s)) {
+    if let Some(missing) = only.iter().find(|s| !now_segments.contains_key(*s)) {
         return Err(EngineError::Usage(format!(
-            "segment `{missing}` is not in the committed run of {as_of_text}"
+            "segment `{missing}` is not in the committed runs of {as_of}"
         )));
     }
+    let wanted: std::collections::BTreeSet<String> = now_segments
+        .keys()
+        .filter(|name| only.is_empty() || only.contains(name))
+        .cloned()
+        .collect();
+    let previous = history.previous(as_of);
+    let now = out.members_at(as_of, Some(&wanted)).await?;
+    let before = match previous {
+        Some(p) => out.members_at(p, Some(&wanted)).await?,
+        None => BTreeMap::new(),
+    };
+    let mut segments = BTreeMap::new();
+    for name in wanted {
+        let empty = Default::default();
+        let members = now.get(&name).unwrap_or(&empty);
+        let previous = before.get(&name).unwrap_or(&empty);
+        let mut entered: Vec<String> = members.difference(previous).cloned().collect();
+        let mut exited: Vec<String> = previous.difference(members).cloned().collect();
+        entered.sort();
+        exited.sort();
+        segments.insert(name, SegmentDiff { entered, exited });
+    }
     Ok(DiffReport {
-        as_of: as_of_text,
-        previous_as_of: before.map(|b| b.as_of),
+        as_of: as_of.to_string(),
+        previous_as_of: previous.map(|p| p.to_string()),
         segments,
     })
 }
@@ -98,13 +104,12 @@ pub async fn backfill(
     if from > to {
         return Err((EngineError::BadRange { from, to }, report));
     }
-    let committed = match session.output.committed().await {
-        Ok(c) => c,
+    let committed = match session.output.history().await {
+        Ok(h) => h.days(),
         Err(e) => return Err((e, report)),
     };
     let last_done = committed
-        .iter()
-        .filter_map(|m| NaiveDate::parse_from_str(&m.as_of, "%Y-%m-%d").ok())
+        .into_iter()
         .filter(|d| *d >= from && *d <= to)
         .max();
     let start = last_done.and_then(|d| d.succ_opt()).unwrap_or(from);

@@ -7,8 +7,8 @@
 //! | [`run`] | compiles the fused plan for an as-of, executes it, writes members and `summary.json`, commits |
 //! | [`members`] | the fused result's rows → each segment's members (masks, entity sets, tier counts); `preview` |
 //! | [`sql`] | ad-hoc SQL over the lake's `events` / `profiles` tables with segmint's functions |
-//! | [`history`] | `diff` against the previous committed run; backfills that resume |
-//! | [`output`] | the output layout and the manifest commit protocol |
+//! | [`history`] | `diff` against the previous committed as-of; backfills that resume |
+//! | [`output`] | the output Delta tables (`members`, `runs`): one commit per as-of, history, vacuum |
 //! | [`error`] | [`EngineError`], one variant per way a request fails (the CLI maps them to exit codes) |
 //!
 //! DataFusion, Parquet and object-store errors become engine errors in one place (the
@@ -19,6 +19,7 @@ mod failure;
 pub mod history;
 pub mod members;
 pub mod output;
+mod quiet_store;
 pub mod run;
 pub mod session;
 pub mod sql;

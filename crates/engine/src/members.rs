@@ -192,6 +192,15 @@ pub struct Preview {
     pub leaves: Vec<LeafColumn>,
     /// The first members by entity id: entity, membership, each leaf's value, the outputs.
     pub sample: Option<RecordBatch>,
+    /// What the output tables hold for this segment and as-of, when it was committed.
+    pub committed: Option<Committed>,
+}
+
+/// A segment's committed result at an as-of.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub size: u64,
+    pub run_id: String,
 }
 
 /// Evaluate one segment with every leaf's value and take its first `limit` members by
@@ -220,7 +229,15 @@ pub async fn preview(
         let rows = take_record_batch(&all, &order)?;
         sample = (rows.num_rows() > 0).then_some(rows);
     }
+    let history = session.output.history().await?;
+    let committed = history.runs_at(as_of).into_iter().rev().find_map(|run| {
+        run.segments.get(segment).map(|s| Committed {
+            size: s.size,
+            run_id: run.run_id.clone(),
+        })
+    });
     Ok(Preview {
+        committed,
         segment: segment.to_string(),
         description: session
             .checked

@@ -1,42 +1,52 @@
-//! A run: compile the fused plan, execute it, write members, summary and manifest.
+//! A run: compile the fused plan, execute it, compare with the previous committed as-of,
+//! and commit the as-of to the output's Delta tables.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
+
+use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::DataFrame;
 use segmint_compiler::{AsOf, Compiled, compile};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
 use crate::failure::read_error;
 use crate::members::members_of_all;
-use crate::output::{Manifest, OutputDir, parquet_bytes};
+use crate::output::members_table::{self, AsOfRows, OutputField};
+use crate::output::{MEMBERS, OutputTables};
 use crate::session::ProjectSession;
 
 /// One segment's outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SegmentSummary {
     pub size: u64,
     /// Members now that were not members at the previous committed as-of (null: no previous run).
     pub entered: Option<u64>,
     pub exited: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tiers: Option<BTreeMap<String, u64>>,
     pub spec_hash: String,
 }
 
-/// What `run` reports (also `summary.json` and `--json`).
-#[derive(Debug, Clone, Serialize)]
+/// What `run` reports (`--json`, the members commit's `commitInfo`, the runs table).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSummary {
-    pub status: &'static str,
+    pub status: String,
     pub as_of: String,
     pub run_id: String,
     pub previous_as_of: Option<String>,
     pub output: String,
     pub segments: BTreeMap<String, SegmentSummary>,
     pub timings_ms: BTreeMap<String, u64>,
+    /// When the members commit was made (RFC 3339).
+    pub committed_at: String,
+    pub segmint_version: String,
+    /// The `members` table version this run committed.
+    #[serde(default)]
+    pub table_version: Option<i64>,
 }
 
 /// Compile the selected segments (empty: all) for an as-of.
@@ -132,15 +142,14 @@ pub struct RunOptions {
     pub allow_empty_day: bool,
 }
 
-/// Run the selected segments (empty: all) for an as-of and commit the result.
+/// Run the selected segments (empty: all) for an as-of and commit the result: the as-of's
+/// rows of those segments in the members table are replaced in one commit.
 pub async fn run(
     session: &ProjectSession,
     as_of: NaiveDate,
     selected: &[String],
     options: RunOptions,
 ) -> Result<RunSummary> {
-    let out = &session.output;
-    let as_of_text = as_of.to_string();
     let run_id = format!(
         "{}-{}",
         chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
@@ -157,32 +166,144 @@ pub async fn run(
     timings.insert("execute".to_string(), t.elapsed().as_millis() as u64);
 
     let t = Instant::now();
-    let result = write_run(
+    commit(
         session,
-        out,
-        &as_of_text,
-        &run_id,
-        as_of,
-        &compiled,
-        &batches,
-        &mut timings,
+        Evaluated {
+            as_of,
+            run_id: &run_id,
+            compiled: &compiled,
+            batches: &batches,
+            subset: !selected.is_empty(),
+        },
+        timings,
+        t,
         options,
     )
-    .await;
-    match result {
-        Ok(mut summary) => {
-            // The commit happened; a failure to tidy up is left for `gc`.
-            let _ = out.remove_other_runs(&as_of_text, &run_id).await;
-            summary
-                .timings_ms
-                .insert("write".to_string(), t.elapsed().as_millis() as u64);
-            Ok(summary)
-        }
-        Err(e) => {
-            out.remove_run(&as_of_text, &run_id).await;
-            Err(e)
+    .await
+}
+
+/// An evaluated as-of, ready to commit.
+struct Evaluated<'a> {
+    as_of: NaiveDate,
+    run_id: &'a str,
+    compiled: &'a Compiled,
+    batches: &'a [RecordBatch],
+    /// Only some segments were selected: replace just theirs.
+    subset: bool,
+}
+
+/// The output columns of a compiled run, with the types the plan gives them.
+fn output_fields(compiled: &Compiled) -> Vec<OutputField> {
+    compiled
+        .outputs
+        .iter()
+        .map(|o| OutputField {
+            segment: o.segment.clone(),
+            output: o.name.clone(),
+            data_type: compiled
+                .plan
+                .schema()
+                .field_with_unqualified_name(&o.column)
+                .map(|f| f.data_type().clone())
+                .unwrap_or(datafusion::arrow::datatypes::DataType::Null),
+        })
+        .collect()
+}
+
+async fn commit(
+    session: &ProjectSession,
+    run: Evaluated<'_>,
+    mut timings: BTreeMap<String, u64>,
+    started: Instant,
+    options: RunOptions,
+) -> Result<RunSummary> {
+    let out: &OutputTables = &session.output;
+    let history = out.history().await?;
+    let previous = history.previous(run.as_of);
+    let before = previous.map(|p| history.segments_at(p)).unwrap_or_default();
+    let members = members_of_all(run.compiled, run.batches, run.as_of)?;
+    let evaluated: BTreeSet<String> = members
+        .iter()
+        .map(|m| m.segment.name.clone())
+        .filter(|name| before.contains_key(name))
+        .collect();
+    let previous_members = match previous {
+        Some(p) if !evaluated.is_empty() => out.members_at(p, Some(&evaluated)).await?,
+        _ => BTreeMap::new(),
+    };
+    let mut segments = BTreeMap::new();
+    let mut previous_sizes = BTreeMap::new();
+    for m in &members {
+        let name = &m.segment.name;
+        let now = m.entities()?;
+        let (entered, exited) = if evaluated.contains(name) {
+            let empty = Default::default();
+            let then = previous_members.get(name).unwrap_or(&empty);
+            previous_sizes.insert(name.clone(), then.len() as u64);
+            (
+                Some(now.difference(then).count() as u64),
+                Some(then.difference(&now).count() as u64),
+            )
+        } else {
+            (None, None)
+        };
+        let spec_hash = session
+            .checked
+            .segment(name)
+            .map(|s| s.spec_hash.clone())
+            .unwrap_or_default();
+        segments.insert(
+            name.clone(),
+            SegmentSummary {
+                size: m.size(),
+                entered,
+                exited,
+                tiers: m.tier_counts()?,
+                spec_hash,
+            },
+        );
+    }
+    if let Some(limit) = options.max_change_pct {
+        let changes = guard(&segments, &previous_sizes, limit);
+        if !changes.is_empty() {
+            return Err(EngineError::SizeGuard {
+                as_of: run.as_of,
+                limit_pct: limit,
+                changes,
+            });
         }
     }
+    let object = out.describe(MEMBERS);
+    let table = out.members_for_write(&output_fields(run.compiled)).await?;
+    timings.insert("write".to_string(), started.elapsed().as_millis() as u64);
+    let mut summary = RunSummary {
+        status: "ok".to_string(),
+        as_of: run.as_of.to_string(),
+        run_id: run.run_id.to_string(),
+        previous_as_of: previous.map(|p| p.to_string()),
+        output: out.location.display.clone(),
+        segments,
+        timings_ms: timings,
+        committed_at: chrono::Utc::now().to_rfc3339(),
+        segmint_version: env!("CARGO_PKG_VERSION").to_string(),
+        table_version: None,
+    };
+    let only: Vec<String> = members.iter().map(|m| m.segment.name.clone()).collect();
+    let rows = AsOfRows {
+        as_of: run.as_of,
+        run_id: run.run_id,
+        members: &members,
+        only: run.subset.then_some(only.as_slice()),
+        summary: serde_json::to_value(&summary)?,
+    };
+    let version = members_table::replace_as_of(&table, rows, &object).await?;
+    summary.table_version = Some(version);
+    // The members commit is the commit point; a runs row that fails to land now is added
+    // by the next command that reads the history (it is in the commit).
+    if let Err(e) = out.append_runs(std::slice::from_ref(&summary)).await {
+        tracing::warn!(error = %e, "the run is committed; its runs row will be added later");
+    }
+    Ok(summary)
 }
 
 /// The size-change guard: the segments that moved more than `limit` percent.
@@ -200,92 +321,4 @@ fn guard(
                 .then(|| format!("{name}: {before} → {} ({change:.1}% > {limit}%)", s.size))
         })
         .collect()
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn write_run(
-    session: &ProjectSession,
-    out: &OutputDir,
-    as_of_text: &str,
-    run_id: &str,
-    as_of: NaiveDate,
-    compiled: &Compiled,
-    batches: &[RecordBatch],
-    timings: &mut BTreeMap<String, u64>,
-    options: RunOptions,
-) -> Result<RunSummary> {
-    let previous = out.previous_committed(as_of_text).await?;
-    let mut previous_sizes: BTreeMap<String, u64> = BTreeMap::new();
-    let mut manifest_members = BTreeMap::new();
-    let mut segments = BTreeMap::new();
-    for members in members_of_all(compiled, batches, as_of)? {
-        let name = members.segment.name.clone();
-        let relative =
-            format!("members/as_of={as_of_text}/run={run_id}/segment={name}/part-0.parquet");
-        let bytes = parquet_bytes(
-            &out.describe(&relative),
-            &members.batches,
-            members.schema.clone(),
-        )?;
-        out.put(&relative, bytes).await?;
-        let now = members.entities()?;
-        let (entered, exited) = match previous.as_ref().and_then(|p| p.members.get(&name)) {
-            Some(file) => {
-                let before = out.read_members(file).await?;
-                previous_sizes.insert(name.clone(), before.len() as u64);
-                (
-                    Some(now.difference(&before).count() as u64),
-                    Some(before.difference(&now).count() as u64),
-                )
-            }
-            None => (None, None),
-        };
-        let spec_hash = session
-            .checked
-            .segment(&name)
-            .map(|s| s.spec_hash.clone())
-            .unwrap_or_default();
-        segments.insert(
-            name.clone(),
-            SegmentSummary {
-                size: members.size(),
-                entered,
-                exited,
-                tiers: members.tier_counts()?,
-                spec_hash,
-            },
-        );
-        manifest_members.insert(name, relative);
-    }
-    if let Some(limit) = options.max_change_pct {
-        let changes = guard(&segments, &previous_sizes, limit);
-        if !changes.is_empty() {
-            return Err(EngineError::SizeGuard {
-                as_of,
-                limit_pct: limit,
-                changes,
-            });
-        }
-    }
-    let summary = RunSummary {
-        status: "ok",
-        as_of: as_of_text.to_string(),
-        run_id: run_id.to_string(),
-        previous_as_of: previous.as_ref().map(|p| p.as_of.clone()),
-        output: out.location.display.clone(),
-        segments,
-        timings_ms: timings.clone(),
-    };
-    let summary_rel = format!("runs/as_of={as_of_text}/run={run_id}/summary.json");
-    out.put(&summary_rel, serde_json::to_vec_pretty(&summary)?)
-        .await?;
-    out.commit(&Manifest {
-        as_of: as_of_text.to_string(),
-        run_id: run_id.to_string(),
-        committed_at: chrono::Utc::now().to_rfc3339(),
-        members: manifest_members,
-        summary: summary_rel,
-    })
-    .await?;
-    Ok(summary)
 }

@@ -5,7 +5,7 @@
 //! | [`ProjectSessionBuilder::check_offline`] | `segmint.yaml`, segment files | [`Checked`] | `validate --offline` |
 //! | [`ProjectSessionBuilder::open`] | + the lake's schema (columns checked) | [`ProjectSession`] | `run`, `compile`, `preview`, `validate` |
 //! | [`ProjectSessionBuilder::open_lake`] | `segmint.yaml`, the lake | [`LakeSession`] | `sql` (works while a segment file is broken) |
-//! | [`ProjectSessionBuilder::open_output`] | `segmint.yaml` | [`OutputDir`] | `diff`, `gc` |
+//! | [`ProjectSessionBuilder::open_output`] | `segmint.yaml` | [`OutputTables`] | `diff`, `gc` |
 //!
 //! In the spirit of delta-rs's `DeltaTableBuilder`: say what to open it on
 //! ([`ProjectSessionBuilder::with_context`], e.g. a Ballista client), then open it. Every
@@ -29,7 +29,7 @@ use object_store::ObjectMeta;
 use segmint_spec::{Checked, ColumnKind, LakeSchema, PartitionType, Project, TableColumns};
 
 use crate::error::{EngineError, Result};
-use crate::output::OutputDir;
+use crate::output::OutputTables;
 use crate::storage::{Located, StoreRegistry, redact};
 
 /// An opened project, ready to compile and run.
@@ -42,7 +42,7 @@ pub struct ProjectSession {
     /// Where the events are (for messages naming the source).
     pub events_location: Located,
     /// Where results are committed.
-    pub output: OutputDir,
+    pub output: OutputTables,
 }
 
 /// A project's lake, registered as the tables `events` and `profiles` (when configured),
@@ -101,7 +101,7 @@ impl ProjectSessionBuilder {
         let offline = segmint_spec::check(&loaded.project, &loaded.segments, None)
             .map_err(EngineError::Spec)?;
         let registry = Arc::new(StoreRegistry::new(offline.project.storage.clone()));
-        let output = output_dir(&registry, &offline.project)?;
+        let output = output_tables(&registry, &offline.project)?;
         let lake = register_lake(&offline.project, registry, self.ctx).await?;
         let checked = segmint_spec::check(&loaded.project, &loaded.segments, Some(&lake.schema))
             .map_err(|d| EngineError::LakeMismatch {
@@ -129,9 +129,9 @@ impl ProjectSessionBuilder {
 
     /// The output location (segments and lake are not read): for `diff` and `gc`, which
     /// only read committed history.
-    pub fn open_output(self) -> Result<OutputDir> {
+    pub fn open_output(self) -> Result<OutputTables> {
         let project = self.project()?;
-        output_dir(&StoreRegistry::new(project.storage.clone()), &project)
+        output_tables(&StoreRegistry::new(project.storage.clone()), &project)
     }
 
     /// `segmint.yaml` alone, checked.
@@ -142,9 +142,9 @@ impl ProjectSessionBuilder {
     }
 }
 
-fn output_dir(registry: &StoreRegistry, project: &Project) -> Result<OutputDir> {
+fn output_tables(registry: &StoreRegistry, project: &Project) -> Result<OutputTables> {
     let located = registry.locate(&project.root, &project.output_location)?;
-    Ok(OutputDir::new(located))
+    Ok(OutputTables::new(located))
 }
 
 /// A local context with segmint's defaults, every segmint function, and stores from this

@@ -35,6 +35,7 @@ use segmint_spec::StorageOptions;
 use url::Url;
 
 use crate::error::{EngineError, Result};
+use crate::quiet_store::QuietStore;
 
 /// A location resolved to its store.
 #[derive(Debug, Clone)]
@@ -201,7 +202,8 @@ impl StoreRegistry {
         if let Some(store) = self.stores.read().ok().and_then(|s| s.get(&key).cloned()) {
             return Ok(store);
         }
-        let store = build(store_url, location, &self.options)?;
+        let built = build(store_url, location, &self.options)?;
+        let store: Arc<dyn ObjectStore> = Arc::new(QuietStore::new(built, key.clone()));
         if let Ok(mut stores) = self.stores.write() {
             stores.entry(key).or_insert_with(|| store.clone());
         }

@@ -7,32 +7,20 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-fn manifest(dir: &Path, as_of: &str) -> serde_json::Value {
-    let path = dir.join(format!("out/runs/as_of={as_of}/_MANIFEST.json"));
-    serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{path:?}: {e}")))
-        .unwrap()
+use segmint_tests::delta_reader::{blocking, latest_run, members_at};
+
+/// The members of a segment committed at an as-of (delta-rs's own reader).
+fn members(dir: &Path, as_of: &str, segment: &str) -> BTreeSet<String> {
+    blocking(members_at(&dir.join("out"), None, as_of))
+        .remove(segment)
+        .unwrap_or_default()
+        .into_keys()
+        .collect()
 }
 
-fn members(dir: &Path, manifest: &serde_json::Value, segment: &str) -> BTreeSet<String> {
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let file = manifest["members"][segment].as_str().unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(
-        std::fs::File::open(dir.join("out").join(file)).unwrap(),
-    )
-    .unwrap()
-    .build()
-    .unwrap();
-    let mut out = BTreeSet::new();
-    for batch in reader {
-        let batch = batch.unwrap();
-        let entity = batch
-            .column(0)
-            .as_any()
-            .downcast_ref::<datafusion::arrow::array::StringArray>()
-            .unwrap();
-        out.extend(entity.iter().flatten().map(str::to_string));
-    }
-    out
+/// The latest committed run of an as-of.
+fn run_of(dir: &Path, as_of: &str) -> serde_json::Value {
+    blocking(latest_run(&dir.join("out"), as_of)).unwrap_or_else(|| panic!("no run of {as_of}"))
 }
 
 fn dags_test(dir: &Path, day: &str) {
@@ -63,28 +51,24 @@ fn the_example_dag_runs_two_days_and_a_rerun_in_airflow() {
 
     let checked = ["heavy_users", "cart_abandoners", "engagement_tiers"];
     dags_test(d, "2026-11-21");
-    let first = manifest(d, "2026-11-21");
-    let first_members: Vec<BTreeSet<String>> =
-        checked.iter().map(|s| members(d, &first, s)).collect();
+    let first = run_of(d, "2026-11-21");
+    let first_members: Vec<BTreeSet<String>> = checked
+        .iter()
+        .map(|s| members(d, "2026-11-21", s))
+        .collect();
     dags_test(d, "2026-11-22");
-    let second = manifest(d, "2026-11-22");
-    let summary: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(d.join("out").join(second["summary"].as_str().unwrap())).unwrap(),
-    )
-    .unwrap();
+    let summary = run_of(d, "2026-11-22");
     assert_eq!(summary["previous_as_of"], "2026-11-21");
     assert!(summary["segments"]["heavy_users"]["size"].as_u64().unwrap() > 0);
 
     // Clearing and re-running the first day replaces it with the same members.
     dags_test(d, "2026-11-21");
-    let rerun = manifest(d, "2026-11-21");
+    let rerun = run_of(d, "2026-11-21");
     assert_ne!(rerun["run_id"], first["run_id"]);
     for (segment, before) in checked.iter().zip(&first_members) {
-        assert_eq!(before, &members(d, &rerun, segment), "{segment}");
+        assert_eq!(before, &members(d, "2026-11-21", segment), "{segment}");
         assert!(!before.is_empty(), "{segment}");
     }
-    let runs = std::fs::read_dir(d.join("out/members/as_of=2026-11-21"))
-        .unwrap()
-        .count();
-    assert_eq!(runs, 1, "the superseded run was removed");
+    let runs = blocking(segmint_tests::delta_reader::runs(&d.join("out")));
+    assert_eq!(runs.len(), 3, "three committed runs: {runs:?}");
 }

@@ -11,9 +11,6 @@ use std::time::Duration;
 
 use segmint_tests::local_cluster::{ClusterSpec, LocalCluster};
 
-use object_store::ObjectStoreExt;
-use object_store::path::Path as ObjectPath;
-
 use crate::s3_server::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY};
 use crate::text;
 
@@ -59,61 +56,30 @@ fn lake(server: &S3Server, dir: &Path, outputs: &[&str]) {
     }
 }
 
-/// Segment → entity → tier of the committed run of `output`.
+/// Segment → entity → tier committed at [`AS_OF`] in `output` (delta-rs's own reader).
 fn members(server: &S3Server, output: &str) -> BTreeMap<String, BTreeMap<String, String>> {
-    use datafusion::arrow::array::{Array, StringArray};
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let client = server.client();
-    server.block_on(async {
-        let manifest: serde_json::Value = serde_json::from_slice(
-            &client
-                .get(&ObjectPath::from(format!(
-                    "{output}/runs/as_of={AS_OF}/_MANIFEST.json"
-                )))
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap(),
-        )
-        .unwrap();
-        let mut all = BTreeMap::new();
-        for (segment, file) in manifest["members"].as_object().unwrap() {
-            let key = format!("{output}/{}", file.as_str().unwrap());
-            let bytes = client
-                .get(&ObjectPath::from(key))
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
-            let mut rows = BTreeMap::new();
-            for batch in ParquetRecordBatchReaderBuilder::try_new(bytes)
-                .unwrap()
-                .build()
-                .unwrap()
-            {
-                let batch = batch.unwrap();
-                let entity = batch
-                    .column(0)
-                    .as_any()
-                    .downcast_ref::<StringArray>()
-                    .unwrap();
-                let tier = batch
-                    .column_by_name("tier")
-                    .map(|t| t.as_any().downcast_ref::<StringArray>().unwrap().clone());
-                for i in 0..batch.num_rows() {
-                    let t = tier
-                        .as_ref()
-                        .map(|t| t.value(i).to_string())
-                        .unwrap_or_default();
-                    rows.insert(entity.value(i).to_string(), t);
-                }
-            }
-            all.insert(segment.clone(), rows);
-        }
-        all
-    })
+    let store = std::sync::Arc::new(server.client());
+    let batches = server.block_on(segmint_tests::delta_reader::query_on(
+        store,
+        &format!("s3://{BUCKET}/{output}/members/"),
+        None,
+        &format!(
+            "SELECT segment, entity, tier FROM t WHERE as_of = DATE '{AS_OF}' ORDER BY segment, entity"
+        ),
+    ));
+    use segmint_tests::delta_reader::strings;
+    let (segments, entities, tiers) = (
+        strings(&batches, 0),
+        strings(&batches, 1),
+        strings(&batches, 2),
+    );
+    let mut all: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for ((s, e), t) in segments.into_iter().zip(entities).zip(tiers) {
+        all.entry(s.unwrap_or_default())
+            .or_default()
+            .insert(e.unwrap_or_default(), t.unwrap_or_default());
+    }
+    all
 }
 
 #[test]

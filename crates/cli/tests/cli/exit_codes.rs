@@ -11,6 +11,12 @@ pub fn segmint(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The latest committed run of an as-of of the demo project in `d`.
+fn committed(d: &Path, as_of: &str) -> Option<serde_json::Value> {
+    use segmint_tests::delta_reader::{blocking, latest_run};
+    blocking(latest_run(&d.join("demo/out"), as_of))
+}
+
 /// `segmint generate-lake` into `d/lake`: 200 users, 30 days.
 pub fn generate_small_lake(d: &Path) {
     let args = [
@@ -57,10 +63,7 @@ fn exit_codes_and_json_summary() {
     assert_eq!(json["status"], "ok");
     assert_eq!(json["as_of"], "2026-11-15");
     assert!(json["segments"]["heavy_users"]["size"].as_u64().unwrap() > 0);
-    assert!(
-        d.join("demo/out/runs/as_of=2026-11-15/_MANIFEST.json")
-            .is_file()
-    );
+    assert!(committed(d, "2026-11-15").is_some());
 
     // validate ok.
     let out = segmint(d, &["-p", "demo/segmint.yaml", "validate"]);
@@ -159,10 +162,7 @@ fn exit_codes_and_json_summary() {
     );
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("lake/events"));
-    assert!(
-        d.join("demo/out/runs/as_of=2026-11-15/_MANIFEST.json")
-            .is_file()
-    );
+    assert!(committed(d, "2026-11-15").is_some());
     std::fs::rename(d.join("demo/lake/events.moved"), d.join("demo/lake/events")).unwrap();
 
     // 3: a corrupt Parquet object is named.

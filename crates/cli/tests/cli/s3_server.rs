@@ -2,6 +2,12 @@
 //! file-system backend) running in-process on its own runtime. It checks SigV4 request
 //! signatures against one access key, records every request it serves (method and path),
 //! and can go away on demand — after a given number of further requests — and come back.
+//!
+//! Conditional writes: `s3s-fs` refuses a `PUT` with `If-None-Match: *` when the object
+//! exists (as S3 does since 2024), but checks and writes in two steps, so two such PUTs
+//! of one key at the same instant could both succeed. The server serializes conditional
+//! PUTs, which makes put-if-absent hold under concurrency as it does on S3 — what Delta
+//! commits rely on.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -65,6 +71,7 @@ impl S3Server {
             b.build()
         };
         let (log, left, gone) = (requests.clone(), budget.clone(), down.clone());
+        let conditional = Arc::new(tokio::sync::Mutex::new(()));
         runtime.spawn(async move {
             let http = ConnBuilder::new(TokioExecutor::new());
             loop {
@@ -75,12 +82,24 @@ impl S3Server {
                     drop(socket);
                     continue;
                 }
-                let (service, log, left, gone) =
-                    (service.clone(), log.clone(), left.clone(), gone.clone());
+                let (service, log, left, gone, conditional) = (
+                    service.clone(),
+                    log.clone(),
+                    left.clone(),
+                    gone.clone(),
+                    conditional.clone(),
+                );
                 let handler = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let service = service.clone();
                     let (log, left, gone) = (log.clone(), left.clone(), gone.clone());
+                    let conditional = conditional.clone();
                     async move {
+                        let put_if_absent = req.method() == hyper::Method::PUT
+                            && req.headers().contains_key(hyper::header::IF_NONE_MATCH);
+                        let _serialized = match put_if_absent {
+                            true => Some(conditional.lock().await),
+                            false => None,
+                        };
                         if left.load(Ordering::SeqCst) == 0 {
                             gone.store(true, Ordering::SeqCst);
                         }
@@ -158,6 +177,14 @@ impl S3Server {
             .with_allow_http(true)
             .build()
             .unwrap()
+    }
+
+    /// Make an object look `age` old (its last-modified time), as an old crash's leftovers.
+    pub fn backdate(&self, key: &str, age: std::time::Duration) {
+        let path = self._root.path().join(BUCKET).join(key);
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(std::time::SystemTime::now() - age)
+            .unwrap();
     }
 
     /// Upload every file under `dir` to `prefix/…` with real PUTs.

@@ -7,9 +7,12 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::Arc;
 
 use object_store::ObjectStoreExt;
 use object_store::path::Path as ObjectPath;
+
+use segmint_tests::delta_reader::{query_on, strings, table_on};
 
 use crate::s3_server::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY};
 use crate::text;
@@ -79,17 +82,52 @@ fn s3_project(server: &S3Server, dir: &Path, users: &str, segments: Option<&str>
     .unwrap();
 }
 
-/// The committed manifest of an as-of on the server, as JSON.
-fn manifest(server: &S3Server, as_of: &str) -> Option<serde_json::Value> {
-    let client = server.client();
-    let path = ObjectPath::from(format!("out/runs/as_of={as_of}/_MANIFEST.json"));
-    server.block_on(async {
-        match client.get(&path).await {
-            Ok(r) => Some(serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()),
-            Err(object_store::Error::NotFound { .. }) => None,
-            Err(e) => panic!("{e}"),
-        }
-    })
+/// The committed runs on the server (the runs table's summaries), oldest first.
+fn runs(server: &S3Server) -> Vec<serde_json::Value> {
+    let store = Arc::new(server.client());
+    let batches = server.block_on(query_on(
+        store,
+        &format!("s3://{BUCKET}/out/runs/"),
+        None,
+        "SELECT summary FROM t ORDER BY committed_at",
+    ));
+    strings(&batches, 0)
+        .into_iter()
+        .map(|s| serde_json::from_str(&s.unwrap()).unwrap())
+        .collect()
+}
+
+/// The latest committed run of an as-of on the server.
+fn latest_run(server: &S3Server, as_of: &str) -> Option<serde_json::Value> {
+    runs(server).into_iter().rev().find(|r| r["as_of"] == as_of)
+}
+
+/// The members table's current files (paths relative to the table) on the server.
+fn active_files(server: &S3Server) -> Vec<String> {
+    let store = Arc::new(server.client());
+    let table = server.block_on(table_on(
+        store,
+        &format!("s3://{BUCKET}/out/members/"),
+        None,
+    ));
+    table
+        .snapshot()
+        .unwrap()
+        .log_data()
+        .iter()
+        .map(|f| f.object_store_path().to_string())
+        .collect()
+}
+
+/// Every file the members table's current version reads is on the server.
+fn no_file_missing(server: &S3Server) {
+    let all = keys(server, "out/members");
+    for file in active_files(server) {
+        assert!(
+            all.contains(&format!("out/members/{file}")),
+            "the current version needs out/members/{file}, which is gone"
+        );
+    }
 }
 
 /// Every object key under a prefix.
@@ -126,24 +164,20 @@ fn run_diff_backfill_guard_and_gc_on_s3() {
         let summary = json_line(&out);
         assert_eq!(summary["status"], "ok");
         assert_eq!(summary["output"], format!("s3://{BUCKET}/out"));
-        assert!(manifest(&server, as_of).is_some());
+        assert_eq!(
+            latest_run(&server, as_of).unwrap()["run_id"],
+            summary["run_id"]
+        );
     }
-    let first = manifest(&server, AS_OF_2).unwrap();
+    let first = latest_run(&server, AS_OF_2).unwrap();
 
     // diff lists exactly the entered/exited counts of the summary.
     let out = segmint(&server, d, &["diff", "--as-of", AS_OF_2, "--json"], &[]);
     crate::succeeded(&out);
     let diff = json_line(&out);
     assert_eq!(diff["previous_as_of"], AS_OF_1);
-    let summary: serde_json::Value = {
-        let client = server.client();
-        let key = ObjectPath::from(format!("out/{}", first["summary"].as_str().unwrap()));
-        server.block_on(async {
-            serde_json::from_slice(&client.get(&key).await.unwrap().bytes().await.unwrap()).unwrap()
-        })
-    };
     let mut moved = 0;
-    for (name, s) in summary["segments"].as_object().unwrap() {
+    for (name, s) in first["segments"].as_object().unwrap() {
         let entered = diff["segments"][name]["entered"].as_array().unwrap().len() as u64;
         let exited = diff["segments"][name]["exited"].as_array().unwrap().len() as u64;
         assert_eq!(Some(entered), s["entered"].as_u64(), "{name}");
@@ -152,27 +186,26 @@ fn run_diff_backfill_guard_and_gc_on_s3() {
     }
     assert!(moved > 0, "someone moved between two days");
 
-    // Re-running an as-of is idempotent: same members, one run prefix left.
-    let members_before = keys(&server, &format!("out/members/as_of={AS_OF_2}")).len();
+    // Re-running an as-of is idempotent: same members, its files replaced in one commit.
+    let files_before = active_files(&server);
     let out = segmint(&server, d, &["run", "--as-of", AS_OF_2, "--json"], &[]);
     crate::succeeded(&out);
-    let again = manifest(&server, AS_OF_2).unwrap();
+    let again = latest_run(&server, AS_OF_2).unwrap();
     assert_ne!(again["run_id"], first["run_id"]);
-    let runs: BTreeSet<String> = keys(&server, &format!("out/members/as_of={AS_OF_2}"))
-        .into_iter()
-        .filter_map(|k| k.split('/').nth(3).map(str::to_string))
-        .collect();
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!(
-        keys(&server, &format!("out/members/as_of={AS_OF_2}")).len(),
-        members_before
+    let files_after = active_files(&server);
+    assert_eq!(files_after.len(), files_before.len());
+    assert!(
+        files_after
+            .iter()
+            .all(|f| !files_before.contains(f) || !f.contains(&format!("as_of={AS_OF_2}"))),
+        "the as-of's files were all replaced"
     );
     let out = segmint(&server, d, &["diff", "--as-of", AS_OF_2, "--json"], &[]);
     assert_eq!(json_line(&out)["segments"], diff["segments"]);
 
-    // No credential in any summary, manifest or plan.
+    // No credential in any object of the output (data, logs, run summaries) or the plan.
     let client = server.client();
-    for key in keys(&server, "out/runs") {
+    for key in keys(&server, "out") {
         let body = server.block_on(async {
             client
                 .get(&ObjectPath::from(key.as_str()))
@@ -217,7 +250,7 @@ fn run_diff_backfill_guard_and_gc_on_s3() {
     assert_eq!(backfill["skipped"], serde_json::json!([AS_OF_1, AS_OF_2]));
     assert_eq!(backfill["runs"].as_array().unwrap().len(), 1);
     assert_eq!(backfill["runs"][0]["as_of"], AS_OF_3);
-    let committed_3 = manifest(&server, AS_OF_3).unwrap();
+    let committed_3 = latest_run(&server, AS_OF_3).unwrap();
 
     // The guard: a tiny --max-change refuses to commit (exit 5); the committed run stays.
     let out = segmint(
@@ -229,18 +262,20 @@ fn run_diff_backfill_guard_and_gc_on_s3() {
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--max-change"));
     assert_eq!(
-        manifest(&server, AS_OF_3).unwrap()["run_id"],
+        latest_run(&server, AS_OF_3).unwrap()["run_id"],
         committed_3["run_id"]
     );
 
-    // A crashed earlier run (objects, no manifest naming them) is ignored by readers and
-    // removed by gc; committed runs are kept.
+    // A crashed run (files written, never committed) is invisible to readers; gc removes
+    // its files once they are over an hour old, and the files replaced by the re-run once
+    // they are older than the retention — never a file the current version reads.
+    let crashed = [
+        "out/members/as_of=2026-11-19/part-00000-crashed.zstd.parquet",
+        "out/members/as_of=2026-11-20/part-00000-crashed.zstd.parquet",
+    ];
     let client = server.client();
     server.block_on(async {
-        for key in [
-            format!("out/members/as_of={AS_OF_1}/run=crashed/segment=advocates/part-0.parquet"),
-            "out/runs/as_of=2026-11-19/run=crashed/summary.json".to_string(),
-        ] {
+        for key in crashed {
             client
                 .put(&ObjectPath::from(key), b"partial".to_vec().into())
                 .await
@@ -257,31 +292,35 @@ fn run_diff_backfill_guard_and_gc_on_s3() {
     crate::succeeded(&out);
     let kept = json_line(&out);
     assert_eq!(
-        kept["removed_runs"].as_array().unwrap().len(),
+        kept["removed_files"]["members"].as_array().unwrap().len(),
         0,
-        "too young to collect"
+        "too young to collect: {kept}"
     );
+    for key in crashed {
+        server.backdate(key, std::time::Duration::from_secs(2 * 3600));
+    }
     let out = segmint(&server, d, &["gc", "--retention", "0", "--json"], &[]);
     crate::succeeded(&out);
     let gc = json_line(&out);
-    let removed: Vec<&str> = gc["removed_runs"]
+    let removed: Vec<&str> = gc["removed_files"]["members"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    assert!(removed.contains(&"as_of=2026-11-20/run=crashed"), "{gc}");
-    assert!(removed.contains(&"as_of=2026-11-19/run=crashed"), "{gc}");
-    assert!(keys(&server, "out/runs/as_of=2026-11-19").is_empty());
+    for key in crashed {
+        let file = key.trim_start_matches("out/members/");
+        assert!(removed.contains(&file), "{file} not removed: {gc}");
+    }
+    assert!(
+        removed
+            .iter()
+            .any(|f| files_before.contains(&f.to_string())),
+        "the files the re-run replaced are removed: {gc}"
+    );
+    no_file_missing(&server);
     for as_of in [AS_OF_1, AS_OF_2, AS_OF_3] {
-        let m = manifest(&server, as_of).unwrap();
-        for file in m["members"].as_object().unwrap().values() {
-            let all = keys(&server, "out/members");
-            assert!(
-                all.contains(&format!("out/{}", file.as_str().unwrap())),
-                "gc removed committed {file}"
-            );
-        }
+        assert!(latest_run(&server, as_of).is_some());
     }
 }
 
@@ -332,15 +371,14 @@ fn failures_exit_with_their_code_name_the_cause_and_leave_the_result_intact() {
     server.clear_requests();
     let out = segmint(&server, d, &["run", "--as-of", AS_OF_3, "--json"], &[]);
     crate::succeeded(&out);
-    let committed = manifest(&server, AS_OF_3).unwrap();
+    let committed = latest_run(&server, AS_OF_3).unwrap();
     let requests_per_run = server.requests().len() as i64;
     let intact = |server: &S3Server| {
-        let m = manifest(server, AS_OF_3).unwrap();
-        assert_eq!(m["run_id"], committed["run_id"]);
-        let all = keys(server, "out/members");
-        for file in m["members"].as_object().unwrap().values() {
-            assert!(all.contains(&format!("out/{}", file.as_str().unwrap())));
-        }
+        assert_eq!(
+            latest_run(server, AS_OF_3).unwrap()["run_id"],
+            committed["run_id"]
+        );
+        no_file_missing(server);
     };
 
     // Wrong credentials: exit 3, a one-line cause, and the secret appears nowhere — not in
@@ -437,7 +475,7 @@ fn failures_exit_with_their_code_name_the_cause_and_leave_the_result_intact() {
     let out = segmint(&server, d, &["run", "--as-of", "2026-11-23"], &[]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no events on 2026-11-23"));
-    assert!(manifest(&server, "2026-11-23").is_none());
+    assert!(latest_run(&server, "2026-11-23").is_none());
     let out = segmint(
         &server,
         d,

@@ -1,0 +1,344 @@
+//! The `members` Delta table: one row per (as_of, segment, entity), every segment in one
+//! table, partitioned by `as_of`.
+//!
+//! | column | type | |
+//! |---|---|---|
+//! | `as_of` | date | partition column |
+//! | `segment` | string | |
+//! | `entity` | string | |
+//! | `tier` | string | the tier of a tiered segment, else null |
+//! | `holdout` | boolean | false until holdout groups exist |
+//! | `run_id` | string | the run that wrote the row |
+//! | `<segment>__<output>` | the output's type | one column per output of every segment, null on other segments' rows |
+//!
+//! Each as-of holds one Parquet file per segment (larger segments split at
+//! [`TARGET_FILE_BYTES`]), so "members of S as of D" reads one file and a `--segment` run
+//! replaces just its segments' files. Replacing an as-of — its files removed, the new
+//! ones added — is one Delta commit whose `commitInfo` carries the run's summary.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray, new_null_array};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use deltalake_core::DeltaTable;
+use deltalake_core::kernel::engine::arrow_conversion::TryIntoKernel;
+use deltalake_core::kernel::transaction::CommitBuilder;
+use deltalake_core::kernel::{Action, StructField, StructType};
+use deltalake_core::protocol::{DeltaOperation, SaveMode};
+use deltalake_core::writer::{DeltaWriter, RecordBatchWriter};
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::delta::{commit_error, read_file};
+use crate::error::{EngineError, Result};
+use crate::members::{ENTITY, SegmentMembers, TIER};
+
+/// The table's folder below the output location.
+pub const MEMBERS: &str = "members";
+/// Files roll over at this size (a segment of millions of members is several files).
+pub const TARGET_FILE_BYTES: u64 = 128 * 1024 * 1024;
+/// The commit metadata key holding the run's summary (see `runs`).
+pub const RUN_METADATA: &str = "segmintRun";
+
+/// The fixed columns, in order.
+fn base_fields() -> Vec<Field> {
+    vec![
+        Field::new("as_of", DataType::Date32, false),
+        Field::new("segment", DataType::Utf8, false),
+        Field::new(ENTITY, DataType::Utf8, false),
+        Field::new(TIER, DataType::Utf8, true),
+        Field::new("holdout", DataType::Boolean, false),
+        Field::new("run_id", DataType::Utf8, false),
+    ]
+}
+
+/// The column of a segment's output.
+pub fn output_column(segment: &str, output: &str) -> String {
+    format!("{segment}__{output}")
+}
+
+/// The type an output is stored as: one every Delta reader knows.
+pub fn stored_type(data_type: &DataType) -> DataType {
+    match data_type {
+        DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+        DataType::Dictionary(_, value) => stored_type(value),
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => DataType::Int64,
+        DataType::Float16 | DataType::Float32 => DataType::Float64,
+        DataType::Timestamp(_, _) => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        DataType::Date64 => DataType::Date32,
+        DataType::Null => DataType::Utf8,
+        other => other.clone(),
+    }
+}
+
+/// An output column of the table: (segment, output name, stored type).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputField {
+    pub segment: String,
+    pub output: String,
+    pub data_type: DataType,
+}
+
+/// The table schema for these outputs.
+pub fn schema(outputs: &[OutputField]) -> Result<SchemaRef> {
+    let mut fields = base_fields();
+    let mut seen: HashSet<String> = fields.iter().map(|f| f.name().clone()).collect();
+    for o in outputs {
+        let name = output_column(&o.segment, &o.output);
+        if !seen.insert(name.clone()) {
+            return Err(EngineError::Usage(format!(
+                "output `{}` of segment `{}` would be stored as column `{name}`, which another \
+                 output already uses: rename one of them",
+                o.output, o.segment
+            )));
+        }
+        fields.push(Field::new(name, stored_type(&o.data_type), true));
+    }
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+/// The Delta schema of an Arrow schema.
+pub fn delta_schema(schema: &Schema) -> Result<StructType> {
+    schema
+        .try_into_kernel()
+        .map_err(|e| EngineError::Internal(format!("table schema: {e}")))
+}
+
+/// Bring the table's schema up to `wanted`: missing output columns are added (one metadata
+/// commit); a column whose type changed is refused, naming it.
+pub async fn evolve(table: DeltaTable, wanted: &Schema, object: &str) -> Result<DeltaTable> {
+    let current = table
+        .snapshot()
+        .map_err(|e| EngineError::output(object, e))?
+        .snapshot()
+        .arrow_schema();
+    let mut missing = Vec::new();
+    for field in wanted.fields() {
+        match current.field_with_name(field.name()) {
+            Ok(existing) if existing.data_type() == field.data_type() => {}
+            Ok(existing) => {
+                return Err(EngineError::Output {
+                    object: object.to_string(),
+                    message: format!(
+                        "column `{}` holds {} but the specs now compute {}: give the output \
+                         a new name (old rows keep the old column)",
+                        field.name(),
+                        existing.data_type(),
+                        field.data_type()
+                    ),
+                });
+            }
+            Err(_) => missing.push(field.as_ref().clone()),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(table);
+    }
+    let fields: Vec<StructField> = delta_schema(&Schema::new(missing))?
+        .fields()
+        .cloned()
+        .collect();
+    table
+        .add_columns()
+        .with_fields(fields)
+        .await
+        .map_err(|e| commit_error(object, e))
+}
+
+/// One as-of's members of some segments, ready to commit.
+pub struct AsOfRows<'a> {
+    pub as_of: NaiveDate,
+    pub run_id: &'a str,
+    pub members: &'a [SegmentMembers],
+    /// Replace only these segments' rows of the as-of (`None`: the whole as-of).
+    pub only: Option<&'a [String]>,
+    /// The run summary stored in the commit (and, after it, in the runs table).
+    pub summary: serde_json::Value,
+}
+
+/// A member batch in the table's schema.
+fn table_batch(
+    schema: &SchemaRef,
+    members: &SegmentMembers,
+    batch: &RecordBatch,
+    run_id: &str,
+) -> Result<RecordBatch> {
+    let rows = batch.num_rows();
+    let segment = &members.segment.name;
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for field in schema.fields() {
+        let column: ArrayRef = match field.name().as_str() {
+            "as_of" => batch
+                .column_by_name("as_of")
+                .cloned()
+                .ok_or_else(|| EngineError::Internal("member rows lost as_of".into()))?,
+            "segment" => Arc::new(StringArray::from(vec![segment.as_str(); rows])),
+            "holdout" => Arc::new(BooleanArray::from(vec![false; rows])),
+            "run_id" => Arc::new(StringArray::from(vec![run_id; rows])),
+            name => {
+                let own = match name.strip_prefix(segment.as_str()) {
+                    Some(rest) => rest.strip_prefix("__"),
+                    None => None,
+                };
+                let source = match (name, own) {
+                    (ENTITY | TIER, _) => batch.column_by_name(name),
+                    (_, Some(output)) => batch.column_by_name(output),
+                    _ => None,
+                };
+                match source {
+                    Some(c) => cast(c, field.data_type())?,
+                    None => new_null_array(field.data_type(), rows),
+                }
+            }
+        };
+        columns.push(column);
+    }
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+/// Delta statistics of a file: its `segment` when every row has the same one.
+fn file_segment(stats: Option<String>) -> Option<String> {
+    let stats: serde_json::Value = serde_json::from_str(&stats?).ok()?;
+    let min = stats.pointer("/minValues/segment")?.as_str()?;
+    let max = stats.pointer("/maxValues/segment")?.as_str()?;
+    (min == max).then(|| min.to_string())
+}
+
+/// The files of one as-of (optionally only those of some segments): (path in the table,
+/// size, segment).
+fn as_of_files(
+    table: &DeltaTable,
+    as_of: NaiveDate,
+    object: &str,
+) -> Result<
+    Vec<(
+        deltalake_core::Path,
+        u64,
+        Option<String>,
+        deltalake_core::kernel::Remove,
+    )>,
+> {
+    let day = as_of.to_string();
+    let snapshot = table
+        .snapshot()
+        .map_err(|e| EngineError::output(object, e))?;
+    Ok(snapshot
+        .log_data()
+        .iter()
+        .filter(|f| f.partition_values_map().get("as_of").cloned().flatten() == Some(day.clone()))
+        .map(|f| {
+            (
+                f.object_store_path(),
+                f.size().max(0) as u64,
+                file_segment(f.stats()),
+                f.remove_action(true),
+            )
+        })
+        .collect())
+}
+
+/// Write and commit one as-of: the new files added and the old ones of the replaced
+/// segments removed, in one Delta commit. Returns the new table version.
+pub async fn replace_as_of(table: &DeltaTable, rows: AsOfRows<'_>, object: &str) -> Result<i64> {
+    let snapshot = table
+        .snapshot()
+        .map_err(|e| EngineError::output(object, e))?;
+    let schema = snapshot.snapshot().arrow_schema();
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build();
+    let mut writer = RecordBatchWriter::for_table(table)
+        .map_err(|e| EngineError::output(object, e))?
+        .with_writer_properties(properties)
+        .with_target_file_size(TARGET_FILE_BYTES);
+    let mut actions: Vec<Action> = Vec::new();
+    for members in rows.members {
+        for batch in &members.batches {
+            let batch = table_batch(&schema, members, batch, rows.run_id)?;
+            writer
+                .write(batch)
+                .await
+                .map_err(|e| EngineError::output(object, e))?;
+        }
+        // One file (or more, past the target size) per segment.
+        let added = writer
+            .flush()
+            .await
+            .map_err(|e| EngineError::output(object, e))?;
+        actions.extend(added.into_iter().map(Action::Add));
+    }
+    let replaced: Option<BTreeSet<&str>> = rows
+        .only
+        .map(|only| only.iter().map(String::as_str).collect());
+    for (_, _, segment, remove) in as_of_files(table, rows.as_of, object)? {
+        let doomed = match (&replaced, &segment) {
+            (None, _) => true,
+            (Some(only), Some(s)) => only.contains(s.as_str()),
+            // A file of several segments (not written by segmint): replace it only with
+            // the whole as-of.
+            (Some(_), None) => false,
+        };
+        if doomed {
+            actions.push(Action::Remove(remove));
+        }
+    }
+    let operation = DeltaOperation::Write {
+        mode: SaveMode::Overwrite,
+        partition_by: Some(vec!["as_of".to_string()]),
+        predicate: Some(format!("as_of = '{}'", rows.as_of)),
+    };
+    let metadata = HashMap::from([(RUN_METADATA.to_string(), rows.summary)]);
+    let finalized = CommitBuilder::default()
+        .with_actions(actions)
+        .with_app_metadata(metadata)
+        .build(Some(snapshot.snapshot()), table.log_store(), operation)
+        .await
+        .map_err(|e| commit_error(object, e))?;
+    Ok(finalized.version() as i64)
+}
+
+/// Entities of each segment committed at `as_of` (only `segments`, when given).
+pub async fn read_as_of(
+    table: &DeltaTable,
+    as_of: NaiveDate,
+    segments: Option<&BTreeSet<String>>,
+    object: &str,
+) -> Result<BTreeMap<String, HashSet<String>>> {
+    let mut out: BTreeMap<String, HashSet<String>> = BTreeMap::new();
+    for (path, _, segment, _) in as_of_files(table, as_of, object)? {
+        if let (Some(wanted), Some(s)) = (segments, &segment)
+            && !wanted.contains(s)
+        {
+            continue;
+        }
+        let batches = read_file(table, &path, Some(&["segment", ENTITY]), object).await?;
+        for batch in batches {
+            let column = |name: &str| -> Result<StringArray> {
+                let c = batch
+                    .column_by_name(name)
+                    .ok_or_else(|| EngineError::Output {
+                        object: format!("{object}/{path}"),
+                        message: format!("no column `{name}`"),
+                    })?;
+                let c = cast(c, &DataType::Utf8)?;
+                Ok(c.as_any()
+                    .downcast_ref::<StringArray>()
+                    .cloned()
+                    .unwrap_or_else(|| StringArray::from(Vec::<String>::new())))
+            };
+            let (segs, entities) = (column("segment")?, column(ENTITY)?);
+            for (s, e) in segs.iter().zip(entities.iter()) {
+                if let (Some(s), Some(e)) = (s, e) {
+                    if segments.is_some_and(|w| !w.contains(s)) {
+                        continue;
+                    }
+                    out.entry(s.to_string()).or_default().insert(e.to_string());
+                }
+            }
+        }
+    }
+    Ok(out)
+}

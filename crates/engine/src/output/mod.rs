@@ -1,0 +1,208 @@
+//! The output: Delta Lake tables under `output.location`, readable by any engine.
+//!
+//! ```text
+//! <output>/members/   one row per (as_of, segment, entity) with tier, holdout and outputs
+//! <output>/runs/      one row per committed run: sizes, entered/exited, timings, spec hashes
+//! ```
+//!
+//! A run replaces its as-of in the `members` table with one Delta commit (the commit
+//! point; its `commitInfo` carries the run summary), then appends its row to `runs`.
+//! Concurrent runs are resolved by Delta's optimistic concurrency: runs of different
+//! as-ofs both commit (the loser of a race retries against the new version); runs of the
+//! same as-of conflict and the later one fails with [`EngineError::CommitConflict`],
+//! leaving the winner's rows intact. A run that dies before its commit leaves only
+//! unreferenced files, which [`OutputTables::gc`] (a Delta vacuum) removes.
+
+mod delta;
+pub mod members_table;
+pub mod runs_table;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use datafusion::arrow::datatypes::Schema;
+use deltalake_core::DeltaTable;
+use deltalake_core::operations::vacuum::VacuumMode;
+use serde::Serialize;
+
+pub use delta::register_schemes;
+use delta::table_url;
+pub use members_table::{MEMBERS, OutputField};
+pub use runs_table::RUNS;
+
+use crate::error::{EngineError, Result};
+use crate::run::RunSummary;
+use crate::storage::Located;
+
+/// Files an unfinished run may still be writing are younger than this; `gc` never removes
+/// unreferenced files younger than it, whatever the retention.
+pub const ORPHAN_FLOOR_HOURS: i64 = 1;
+
+/// What `gc` removed, per table.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GcReport {
+    /// Files removed from each table.
+    pub removed_files: BTreeMap<String, Vec<String>>,
+}
+
+/// The committed history: every committed run, by as-of.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    pub runs: Vec<RunSummary>,
+}
+
+impl History {
+    fn day(run: &RunSummary) -> Option<NaiveDate> {
+        NaiveDate::parse_from_str(&run.as_of, "%Y-%m-%d").ok()
+    }
+
+    /// Every committed as-of.
+    pub fn days(&self) -> BTreeSet<NaiveDate> {
+        self.runs.iter().filter_map(Self::day).collect()
+    }
+
+    /// The latest committed as-of strictly before `as_of`.
+    pub fn previous(&self, as_of: NaiveDate) -> Option<NaiveDate> {
+        self.days().into_iter().filter(|d| *d < as_of).next_back()
+    }
+
+    /// Each segment committed at `day`, with the summary of the run that last wrote it.
+    pub fn segments_at(&self, day: NaiveDate) -> BTreeMap<String, &crate::run::SegmentSummary> {
+        let mut out = BTreeMap::new();
+        for run in self.runs.iter().filter(|r| Self::day(r) == Some(day)) {
+            for (name, segment) in &run.segments {
+                out.insert(name.clone(), segment);
+            }
+        }
+        out
+    }
+
+    /// The runs committed at `day`, oldest first.
+    pub fn runs_at(&self, day: NaiveDate) -> Vec<&RunSummary> {
+        self.runs
+            .iter()
+            .filter(|r| Self::day(r) == Some(day))
+            .collect()
+    }
+}
+
+/// The output location and its tables.
+#[derive(Debug, Clone)]
+pub struct OutputTables {
+    pub location: Located,
+}
+
+impl OutputTables {
+    pub fn new(location: Located) -> Self {
+        OutputTables { location }
+    }
+
+    /// The full URL of a table, for messages.
+    pub fn describe(&self, table: &str) -> String {
+        format!("{}{table}", self.location.table_url())
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<DeltaTable>> {
+        let url = table_url(&self.location, name)?;
+        delta::load(&self.location, &url).await
+    }
+
+    /// The members table, created when missing, with its schema brought up to these
+    /// outputs.
+    pub(crate) async fn members_for_write(&self, outputs: &[OutputField]) -> Result<DeltaTable> {
+        let wanted = members_table::schema(outputs)?;
+        let object = self.describe(MEMBERS);
+        let table = self.created(MEMBERS, &wanted, &["as_of"]).await?;
+        members_table::evolve(table, &wanted, &object).await
+    }
+
+    async fn created(
+        &self,
+        name: &str,
+        schema: &Schema,
+        partitions: &[&str],
+    ) -> Result<DeltaTable> {
+        let url = table_url(&self.location, name)?;
+        let delta_schema = members_table::delta_schema(schema)?;
+        delta::load_or_create(&self.location, &url, &delta_schema, partitions, &[]).await
+    }
+
+    /// Record committed runs in the runs table (created when missing).
+    pub(crate) async fn append_runs(&self, runs: &[RunSummary]) -> Result<()> {
+        let table = self.created(RUNS, &runs_table::schema(), &[]).await?;
+        runs_table::append(&table, runs, &self.describe(RUNS)).await?;
+        Ok(())
+    }
+
+    /// Every committed run. Runs whose members commit landed but whose runs row did not (the
+    /// process died in between) are added to the runs table first.
+    pub async fn history(&self) -> Result<History> {
+        let Some(members) = self.table(MEMBERS).await? else {
+            return Ok(History::default());
+        };
+        let mut runs = match self.table(RUNS).await? {
+            Some(t) => runs_table::read_all(&t, &self.describe(RUNS)).await?,
+            None => Vec::new(),
+        };
+        let known: HashSet<String> = runs.iter().map(|r| r.run_id.clone()).collect();
+        let after = runs
+            .iter()
+            .filter_map(|r| r.table_version)
+            .max()
+            .unwrap_or(-1);
+        let missing =
+            runs_table::missing_runs(&members, after, &known, &self.describe(MEMBERS)).await?;
+        if !missing.is_empty() {
+            self.append_runs(&missing).await?;
+            runs.extend(missing);
+            runs.sort_by(|a, b| (&a.as_of, &a.committed_at).cmp(&(&b.as_of, &b.committed_at)));
+        }
+        Ok(History { runs })
+    }
+
+    /// The committed members of each segment at `day` (only `segments`, when given).
+    pub async fn members_at(
+        &self,
+        day: NaiveDate,
+        segments: Option<&BTreeSet<String>>,
+    ) -> Result<BTreeMap<String, HashSet<String>>> {
+        match self.table(MEMBERS).await? {
+            Some(t) => members_table::read_as_of(&t, day, segments, &self.describe(MEMBERS)).await,
+            None => Ok(BTreeMap::new()),
+        }
+    }
+
+    /// Vacuum both tables: files no version younger than `retention` needs are removed;
+    /// unreferenced files (from runs that never committed) only once older than
+    /// [`ORPHAN_FLOOR_HOURS`] too, so a run still writing keeps its files. Files the
+    /// current version reads are never removed.
+    pub async fn gc(&self, retention: chrono::Duration, _now: DateTime<Utc>) -> Result<GcReport> {
+        let mut report = GcReport::default();
+        let floor = chrono::Duration::hours(ORPHAN_FLOOR_HOURS).max(retention);
+        for name in [MEMBERS, RUNS] {
+            let Some(table) = self.table(name).await? else {
+                continue;
+            };
+            let object = self.describe(name);
+            let mut removed = Vec::new();
+            let (table, lite) = table
+                .vacuum()
+                .with_retention_period(retention)
+                .with_enforce_retention_duration(false)
+                .with_mode(VacuumMode::Lite)
+                .await
+                .map_err(|e| EngineError::output(&object, e))?;
+            removed.extend(lite.files_deleted);
+            let (_, full) = table
+                .vacuum()
+                .with_retention_period(floor)
+                .with_enforce_retention_duration(false)
+                .with_mode(VacuumMode::Full)
+                .await
+                .map_err(|e| EngineError::output(&object, e))?;
+            removed.extend(full.files_deleted);
+            report.removed_files.insert(name.to_string(), removed);
+        }
+        Ok(report)
+    }
+}

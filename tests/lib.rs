@@ -6,6 +6,7 @@
 pub mod behavior;
 pub mod delta_reader;
 pub mod local_cluster;
+pub mod python_env;
 pub mod reference;
 
 use std::path::{Path, PathBuf};

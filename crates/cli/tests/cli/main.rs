@@ -3,6 +3,8 @@
 
 mod airflow;
 mod cluster;
+mod concurrency;
+mod delta_tables;
 mod exit_codes;
 mod s3_server;
 mod storage;

@@ -131,7 +131,7 @@ fn no_file_missing(server: &S3Server) {
 }
 
 /// Every object key under a prefix.
-fn keys(server: &S3Server, prefix: &str) -> BTreeSet<String> {
+pub(crate) fn keys(server: &S3Server, prefix: &str) -> BTreeSet<String> {
     use futures::TryStreamExt;
     let client = server.client();
     server.block_on(async {

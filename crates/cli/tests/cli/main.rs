@@ -6,6 +6,7 @@ mod cluster;
 mod concurrency;
 mod delta_tables;
 mod exit_codes;
+mod kill;
 mod s3_server;
 mod storage;
 

@@ -89,15 +89,19 @@ pub async fn dispatch(cli: &Cli) -> u8 {
             days,
             end,
             seed,
-        } => generate(
-            out,
-            &LakeGenConfig {
+            format,
+        } => {
+            let config = LakeGenConfig {
                 users: *users,
                 days: *days,
                 end: *end,
                 seed: *seed,
-            },
-        ),
+            };
+            match generate(out, &config) {
+                Ok(()) if *format == crate::LakeFormat::Delta => to_delta(out).await,
+                other => other,
+            }
+        }
         Command::Demo { dir, users } => demo(dir, *users).await,
         Command::Sql {
             query,
@@ -353,6 +357,14 @@ fn generate(out: &Path, config: &LakeGenConfig) -> Result<(), EngineError> {
         report.bytes,
         out.display()
     );
+    Ok(())
+}
+
+/// Make a generated lake's `events/` and `profiles/` Delta tables.
+async fn to_delta(lake: &Path) -> Result<(), EngineError> {
+    segmint_engine::delta_lake::convert_folder(&lake.join("events"), true).await?;
+    segmint_engine::delta_lake::convert_folder(&lake.join("profiles"), false).await?;
+    println!("made {0}/events and {0}/profiles Delta tables", lake.display());
     Ok(())
 }
 

@@ -79,6 +79,14 @@ pub enum Emit {
     Physical,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LakeFormat {
+    /// Parquet files in hive-partitioned folders.
+    Parquet,
+    /// Delta Lake tables.
+    Delta,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum SqlFormat {
     /// An aligned text table.
@@ -228,6 +236,8 @@ pub enum Command {
     },
     /// Write a deterministic synthetic lake (events partitioned by date, and profiles) with
     /// planted personas: daily, weekly, monthly, fading, dormant, new and returning users.
+    /// `--format delta` makes `events/` and `profiles/` Delta tables (same files, plus a
+    /// Delta log); read them with `format: delta` in segmint.yaml.
     GenerateLake {
         /// Folder to write `events/` and `profiles/` into.
         #[arg(long)]
@@ -241,6 +251,9 @@ pub enum Command {
         end: chrono::NaiveDate,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// `parquet` (hive-partitioned folders) or `delta` (Delta Lake tables).
+        #[arg(long, value_enum, default_value_t = LakeFormat::Parquet)]
+        format: LakeFormat,
     },
     /// Generate a small lake in a folder, run the shipped segment library on it, and print
     /// a table of segment sizes.

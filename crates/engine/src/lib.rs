@@ -6,6 +6,7 @@
 //! | [`storage`] | [`storage::StoreRegistry`]: object stores by URL (`s3://`, `gs://`, `az://`, `http(s)://`, `file://`, paths) for sessions, outputs and executors; credential redaction |
 //! | [`run`] | compiles the fused plan for an as-of, executes it, writes members and `summary.json`, commits |
 //! | [`members`] | the fused result's rows → each segment's members (masks, entity sets, tier counts); `preview` |
+//! | [`delta_lake`] | Delta tables as lake sources: files chosen from the log's statistics, scanned with DataFusion's Parquet scan |
 //! | [`sql`] | ad-hoc SQL over the lake's `events` / `profiles` tables with segmint's functions |
 //! | [`history`] | `diff` against the previous committed as-of; backfills that resume |
 //! | [`output`] | the output Delta tables (`members`, `runs`): one commit per as-of, history, vacuum |
@@ -14,6 +15,7 @@
 //! DataFusion, Parquet and object-store errors become engine errors in one place (the
 //! private `failure` module).
 
+pub mod delta_lake;
 pub mod error;
 mod failure;
 pub mod history;

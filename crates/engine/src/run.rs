@@ -57,11 +57,12 @@ pub fn compile_for(
     explain_leaves: bool,
 ) -> Result<Compiled> {
     let as_of = AsOf::new(as_of, &session.checked.project.timezone)?;
+    let (lo, hi) = segmint_compiler::scan_range(&session.checked, &as_of);
     Ok(compile(
         &session.checked,
         selected,
         as_of,
-        session.events.clone(),
+        session.events.for_range(lo, hi)?,
         session.profiles.clone(),
         explain_leaves,
     )?)
@@ -78,10 +79,15 @@ pub async fn execute(session: &ProjectSession, compiled: &Compiled) -> Result<Ve
     }
 }
 
-/// Whether any event passes `filter` (reading as little as the pruning allows).
-async fn any_event(session: &ProjectSession, filter: datafusion::prelude::Expr) -> Result<bool> {
-    let plan =
-        datafusion::logical_expr::LogicalPlanBuilder::scan("events", session.events.clone(), None)
+/// Whether any event in `[lo, hi)` passes `filter` (reading as little as the pruning
+/// allows).
+async fn any_event(
+    session: &ProjectSession,
+    (lo, hi): (Option<i64>, i64),
+    filter: datafusion::prelude::Expr,
+) -> Result<bool> {
+    let events = session.events.for_range(lo, hi)?;
+    let plan = datafusion::logical_expr::LogicalPlanBuilder::scan("events", events, None)
             .and_then(|b| b.filter(filter))
             .and_then(|b| b.limit(0, Some(1)))
             .and_then(|b| b.build())
@@ -102,18 +108,21 @@ async fn check_events_in_range(
 ) -> Result<()> {
     let clock = AsOf::new(as_of, &session.checked.project.timezone)?;
     let location = session.events_location.display.clone();
+    let range = segmint_compiler::scan_range(&session.checked, &clock);
+    let day_range = (clock.day_start_us(as_of), clock.end_us);
     if !allow_empty_day
         && let Some(day) = segmint_compiler::as_of_day_filter(&session.checked, &clock)
-        && !any_event(session, day).await?
+        && !any_event(session, day_range, day).await?
     {
         return Err(EngineError::EmptyDay {
             object: location,
             day: as_of,
         });
     }
-    let (lo, _) = segmint_compiler::scan_range(&session.checked, &clock);
+    let (lo, _) = range;
     if !any_event(
         session,
+        range,
         segmint_compiler::scan_filter(&session.checked, &clock),
     )
     .await?

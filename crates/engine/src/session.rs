@@ -26,17 +26,41 @@ use datafusion::logical_expr::TableSource;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::TryStreamExt;
 use object_store::ObjectMeta;
-use segmint_spec::{Checked, ColumnKind, LakeSchema, PartitionType, Project, TableColumns};
+use segmint_spec::{
+    Checked, ColumnKind, LakeSchema, PartitionType, Project, TableColumns, TableFormat,
+};
 
+use crate::delta_lake::DeltaSource;
 use crate::error::{EngineError, Result};
 use crate::output::OutputTables;
 use crate::storage::{Located, StoreRegistry, redact};
+
+/// Where a run's events come from.
+#[derive(Clone)]
+pub enum EventsSource {
+    /// Hive-partitioned Parquet: one listing table; the plan's filter prunes partitions.
+    Listing(Arc<dyn TableSource>),
+    /// A Delta table: each run scans the files whose statistics overlap its range.
+    Delta(Arc<DeltaSource>),
+}
+
+impl EventsSource {
+    /// The table a run reading `[lo, hi)` (UTC microseconds) scans.
+    pub fn for_range(&self, lo: Option<i64>, hi: i64) -> Result<Arc<dyn TableSource>> {
+        match self {
+            EventsSource::Listing(source) => Ok(source.clone()),
+            EventsSource::Delta(delta) => Ok(provider_as_source(Arc::new(
+                delta.listing(lo, Some(hi))?,
+            ))),
+        }
+    }
+}
 
 /// An opened project, ready to compile and run.
 pub struct ProjectSession {
     pub checked: Checked,
     pub ctx: SessionContext,
-    pub events: Arc<dyn TableSource>,
+    pub events: EventsSource,
     pub profiles: Option<Arc<dyn TableSource>>,
     pub schema: LakeSchema,
     /// Where the events are (for messages naming the source).
@@ -49,7 +73,10 @@ pub struct ProjectSession {
 /// with every segmint function available — the context `segmint sql` queries.
 pub struct LakeSession {
     pub ctx: SessionContext,
+    /// The `events` table (for a Delta table: over all its active files).
     pub events: Arc<ListingTable>,
+    /// The Delta log behind `events`, when it is a Delta table.
+    pub delta_events: Option<Arc<DeltaSource>>,
     pub events_location: Located,
     pub profiles: Option<Arc<ListingTable>>,
     pub schema: LakeSchema,
@@ -108,10 +135,14 @@ impl ProjectSessionBuilder {
                 object: lake.events_location.display.clone(),
                 diagnostics: d,
             })?;
+        let events = match lake.delta_events {
+            Some(delta) => EventsSource::Delta(delta),
+            None => EventsSource::Listing(provider_as_source(lake.events)),
+        };
         Ok(ProjectSession {
             checked,
             ctx: lake.ctx,
-            events: provider_as_source(lake.events),
+            events,
             profiles: lake.profiles.map(|p| provider_as_source(p)),
             schema: lake.schema,
             events_location: lake.events_location,
@@ -190,7 +221,17 @@ async fn register_lake(
             (name.clone(), dt)
         })
         .collect();
-    let events = Arc::new(listing_table(&ctx, &events_location, partitions).await?);
+    ctx.register_object_store(&events_location.store_url, events_location.store.clone());
+    let (events, delta_events) = match project.events.format {
+        TableFormat::Parquet => (
+            Arc::new(listing_table(&ctx, &events_location, partitions).await?),
+            None,
+        ),
+        TableFormat::Delta => {
+            let delta = DeltaSource::open(&events_location, Some(&project.events.time)).await?;
+            (Arc::new(delta.listing(None, None)?), Some(Arc::new(delta)))
+        }
+    };
     let mut schema = LakeSchema {
         events: table_columns(&events.schema()),
         profiles: None,
@@ -198,8 +239,12 @@ async fn register_lake(
     ctx.register_table("events", events.clone())
         .map_err(EngineError::Plan)?;
     let mut profiles = None;
-    if let Some(located) = profiles_location {
-        let table = Arc::new(listing_table(&ctx, &located, vec![]).await?);
+    if let (Some(located), Some(p)) = (profiles_location, &project.profiles) {
+        ctx.register_object_store(&located.store_url, located.store.clone());
+        let table = Arc::new(match p.format {
+            TableFormat::Parquet => listing_table(&ctx, &located, vec![]).await?,
+            TableFormat::Delta => DeltaSource::open(&located, None).await?.listing(None, None)?,
+        });
         schema.profiles = Some(table_columns(&table.schema()));
         ctx.register_table("profiles", table.clone())
             .map_err(EngineError::Plan)?;
@@ -208,6 +253,7 @@ async fn register_lake(
     Ok(LakeSession {
         ctx,
         events,
+        delta_events,
         events_location,
         profiles,
         schema,

@@ -179,6 +179,28 @@ segments: {segments}
     )
 }
 
+/// The demo project file for a generated lake made of Delta tables (`generate-lake
+/// --format delta`) at `lake`, results at `output`.
+pub fn delta_project_yaml(lake: &str, output: &str, segments: &str) -> String {
+    format!(
+        "\
+lake:
+  events:
+    location: {lake}/events
+    format: delta
+    columns: {{entity: user_id, time: event_time, event: event_name}}
+  profiles:
+    location: {lake}/profiles
+    format: delta
+    key: user_id
+output:
+  location: {output}
+timezone: UTC
+segments: {segments}
+"
+    )
+}
+
 /// Write `dir/segmint.yaml` reading `dir/lake`, with the segment files in `segments`;
 /// returns the project file's path.
 pub fn write_project(dir: &Path, segments: &str) -> std::io::Result<PathBuf> {

@@ -69,6 +69,8 @@ pub enum Code {
     BadLeaf,
     /// An output is not a measurable leaf, or carries a comparison.
     BadOutput,
+    /// Lake settings that do not fit together (e.g. `partitioning:` on a Delta table).
+    BadLake,
 }
 
 impl Code {
@@ -103,6 +105,7 @@ impl Code {
             Code::UnknownStep => "SM027",
             Code::BadLeaf => "SM028",
             Code::BadOutput => "SM029",
+            Code::BadLake => "SM030",
         }
     }
 }

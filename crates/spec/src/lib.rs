@@ -40,5 +40,5 @@ pub use model::{
     Window,
 };
 pub use schema::{ColumnKind, LakeSchema, TableColumns};
-pub use syntax::{Literal, MetricAgg, PartitionType};
+pub use syntax::{Literal, MetricAgg, PartitionType, TableFormat};
 pub use window::{Span, Unit};

@@ -39,10 +39,37 @@ fn segmint(server: &S3Server, dir: &Path, args: &[&str]) -> Output {
     crate::storage::segmint(server, dir, args, &[("RUST_LOG", "trace")])
 }
 
-/// A lake on the server and project files writing to `s3://segmint/<output>`.
+/// A lake on the server and project files writing to `s3://segmint/<output>`; the same lake
+/// as Delta tables at `s3://segmint/delta-lake`, read by `delta.yaml` (writing to `delta`).
 fn lake(server: &S3Server, dir: &Path, outputs: &[&str]) {
     crate::storage::upload_generated_lake(server, dir, "250");
     let segments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../segments");
+    let converted = Command::new(env!("CARGO_BIN_EXE_segmint"))
+        .current_dir(dir)
+        .args([
+            "generate-lake",
+            "--out",
+            "delta-lake",
+            "--users",
+            "250",
+            "--days",
+            "40",
+            "--format",
+            "delta",
+        ])
+        .output()
+        .unwrap();
+    crate::succeeded(&converted);
+    server.upload(&dir.join("delta-lake"), "delta-lake");
+    std::fs::write(
+        dir.join("delta.yaml"),
+        segmint_lakegen::demo::delta_project_yaml(
+            &format!("s3://{BUCKET}/delta-lake"),
+            &format!("s3://{BUCKET}/delta"),
+            &segments.display().to_string(),
+        ),
+    )
+    .unwrap();
     for output in outputs {
         std::fs::write(
             dir.join(format!("{output}.yaml")),
@@ -102,7 +129,7 @@ fn the_library_on_a_cluster_equals_the_local_run_with_and_without_adaptive_plann
     assert!(expected.len() >= 25);
 
     let mut client_logs = String::new();
-    for (output, adaptive) in [("adaptive", "true"), ("static", "false")] {
+    for (output, adaptive) in [("adaptive", "true"), ("static", "false"), ("delta", "false")] {
         let setting = format!("ballista.planner.adaptive.enabled={adaptive}");
         let out = segmint(
             &server,

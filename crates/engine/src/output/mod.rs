@@ -26,7 +26,7 @@ use deltalake_core::operations::vacuum::VacuumMode;
 use serde::Serialize;
 
 pub use delta::register_schemes;
-use delta::table_url;
+pub(crate) use delta::{load as load_table, table_url};
 pub use members_table::{MEMBERS, OutputField};
 pub use runs_table::RUNS;
 

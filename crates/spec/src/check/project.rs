@@ -7,6 +7,7 @@ use super::context::{FileContext, at};
 use crate::diagnostic::{Code, Diagnostics};
 use crate::model::{EventsTable, ProfilesTable, Project, StorageOptions};
 use crate::schema::{ColumnKind, LakeSchema};
+use crate::syntax::TableFormat;
 
 /// The resolved project, or `None` after reporting problems.
 pub fn check_project(
@@ -90,6 +91,18 @@ pub fn check_project(
             ok = false;
         }
     }
+    let format = events.format.as_ref().map(|f| f.value).unwrap_or_default();
+    if format == TableFormat::Delta
+        && let Some((name, t)) = events.partitioning.iter().flatten().next()
+    {
+        ctx.report(
+            Code::BadLake,
+            at(t),
+            format!("`partitioning` ({name}) is for hive-partitioned Parquet; a Delta table's log says how it is partitioned"),
+            "remove `partitioning:`; segmint skips files outside the scanned time range using the Delta log's statistics",
+        );
+        ok = false;
+    }
     let partitioning = events
         .partitioning
         .iter()
@@ -100,6 +113,7 @@ pub fn check_project(
         root: input.root.clone(),
         events: EventsTable {
             location: events.location.value.clone(),
+            format,
             partitioning,
             entity: columns.entity.value.clone(),
             time: columns.time.value.clone(),
@@ -107,6 +121,7 @@ pub fn check_project(
         },
         profiles: syntax.lake.profiles.as_ref().map(|p| ProfilesTable {
             location: p.location.value.clone(),
+            format: p.format.as_ref().map(|f| f.value).unwrap_or_default(),
             key: p.key.value.clone(),
         }),
         output_location: syntax.output.location.value.clone(),

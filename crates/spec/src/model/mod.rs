@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::syntax::{Literal, PartitionType};
+use crate::syntax::{Literal, PartitionType, TableFormat};
 use crate::window::Span;
 
 pub use leaf::{
@@ -71,6 +71,7 @@ impl Default for StorageOptions {
 #[derive(Debug, Clone, Serialize)]
 pub struct EventsTable {
     pub location: String,
+    pub format: TableFormat,
     pub partitioning: Vec<(String, PartitionType)>,
     pub entity: String,
     pub time: String,
@@ -81,6 +82,7 @@ pub struct EventsTable {
 #[derive(Debug, Clone, Serialize)]
 pub struct ProfilesTable {
     pub location: String,
+    pub format: TableFormat,
     pub key: String,
 }
 

@@ -20,5 +20,5 @@ pub use condition::{
 };
 pub use literal::Literal;
 pub use predicate::{Predicate, PredicateSyntax};
-pub use project::{PartitionType, ProjectSyntax, StorageSyntax};
+pub use project::{PartitionType, ProjectSyntax, StorageSyntax, TableFormat};
 pub use segment::{OutputSyntax, SegmentSyntax, TierSyntax};

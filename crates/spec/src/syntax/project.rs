@@ -4,7 +4,8 @@
 //! lake:
 //!   events:
 //!     location: s3://acme-lake/events/   # s3:// gs:// az:// abfss:// http(s):// file:// or a path
-//!     partitioning: {date: date}         # hive-style columns, used for pruning
+//!     format: parquet                    # or delta (a Delta Lake table)
+//!     partitioning: {date: date}         # hive-style columns, used for pruning (Parquet only)
 //!     columns: {entity: user_id, time: event_time, event: event_name}
 //!   profiles:                            # optional: one row per entity
 //!     location: ./lake/profiles
@@ -75,10 +76,23 @@ pub struct LakeSyntax {
     pub profiles: Option<ProfilesSyntax>,
 }
 
+/// How a lake table is stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableFormat {
+    /// Parquet files, hive-partitioned folders (`date=2026-11-22/`).
+    #[default]
+    Parquet,
+    /// A Delta Lake table: its log names the files, their partitions and statistics.
+    Delta,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventsSyntax {
     pub location: Spanned<String>,
+    #[serde(default)]
+    pub format: Option<Spanned<TableFormat>>,
     #[serde(default)]
     pub partitioning: Option<BTreeMap<String, Spanned<PartitionType>>>,
     pub columns: EventColumnsSyntax,
@@ -108,6 +122,8 @@ pub struct EventColumnsSyntax {
 #[serde(deny_unknown_fields)]
 pub struct ProfilesSyntax {
     pub location: Spanned<String>,
+    #[serde(default)]
+    pub format: Option<Spanned<TableFormat>>,
     pub key: Spanned<String>,
 }
 

@@ -49,5 +49,7 @@ pub fn python() -> PathBuf {
 
 /// A script under `tests/python/`.
 pub fn script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join(name)
 }

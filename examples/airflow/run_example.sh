@@ -24,6 +24,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="sqlite:///$AIRFLOW_HOME/airflow.db"
 export SEGMINT_PROJECT="$project"
 export SEGMINT_BIN="$binary"
+export SEGMINT_RETRY_DELAY_SECONDS="${SEGMINT_RETRY_DELAY_SECONDS:-1}"
 "$venv/bin/airflow" db migrate > "$AIRFLOW_HOME/migrate.log" 2>&1
 status=0
 for day in "$@"; do

@@ -260,9 +260,8 @@ async fn a_windowed_segment_reads_only_in_window_files_of_a_delta_table() {
         .map(|(i, _)| &text[i + 5..i + 15])
         .collect();
     // The window is 2026-11-16 .. 2026-11-22 (7 days); each day's file holds that day.
-    let expected: std::collections::BTreeSet<String> = (16..=22)
-        .map(|d| format!("2026-11-{d}"))
-        .collect();
+    let expected: std::collections::BTreeSet<String> =
+        (16..=22).map(|d| format!("2026-11-{d}")).collect();
     assert_eq!(
         days,
         expected.iter().map(String::as_str).collect(),

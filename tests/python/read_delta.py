@@ -8,7 +8,7 @@ AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION from the environment are
 
 {"members_version": N,
  "members": {as_of: {segment: [entity, ...]}},      # at the newest version, or --version N
- "run_ids": {as_of: [run_id, ...]},                 # the runs the as-of's rows came from
+ "run_ids": {as_of: [run_id, ...]},                 # the runs the as-of's files came from
  "runs": [{"as_of", "run_id", "members_version", "sizes": {segment: size}}],
  "columns": [members table columns],
  "missing": [file a version references that is gone]}   # with --check-versions (local)
@@ -53,12 +53,16 @@ def main():
     location = args[0]
     version = int(args[args.index("--version") + 1]) if "--version" in args else None
     members = table(location, "members", version)
-    rows = members.to_pyarrow_table(columns=["as_of", "segment", "entity", "run_id"]).to_pylist()
+    rows = members.to_pyarrow_table(columns=["as_of", "segment", "entity"]).to_pylist()
     by_day, run_ids = {}, {}
     for row in rows:
         day = row["as_of"].isoformat()
         by_day.setdefault(day, {}).setdefault(row["segment"], []).append(row["entity"])
-        run_ids.setdefault(day, set()).add(row["run_id"])
+    # Each file's name carries the run that wrote it: part-<run_id>-<uuid>.zstd.parquet.
+    for uri in members.file_uris():
+        day = uri.split("as_of=")[1][:10]
+        name = uri.rsplit("/", 1)[1]
+        run_ids.setdefault(day, set()).add(name[len("part-"):].rsplit("-", 1)[0])
     for day in by_day.values():
         for entities in day.values():
             entities.sort()

@@ -364,7 +364,10 @@ fn generate(out: &Path, config: &LakeGenConfig) -> Result<(), EngineError> {
 async fn to_delta(lake: &Path) -> Result<(), EngineError> {
     segmint_engine::delta_lake::convert_folder(&lake.join("events"), true).await?;
     segmint_engine::delta_lake::convert_folder(&lake.join("profiles"), false).await?;
-    println!("made {0}/events and {0}/profiles Delta tables", lake.display());
+    println!(
+        "made {0}/events and {0}/profiles Delta tables",
+        lake.display()
+    );
     Ok(())
 }
 

@@ -58,9 +58,12 @@ impl DeltaSource {
     /// select files (`None`: no selection, e.g. profiles).
     pub async fn open(located: &Located, time: Option<&str>) -> Result<DeltaSource> {
         let url = crate::output::table_url(located, "")?;
-        let table: DeltaTable = crate::output::load_table(located, &url)
-            .await?
-            .ok_or_else(|| EngineError::data(&located.display, "no Delta table here (no _delta_log)"))?;
+        let table: DeltaTable =
+            crate::output::load_table(located, &url)
+                .await?
+                .ok_or_else(|| {
+                    EngineError::data(&located.display, "no Delta table here (no _delta_log)")
+                })?;
         let data = |e: &dyn std::fmt::Display| EngineError::data(&located.display, e);
         let snapshot = table.snapshot().map_err(|e| data(&e))?;
         let partitions: Vec<String> = snapshot.metadata().partition_columns().to_vec();
@@ -127,8 +130,8 @@ impl DeltaSource {
             .map(|f| ListingTableUrl::parse(&f.url))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| EngineError::data(&self.display, e))?;
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-            .with_file_extension(".parquet");
+        let options =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(options)
             .with_schema(self.schema.clone());

@@ -88,10 +88,10 @@ async fn any_event(
 ) -> Result<bool> {
     let events = session.events.for_range(lo, hi)?;
     let plan = datafusion::logical_expr::LogicalPlanBuilder::scan("events", events, None)
-            .and_then(|b| b.filter(filter))
-            .and_then(|b| b.limit(0, Some(1)))
-            .and_then(|b| b.build())
-            .map_err(EngineError::Plan)?;
+        .and_then(|b| b.filter(filter))
+        .and_then(|b| b.limit(0, Some(1)))
+        .and_then(|b| b.build())
+        .map_err(EngineError::Plan)?;
     match DataFrame::new(session.ctx.state(), plan).collect().await {
         Ok(batches) => Ok(batches.iter().any(|b| b.num_rows() > 0)),
         Err(e) => Err(read_error(&session.events_location, e).await),

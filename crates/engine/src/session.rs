@@ -49,9 +49,9 @@ impl EventsSource {
     pub fn for_range(&self, lo: Option<i64>, hi: i64) -> Result<Arc<dyn TableSource>> {
         match self {
             EventsSource::Listing(source) => Ok(source.clone()),
-            EventsSource::Delta(delta) => Ok(provider_as_source(Arc::new(
-                delta.listing(lo, Some(hi))?,
-            ))),
+            EventsSource::Delta(delta) => {
+                Ok(provider_as_source(Arc::new(delta.listing(lo, Some(hi))?)))
+            }
         }
     }
 }
@@ -243,7 +243,9 @@ async fn register_lake(
         ctx.register_object_store(&located.store_url, located.store.clone());
         let table = Arc::new(match p.format {
             TableFormat::Parquet => listing_table(&ctx, &located, vec![]).await?,
-            TableFormat::Delta => DeltaSource::open(&located, None).await?.listing(None, None)?,
+            TableFormat::Delta => DeltaSource::open(&located, None)
+                .await?
+                .listing(None, None)?,
         });
         schema.profiles = Some(table_columns(&table.schema()));
         ctx.register_table("profiles", table.clone())

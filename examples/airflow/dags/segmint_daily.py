@@ -75,7 +75,12 @@ with DAG(
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 3, "retry_delay": timedelta(minutes=10)},
+    # SEGMINT_RETRY_DELAY_SECONDS shortens the wait between retries (the example runner's
+    # tests set it so a failing run does not wait 3 × 10 minutes).
+    default_args={
+        "retries": 3,
+        "retry_delay": timedelta(seconds=int(os.environ.get("SEGMINT_RETRY_DELAY_SECONDS", "600"))),
+    },
     tags=["segmint"],
 ) as dag:
     PythonOperator(task_id="run_segments", python_callable=run_segmint)

@@ -129,7 +129,11 @@ fn the_library_on_a_cluster_equals_the_local_run_with_and_without_adaptive_plann
     assert!(expected.len() >= 25);
 
     let mut client_logs = String::new();
-    for (output, adaptive) in [("adaptive", "true"), ("static", "false"), ("delta", "false")] {
+    for (output, adaptive) in [
+        ("adaptive", "true"),
+        ("static", "false"),
+        ("delta", "false"),
+    ] {
         let setting = format!("ballista.planner.adaptive.enabled={adaptive}");
         let out = segmint(
             &server,

@@ -110,7 +110,10 @@ fn check(view: &serde_json::Value, committed: &[serde_json::Value]) {
         .iter()
         .map(|r| r["run_id"].as_str().unwrap())
         .collect();
-    assert_eq!(listed, exited_0, "the runs table lists exactly the committed runs");
+    assert_eq!(
+        listed, exited_0,
+        "the runs table lists exactly the committed runs"
+    );
 }
 
 #[test]
@@ -156,7 +159,11 @@ fn concurrent_runs_on_s3_never_corrupt_a_table() {
         let url = format!("s3://{BUCKET}/out/{table}/");
         let store = std::sync::Arc::new(server.client());
         let latest = server
-            .block_on(segmint_tests::delta_reader::table_on(store.clone(), &url, None))
+            .block_on(segmint_tests::delta_reader::table_on(
+                store.clone(),
+                &url,
+                None,
+            ))
             .version()
             .unwrap();
         for version in 0..=latest {

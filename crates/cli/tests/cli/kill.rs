@@ -9,17 +9,20 @@ use crate::delta_tables::{python_view, reported, sizes};
 
 const AS_OF: &str = "2026-11-21";
 
-/// Files under the members table's folder for the as-of.
+/// Files under the members table's folder for the as-of (in its segment partitions).
 fn files(out: &Path) -> Vec<String> {
-    let dir = out.join(format!("members/as_of={AS_OF}"));
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
+    fn walk(dir: &Path, names: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, names);
+            } else {
+                names.push(path.display().to_string());
+            }
+        }
+    }
+    let mut names = Vec::new();
+    walk(&out.join(format!("members/as_of={AS_OF}")), &mut names);
     names.sort();
     names
 }
@@ -32,8 +35,7 @@ fn a_run_killed_while_committing_leaves_the_previous_version_intact() {
     let segments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../segments");
     segmint_lakegen::demo::write_project(d, &segments.display().to_string()).unwrap();
     let first = crate::exit_codes::segmint(d, &["run", "--as-of", AS_OF, "--json"]);
-    let first: serde_json::Value =
-        serde_json::from_str(crate::succeeded(&first).trim()).unwrap();
+    let first: serde_json::Value = serde_json::from_str(crate::succeeded(&first).trim()).unwrap();
     let out = d.join("out");
     let location = out.display().to_string();
 

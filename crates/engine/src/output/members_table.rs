@@ -1,26 +1,26 @@
 //! The `members` Delta table: one row per (as_of, segment, entity), every segment in one
-//! table, partitioned by `as_of`.
+//! table, partitioned by `as_of` and `segment`.
 //!
 //! | column | type | |
 //! |---|---|---|
 //! | `as_of` | date | partition column |
-//! | `segment` | string | |
+//! | `segment` | string | partition column |
 //! | `entity` | string | |
 //! | `tier` | string | the tier of a tiered segment, else null |
 //! | `holdout` | boolean | false until holdout groups exist |
-//! | `run_id` | string | the run that wrote the row |
 //! | `<segment>__<output>` | the output's type | one column per output of every segment, null on other segments' rows |
 //!
-//! Each as-of holds one Parquet file per segment (larger segments split at
-//! [`TARGET_FILE_BYTES`]), so "members of S as of D" reads one file and a `--segment` run
-//! replaces just its segments' files. Replacing an as-of — its files removed, the new
+//! Each (as-of, segment) partition holds one Parquet file (larger segments split at
+//! [`super::segment_files::TARGET_FILE_BYTES`]) with the fixed columns and that segment's
+//! outputs ([`super::segment_files`]): "members of S as of D" reads one file, and a
+//! `--segment` run replaces just its segments' partitions. Replacing an as-of — its files removed, the new
 //! ones added — is one Delta commit whose `commitInfo` carries the run's summary.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray, new_null_array};
+use datafusion::arrow::array::StringArray;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use deltalake_core::DeltaTable;
@@ -28,18 +28,14 @@ use deltalake_core::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake_core::kernel::transaction::CommitBuilder;
 use deltalake_core::kernel::{Action, StructField, StructType};
 use deltalake_core::protocol::{DeltaOperation, SaveMode};
-use deltalake_core::writer::{DeltaWriter, RecordBatchWriter};
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
 use super::delta::{commit_error, read_file};
+use super::segment_files::write_segment;
 use crate::error::{EngineError, Result};
 use crate::members::{ENTITY, SegmentMembers, TIER};
 
 /// The table's folder below the output location.
 pub const MEMBERS: &str = "members";
-/// Files roll over at this size (a segment of millions of members is several files).
-pub const TARGET_FILE_BYTES: u64 = 128 * 1024 * 1024;
 /// The commit metadata key holding the run's summary (see `runs`).
 pub const RUN_METADATA: &str = "segmintRun";
 
@@ -51,7 +47,6 @@ fn base_fields() -> Vec<Field> {
         Field::new(ENTITY, DataType::Utf8, false),
         Field::new(TIER, DataType::Utf8, true),
         Field::new("holdout", DataType::Boolean, false),
-        Field::new("run_id", DataType::Utf8, false),
     ]
 }
 
@@ -159,68 +154,15 @@ pub struct AsOfRows<'a> {
     pub summary: serde_json::Value,
 }
 
-/// A member batch in the table's schema.
-fn table_batch(
-    schema: &SchemaRef,
-    members: &SegmentMembers,
-    batch: &RecordBatch,
-    run_id: &str,
-) -> Result<RecordBatch> {
-    let rows = batch.num_rows();
-    let segment = &members.segment.name;
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-    for field in schema.fields() {
-        let column: ArrayRef = match field.name().as_str() {
-            "as_of" => batch
-                .column_by_name("as_of")
-                .cloned()
-                .ok_or_else(|| EngineError::Internal("member rows lost as_of".into()))?,
-            "segment" => Arc::new(StringArray::from(vec![segment.as_str(); rows])),
-            "holdout" => Arc::new(BooleanArray::from(vec![false; rows])),
-            "run_id" => Arc::new(StringArray::from(vec![run_id; rows])),
-            name => {
-                let own = match name.strip_prefix(segment.as_str()) {
-                    Some(rest) => rest.strip_prefix("__"),
-                    None => None,
-                };
-                let source = match (name, own) {
-                    (ENTITY | TIER, _) => batch.column_by_name(name),
-                    (_, Some(output)) => batch.column_by_name(output),
-                    _ => None,
-                };
-                match source {
-                    Some(c) => cast(c, field.data_type())?,
-                    None => new_null_array(field.data_type(), rows),
-                }
-            }
-        };
-        columns.push(column);
-    }
-    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+/// One current file of an as-of.
+struct AsOfFile {
+    path: deltalake_core::Path,
+    segment: Option<String>,
+    remove: deltalake_core::kernel::Remove,
 }
 
-/// Delta statistics of a file: its `segment` when every row has the same one.
-fn file_segment(stats: Option<String>) -> Option<String> {
-    let stats: serde_json::Value = serde_json::from_str(&stats?).ok()?;
-    let min = stats.pointer("/minValues/segment")?.as_str()?;
-    let max = stats.pointer("/maxValues/segment")?.as_str()?;
-    (min == max).then(|| min.to_string())
-}
-
-/// The files of one as-of (optionally only those of some segments): (path in the table,
-/// size, segment).
-fn as_of_files(
-    table: &DeltaTable,
-    as_of: NaiveDate,
-    object: &str,
-) -> Result<
-    Vec<(
-        deltalake_core::Path,
-        u64,
-        Option<String>,
-        deltalake_core::kernel::Remove,
-    )>,
-> {
+/// The current files of one as-of.
+fn as_of_files(table: &DeltaTable, as_of: NaiveDate, object: &str) -> Result<Vec<AsOfFile>> {
     let day = as_of.to_string();
     let snapshot = table
         .snapshot()
@@ -229,13 +171,10 @@ fn as_of_files(
         .log_data()
         .iter()
         .filter(|f| f.partition_values_map().get("as_of").cloned().flatten() == Some(day.clone()))
-        .map(|f| {
-            (
-                f.object_store_path(),
-                f.size().max(0) as u64,
-                file_segment(f.stats()),
-                f.remove_action(true),
-            )
+        .map(|f| AsOfFile {
+            path: f.object_store_path(),
+            segment: f.partition_values_map().get("segment").cloned().flatten(),
+            remove: f.remove_action(true),
         })
         .collect())
 }
@@ -247,48 +186,41 @@ pub async fn replace_as_of(table: &DeltaTable, rows: AsOfRows<'_>, object: &str)
         .snapshot()
         .map_err(|e| EngineError::output(object, e))?;
     let schema = snapshot.snapshot().arrow_schema();
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .build();
-    let mut writer = RecordBatchWriter::for_table(table)
-        .map_err(|e| EngineError::output(object, e))?
-        .with_writer_properties(properties)
-        .with_target_file_size(TARGET_FILE_BYTES);
+    let store = table.log_store().object_store(None);
     let mut actions: Vec<Action> = Vec::new();
     for members in rows.members {
-        for batch in &members.batches {
-            let batch = table_batch(&schema, members, batch, rows.run_id)?;
-            writer
-                .write(batch)
-                .await
-                .map_err(|e| EngineError::output(object, e))?;
-        }
         // One file (or more, past the target size) per segment.
-        let added = writer
-            .flush()
-            .await
-            .map_err(|e| EngineError::output(object, e))?;
+        let added =
+            write_segment(&store, &schema, members, rows.as_of, rows.run_id, object).await?;
         actions.extend(added.into_iter().map(Action::Add));
     }
     let replaced: Option<BTreeSet<&str>> = rows
         .only
         .map(|only| only.iter().map(String::as_str).collect());
-    for (_, _, segment, remove) in as_of_files(table, rows.as_of, object)? {
+    for AsOfFile {
+        segment, remove, ..
+    } in as_of_files(table, rows.as_of, object)?
+    {
         let doomed = match (&replaced, &segment) {
             (None, _) => true,
             (Some(only), Some(s)) => only.contains(s.as_str()),
-            // A file of several segments (not written by segmint): replace it only with
-            // the whole as-of.
             (Some(_), None) => false,
         };
         if doomed {
             actions.push(Action::Remove(remove));
         }
     }
+    // What the commit read and replaces: the as-of's partitions (of the chosen segments).
+    // Concurrent runs of other as-ofs, or of other segments, do not conflict with it.
+    let mut predicate = format!("as_of = '{}'", rows.as_of);
+    if let Some(only) = &replaced {
+        let names: Vec<String> = only.iter().map(|s| format!("'{s}'")).collect();
+        predicate.push_str(&format!(" AND segment IN ({})", names.join(", ")));
+    }
     let operation = DeltaOperation::Write {
         mode: SaveMode::Overwrite,
-        partition_by: Some(vec!["as_of".to_string()]),
-        predicate: Some(format!("as_of = '{}'", rows.as_of)),
+        partition_by: Some(vec!["as_of".to_string(), "segment".to_string()]),
+        predicate: Some(predicate),
     };
     let metadata = HashMap::from([(RUN_METADATA.to_string(), rows.summary)]);
     let finalized = CommitBuilder::default()
@@ -308,35 +240,27 @@ pub async fn read_as_of(
     object: &str,
 ) -> Result<BTreeMap<String, HashSet<String>>> {
     let mut out: BTreeMap<String, HashSet<String>> = BTreeMap::new();
-    for (path, _, segment, _) in as_of_files(table, as_of, object)? {
+    for AsOfFile { path, segment, .. } in as_of_files(table, as_of, object)? {
         if let (Some(wanted), Some(s)) = (segments, &segment)
             && !wanted.contains(s)
         {
             continue;
         }
-        let batches = read_file(table, &path, Some(&["segment", ENTITY]), object).await?;
+        let Some(segment) = segment else {
+            continue;
+        };
+        let batches = read_file(table, &path, Some(&[ENTITY]), object).await?;
+        let entities = out.entry(segment).or_default();
         for batch in batches {
-            let column = |name: &str| -> Result<StringArray> {
-                let c = batch
-                    .column_by_name(name)
-                    .ok_or_else(|| EngineError::Output {
-                        object: format!("{object}/{path}"),
-                        message: format!("no column `{name}`"),
-                    })?;
-                let c = cast(c, &DataType::Utf8)?;
-                Ok(c.as_any()
-                    .downcast_ref::<StringArray>()
-                    .cloned()
-                    .unwrap_or_else(|| StringArray::from(Vec::<String>::new())))
-            };
-            let (segs, entities) = (column("segment")?, column(ENTITY)?);
-            for (s, e) in segs.iter().zip(entities.iter()) {
-                if let (Some(s), Some(e)) = (s, e) {
-                    if segments.is_some_and(|w| !w.contains(s)) {
-                        continue;
-                    }
-                    out.entry(s.to_string()).or_default().insert(e.to_string());
-                }
+            let column = batch
+                .column_by_name(ENTITY)
+                .ok_or_else(|| EngineError::Output {
+                    object: format!("{object}/{path}"),
+                    message: format!("no column `{ENTITY}`"),
+                })?;
+            let column = cast(column, &DataType::Utf8)?;
+            if let Some(strings) = column.as_any().downcast_ref::<StringArray>() {
+                entities.extend(strings.iter().flatten().map(str::to_string));
             }
         }
     }

@@ -16,6 +16,7 @@
 mod delta;
 pub mod members_table;
 pub mod runs_table;
+mod segment_files;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -63,7 +64,7 @@ impl History {
 
     /// The latest committed as-of strictly before `as_of`.
     pub fn previous(&self, as_of: NaiveDate) -> Option<NaiveDate> {
-        self.days().into_iter().filter(|d| *d < as_of).next_back()
+        self.days().into_iter().rfind(|d| *d < as_of)
     }
 
     /// Each segment committed at `day`, with the summary of the run that last wrote it.
@@ -109,10 +110,12 @@ impl OutputTables {
 
     /// The members table, created when missing, with its schema brought up to these
     /// outputs.
-    pub(crate) async fn members_for_write(&self, outputs: &[OutputField]) -> Result<DeltaTable> {
+    pub async fn members_for_write(&self, outputs: &[OutputField]) -> Result<DeltaTable> {
         let wanted = members_table::schema(outputs)?;
         let object = self.describe(MEMBERS);
-        let table = self.created(MEMBERS, &wanted, &["as_of"]).await?;
+        let table = self
+            .created(MEMBERS, &wanted, &["as_of", "segment"])
+            .await?;
         members_table::evolve(table, &wanted, &object).await
     }
 

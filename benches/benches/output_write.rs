@@ -176,7 +176,7 @@ fn main() {
         .iter()
         .map(|s| {
             let own: Vec<&OutputColumn> = outputs.iter().filter(|o| o.segment == s.name).collect();
-            SegmentMembers::from_result(&batches, s, &own, as_of).unwrap()
+            SegmentMembers::from_result(&batches, s, &own, as_of, None).unwrap()
         })
         .collect();
     let rows: u64 = members.iter().map(|m| m.size()).sum();

@@ -78,6 +78,11 @@ pub async fn dispatch(cli: &Cli) -> u8 {
             json,
         } => history::diff(&cli.project, *as_of, segments, *json).await,
         Command::Gc { retention, json } => history::gc(&cli.project, retention, *json).await,
+        Command::Sync {
+            as_of,
+            destination,
+            json,
+        } => sync(&cli.project, *as_of, destination.as_deref(), *json).await,
         Command::Preview {
             segment,
             as_of,
@@ -90,12 +95,15 @@ pub async fn dispatch(cli: &Cli) -> u8 {
             end,
             seed,
             format,
+            campaign_lift,
         } => {
             let config = LakeGenConfig {
                 users: *users,
                 days: *days,
                 end: *end,
                 seed: *seed,
+                campaign: campaign_lift
+                    .map(|lift| segmint_lakegen::campaign::Campaign::two_weeks_before(*end, lift)),
             };
             match generate(out, &config) {
                 Ok(()) if *format == crate::LakeFormat::Delta => to_delta(out).await,
@@ -294,6 +302,50 @@ fn print_preview(preview: &Preview) -> Result<(), EngineError> {
     if let Some(sample) = &preview.sample {
         let table = pretty_format_batches(std::slice::from_ref(sample))?;
         println!("\n{table}");
+    }
+    Ok(())
+}
+
+async fn sync(
+    project: &Path,
+    as_of: chrono::NaiveDate,
+    destination: Option<&str>,
+    json: bool,
+) -> Result<(), EngineError> {
+    let (checked, output) = ProjectSession::builder(project).open_offline()?;
+    if checked.project.destinations.is_empty() {
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"status": "ok", "as_of": as_of.to_string(), "deliveries": []})
+            );
+        } else {
+            println!("no destinations in {}: nothing to sync", project.display());
+        }
+        return Ok(());
+    }
+    let report = segmint_engine::activation::sync(&checked, &output, as_of, destination).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).map_err(EngineError::Json)?
+        );
+        return Ok(());
+    }
+    println!(
+        "{:<20} {:<32} {:>9} {:>9} {:>9}  since",
+        "destination", "segment", "entered", "exited", "requests"
+    );
+    for d in &report.deliveries {
+        println!(
+            "{:<20} {:<32} {:>9} {:>9} {:>9}  {}",
+            d.destination,
+            d.segment,
+            d.entered,
+            d.exited,
+            d.requests,
+            d.previous_as_of.as_deref().unwrap_or("(first delivery)")
+        );
     }
     Ok(())
 }

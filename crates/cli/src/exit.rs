@@ -21,12 +21,15 @@ pub fn exit_code(error: &EngineError) -> u8 {
         | EngineError::Usage(_)
         | EngineError::UnknownSegment(_)
         | EngineError::BadRange { .. }
-        | EngineError::NotCommitted { .. } => 2,
+        | EngineError::NotCommitted { .. }
+        | EngineError::MissingSecret { .. } => 2,
         EngineError::Data { .. }
         | EngineError::LakeMismatch { .. }
         | EngineError::EmptyDay { .. }
         | EngineError::EmptyRange { .. } => 3,
-        EngineError::Output { .. } | EngineError::CommitConflict { .. } => 4,
+        EngineError::Output { .. }
+        | EngineError::CommitConflict { .. }
+        | EngineError::Delivery { .. } => 4,
         EngineError::SizeGuard { .. } => 5,
         EngineError::Plan(_)
         | EngineError::Arrow(_)

@@ -160,6 +160,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Deliver membership changes at a committed as-of to the project's destinations
+    /// (webhooks, files): who entered (with their outputs) and who exited since each
+    /// destination's last delivery — the full list the first time, nothing when already up to
+    /// date. Holdout members are left out unless a destination asks for them. A destination
+    /// that does not accept a batch after its retries stops the sync with exit 4; the next
+    /// sync sends it again with the same idempotency keys.
+    Sync {
+        #[arg(long)]
+        as_of: chrono::NaiveDate,
+        /// Only this destination.
+        #[arg(long)]
+        destination: Option<String>,
+        /// One JSON line on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Vacuum the output tables: delete files no table version younger than the retention
     /// needs (replaced as-ofs) and files of runs that never committed (only once older than
     /// an hour, so a run still writing keeps its files). Files the current version reads
@@ -254,6 +270,13 @@ pub enum Command {
         /// `parquet` (hive-partitioned folders) or `delta` (Delta Lake tables).
         #[arg(long, value_enum, default_value_t = LakeFormat::Parquet)]
         format: LakeFormat,
+        /// Plant a campaign with this lift, two weeks before `--end`: 30% of users get a
+        /// `campaign_eligible` event; members of a segment `campaign_targets` (performed
+        /// `campaign_eligible` within 1d, `holdout: 20%`) redeem an offer (`offer_redeemed`)
+        /// within 7 days with probability 10%, plus the lift unless held out — for trying
+        /// `segmint impact`.
+        #[arg(long, value_name = "LIFT")]
+        campaign_lift: Option<f64>,
     },
     /// Generate a small lake in a folder, run the shipped segment library on it, and print
     /// a table of segment sizes.

@@ -110,14 +110,7 @@ impl LeafCompiler<'_> {
 
     /// Event name and property filters.
     pub(crate) fn matching(&self, m: &EventMatch) -> Vec<Expr> {
-        let mut parts = Vec::new();
-        if let Some(e) = &m.event {
-            parts.push(col(&self.events.event).eq(lit(e.as_str())));
-        }
-        for f in &m.filters {
-            parts.push(compare(col(&f.column), &f.cmp));
-        }
-        parts
+        matching_parts(self.events, m)
     }
 
     fn range(&self, lo: Option<i64>, hi: i64) -> Vec<Expr> {
@@ -193,6 +186,23 @@ impl LeafCompiler<'_> {
             (self.as_of.date - epoch).num_days() as i32,
         )))
     }
+}
+
+/// The conditions an event must meet to match: its name and property filters.
+pub(crate) fn matching_parts(events: &EventsTable, m: &EventMatch) -> Vec<Expr> {
+    let mut parts = Vec::new();
+    if let Some(e) = &m.event {
+        parts.push(col(&events.event).eq(lit(e.as_str())));
+    }
+    for f in &m.filters {
+        parts.push(compare(col(&f.column), &f.cmp));
+    }
+    parts
+}
+
+/// The filter selecting the events a match describes (`true` for any event).
+pub fn event_filter(events: &EventsTable, m: &EventMatch) -> Expr {
+    conjunction(matching_parts(events, m))
 }
 
 /// `coalesce(e, false)`: a leaf's truth is never NULL.

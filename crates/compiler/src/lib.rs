@@ -22,6 +22,7 @@ mod time;
 
 pub use describe::describe;
 pub use error::{CompileError, Result};
+pub use leaf::event_filter;
 pub use leaves::sequence_pattern;
 pub use plan::{
     Compiled, LeafColumn, OutputColumn, SegmentColumn, as_of_day_filter, compile, scan_filter,

@@ -57,6 +57,25 @@ pub enum EngineError {
     /// committed.
     #[error("cannot write {table}: another run committed first ({message}); its result stands")]
     CommitConflict { table: String, message: String },
+    /// A secret a destination needs is not in the environment.
+    #[error(
+        "destination `{destination}` needs its {what} in the environment variable {variable}, which is not set"
+    )]
+    MissingSecret {
+        variable: String,
+        destination: String,
+        what: String,
+    },
+    /// A destination did not accept a delivery (after its retries); the next sync sends it
+    /// again.
+    #[error(
+        "destination `{destination}` did not accept `{segment}`: {message}; the next sync sends it again"
+    )]
+    Delivery {
+        destination: String,
+        segment: String,
+        message: String,
+    },
     /// The size-change guard tripped; nothing was committed.
     #[error(
         "a segment's size changed by more than {limit_pct}%, nothing committed for {as_of}: {}",

@@ -7,6 +7,7 @@
 //! | [`run`] | compiles the fused plan for an as-of, executes it, writes members and `summary.json`, commits |
 //! | [`members`] | the fused result's rows → each segment's members (masks, entity sets, tier counts); `preview` |
 //! | [`delta_lake`] | Delta tables as lake sources: files chosen from the log's statistics, scanned with DataFusion's Parquet scan |
+//! | [`activation`] | `sync`: entered/exited deltas to webhooks and files, delivery state in the output |
 //! | [`sql`] | ad-hoc SQL over the lake's `events` / `profiles` tables with segmint's functions |
 //! | [`history`] | `diff` against the previous committed as-of; backfills that resume |
 //! | [`output`] | the output Delta tables (`members`, `runs`): one commit per as-of, history, vacuum |
@@ -15,6 +16,7 @@
 //! DataFusion, Parquet and object-store errors become engine errors in one place (the
 //! private `failure` module).
 
+pub mod activation;
 pub mod delta_lake;
 pub mod error;
 mod failure;

@@ -2,8 +2,8 @@
 //! segment, leaf values, outputs) to each segment's members, keyed by the compiled segment
 //! columns — membership masks, member batches, entity sets, tier counts — and `preview`.
 //!
-//! A member batch has the columns `entity`, `as_of`, `tier` (tiered segments only) and the
-//! segment's outputs, in that order.
+//! A member batch has the columns `entity`, `as_of`, `tier` (tiered segments only),
+//! `holdout` (segments with a holdout group only) and the segment's outputs, in that order.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -27,6 +27,15 @@ pub const ENTITY: &str = "entity";
 pub const AS_OF: &str = "as_of";
 /// The tier column of a tiered segment's member batches.
 pub const TIER: &str = "tier";
+/// The holdout flag of a segment with a holdout group.
+pub const HOLDOUT: &str = "holdout";
+
+/// A segment's holdout group and the project salt that places entities in it.
+#[derive(Debug, Clone, Copy)]
+pub struct HoldoutRule<'a> {
+    pub salt: &'a str,
+    pub holdout: segmint_spec::Holdout,
+}
 
 /// Which rows of a fused-result batch are members of `segment`: a true boolean, or (tiered)
 /// a non-null tier. NULL is not a member.
@@ -58,12 +67,14 @@ pub struct SegmentMembers {
 }
 
 impl SegmentMembers {
-    /// The members of `segment` in the fused result, with its outputs.
+    /// The members of `segment` in the fused result, with its outputs (and who is held
+    /// out, under `holdout`).
     pub fn from_result(
         batches: &[RecordBatch],
         segment: &SegmentColumn,
         outputs: &[&OutputColumn],
         as_of: NaiveDate,
+        holdout: Option<HoldoutRule>,
     ) -> Result<Self> {
         let mut fields = vec![
             Field::new(ENTITY, DataType::Utf8, false),
@@ -71,6 +82,9 @@ impl SegmentMembers {
         ];
         if segment.tiered {
             fields.push(Field::new(TIER, DataType::Utf8, false));
+        }
+        if holdout.is_some() {
+            fields.push(Field::new(HOLDOUT, DataType::Boolean, false));
         }
         for o in outputs {
             let data_type = batches
@@ -84,13 +98,23 @@ impl SegmentMembers {
         let mut out = Vec::new();
         for batch in batches {
             let mask = membership_mask(batch, segment)?;
-            let mut columns = vec![cast(column(batch, ENTITY)?, &DataType::Utf8)?];
+            let entities = cast(column(batch, ENTITY)?, &DataType::Utf8)?;
+            let mut columns = vec![entities.clone()];
             columns.push(Arc::new(Date32Array::from(vec![
                 as_of_days;
                 batch.num_rows()
             ])));
             if segment.tiered {
                 columns.push(cast(column(batch, &segment.name)?, &DataType::Utf8)?);
+            }
+            if let Some(rule) = holdout {
+                let held: BooleanArray = strings(&entities)?
+                    .iter()
+                    .map(|e| {
+                        Some(e.is_some_and(|e| rule.holdout.holds_out(rule.salt, &segment.name, e)))
+                    })
+                    .collect();
+                columns.push(Arc::new(held));
             }
             for o in outputs {
                 columns.push(column(batch, &o.column)?.clone());
@@ -120,6 +144,22 @@ impl SegmentMembers {
     /// The member entities.
     pub fn entities(&self) -> Result<HashSet<String>> {
         entity_set(&self.batches)
+    }
+
+    /// Members in the holdout group (segments with one only).
+    pub fn held_out(&self) -> Result<Option<u64>> {
+        if self.schema.column_with_name(HOLDOUT).is_none() {
+            return Ok(None);
+        }
+        let mut held = 0;
+        for batch in &self.batches {
+            let flags = column(batch, HOLDOUT)?
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .ok_or_else(|| EngineError::Internal("holdout is not boolean".into()))?;
+            held += flags.true_count() as u64;
+        }
+        Ok(Some(held))
     }
 
     /// Members per tier (tiered segments only).
@@ -161,8 +201,9 @@ pub fn days_since_epoch(day: NaiveDate) -> i32 {
     (day - epoch).num_days() as i32
 }
 
-/// The members of every compiled segment, each with its outputs.
+/// The members of every compiled segment, each with its outputs and holdout flags.
 pub fn members_of_all(
+    checked: &segmint_spec::Checked,
     compiled: &Compiled,
     batches: &[RecordBatch],
     as_of: NaiveDate,
@@ -176,7 +217,14 @@ pub fn members_of_all(
                 .iter()
                 .filter(|o| o.segment == segment.name)
                 .collect();
-            SegmentMembers::from_result(batches, segment, &outputs, as_of)
+            let holdout = checked
+                .segment(&segment.name)
+                .and_then(|s| s.holdout)
+                .map(|holdout| HoldoutRule {
+                    salt: &checked.project.holdout_salt,
+                    holdout,
+                });
+            SegmentMembers::from_result(batches, segment, &outputs, as_of, holdout)
         })
         .collect()
 }

@@ -28,6 +28,9 @@ pub struct SegmentSummary {
     pub exited: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tiers: Option<BTreeMap<String, u64>>,
+    /// Members in the holdout group (segments with `holdout:` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<u64>,
     pub spec_hash: String,
 }
 
@@ -230,7 +233,7 @@ async fn commit(
     let history = out.history().await?;
     let previous = history.previous(run.as_of);
     let before = previous.map(|p| history.segments_at(p)).unwrap_or_default();
-    let members = members_of_all(run.compiled, run.batches, run.as_of)?;
+    let members = members_of_all(&session.checked, run.compiled, run.batches, run.as_of)?;
     let evaluated: BTreeSet<String> = members
         .iter()
         .map(|m| m.segment.name.clone())
@@ -268,6 +271,7 @@ async fn commit(
                 entered,
                 exited,
                 tiers: m.tier_counts()?,
+                holdout: m.held_out()?,
                 spec_hash,
             },
         );

@@ -6,6 +6,7 @@
 //! | [`ProjectSessionBuilder::open`] | + the lake's schema (columns checked) | [`ProjectSession`] | `run`, `compile`, `preview`, `validate` |
 //! | [`ProjectSessionBuilder::open_lake`] | `segmint.yaml`, the lake | [`LakeSession`] | `sql` (works while a segment file is broken) |
 //! | [`ProjectSessionBuilder::open_output`] | `segmint.yaml` | [`OutputTables`] | `diff`, `gc` |
+//! | [`ProjectSessionBuilder::open_offline`] | `segmint.yaml`, segment files | [`Checked`], [`OutputTables`] | `sync` |
 //!
 //! In the spirit of delta-rs's `DeltaTableBuilder`: say what to open it on
 //! ([`ProjectSessionBuilder::with_context`], e.g. a Ballista client), then open it. Every
@@ -148,6 +149,17 @@ impl ProjectSessionBuilder {
             events_location: lake.events_location,
             output,
         })
+    }
+
+    /// The checked specs (without reading the lake) and the output tables: for `sync`, which
+    /// reads only committed results.
+    pub fn open_offline(self) -> Result<(Checked, OutputTables)> {
+        let loaded = segmint_spec::load::load(&self.project_file).map_err(EngineError::Spec)?;
+        let checked = segmint_spec::check(&loaded.project, &loaded.segments, None)
+            .map_err(EngineError::Spec)?;
+        let registry = StoreRegistry::new(checked.project.storage.clone());
+        let output = output_tables(&registry, &checked.project)?;
+        Ok((checked, output))
     }
 
     /// Read `segmint.yaml` only (not the segment files) and register its lake: ad-hoc SQL

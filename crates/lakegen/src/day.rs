@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use super::campaign::Planted;
 use super::personas::{FeatureUse, Friction, Shopper, UserTraits};
 use super::rng::{chance, user_day_rng};
 use super::schema::{CATEGORIES, CHANNELS, EventName, FEATURES, IN_PERSON, TOPICS, events_schema};
@@ -141,6 +142,7 @@ impl DayBuilder {
         user: u64,
         user_id: &str,
         traits: &UserTraits,
+        planted: Planted,
     ) -> usize {
         let DayInfo {
             seed,
@@ -150,7 +152,26 @@ impl DayBuilder {
         } = *day;
         let mut rng = user_day_rng(seed, user, i64::from(date.to_epoch_days()));
         if !chance(&mut rng, traits.active_prob(ago, date)) {
-            return 0;
+            if !planted.any() {
+                return 0;
+            }
+            // Otherwise inactive: a short evening visit for the campaign.
+            self.emit(
+                user_id,
+                day_start_micros,
+                20 * 3600,
+                traits.channel,
+                Ev::plain(EventName::AppOpen),
+            );
+            let rows = 1 + self.emit_planted(
+                user_id,
+                day_start_micros,
+                20 * 3600,
+                traits.channel,
+                planted,
+            );
+            self.rows += rows;
+            return rows;
         }
         self.events.clear();
         self.actions.clear();
@@ -229,7 +250,41 @@ impl DayBuilder {
             }
             cursor = t + rng.random_range(300..=1800);
         }
+        if planted.any() {
+            rows += self.emit_planted(user_id, day_start_micros, cursor, traits.channel, planted);
+        }
         self.rows += rows;
+        rows
+    }
+
+    /// The campaign's events after `second` (in time order after the day's others).
+    fn emit_planted(
+        &mut self,
+        user_id: &str,
+        day_start: i64,
+        second: i64,
+        channel: u8,
+        planted: Planted,
+    ) -> usize {
+        let mut rows = 0;
+        if planted.eligible {
+            self.emit(
+                user_id,
+                day_start,
+                second + 1,
+                channel,
+                Ev::plain(EventName::CampaignEligible),
+            );
+            rows += 1;
+        }
+        if planted.redeems {
+            let redeemed = Ev {
+                revenue_cents: 2_000,
+                ..Ev::plain(EventName::OfferRedeemed)
+            };
+            self.emit(user_id, day_start, second + 2, channel, redeemed);
+            rows += 1;
+        }
         rows
     }
 

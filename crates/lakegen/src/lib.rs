@@ -22,6 +22,7 @@
 //! independently (in parallel, bounded by the number of worker threads), so
 //! memory does not grow with the number of days.
 
+pub mod campaign;
 mod day;
 pub mod demo;
 mod personas;
@@ -47,7 +48,7 @@ use personas::UserTraits;
 use schema::{COUNTRIES, PLANS};
 
 /// Configuration of a generated lake.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LakeGenConfig {
     /// Number of users (`u000000` ..).
     pub users: usize,
@@ -57,6 +58,8 @@ pub struct LakeGenConfig {
     pub end: NaiveDate,
     /// Seed of all randomness.
     pub seed: u64,
+    /// A campaign with a known effect, planted on top of the personas (`None`: none).
+    pub campaign: Option<campaign::Campaign>,
 }
 
 impl Default for LakeGenConfig {
@@ -66,6 +69,7 @@ impl Default for LakeGenConfig {
             days: 120,
             end: NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or(NaiveDate::MIN),
             seed: 42,
+            campaign: None,
         }
     }
 }
@@ -160,6 +164,10 @@ pub fn generate_lake(dir: &Path, cfg: &LakeGenConfig) -> Result<LakeGenReport, G
     report.files += 1;
     drop(profiles);
 
+    let plans = cfg
+        .campaign
+        .as_ref()
+        .map(|c| campaign::plan(c, cfg.seed, &ids));
     let ctx = DayCtx {
         cfg,
         start,
@@ -167,6 +175,7 @@ pub fn generate_lake(dir: &Path, cfg: &LakeGenConfig) -> Result<LakeGenReport, G
         ids: &ids,
         order: &order,
         events_dir: &events_dir,
+        plans: plans.as_deref(),
     };
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -229,6 +238,8 @@ struct DayCtx<'a> {
     ids: &'a [String],
     order: &'a [u32],
     events_dir: &'a Path,
+    /// Each user's part in the planted campaign, if there is one.
+    plans: Option<&'a [campaign::UserPlan]>,
 }
 
 impl DayCtx<'_> {
@@ -256,7 +267,11 @@ impl DayCtx<'_> {
         };
         for &u in self.order {
             let u = u as usize;
-            builder.add_user_day(&day, u as u64, &self.ids[u], &self.traits[u]);
+            let planted = match (self.plans, &self.cfg.campaign) {
+                (Some(plans), Some(c)) => campaign::Planted::on(&plans[u], c, date),
+                _ => campaign::Planted::default(),
+            };
+            builder.add_user_day(&day, u as u64, &self.ids[u], &self.traits[u], planted);
         }
         if builder.rows() == 0 {
             return Ok(None);

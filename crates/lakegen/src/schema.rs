@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 /// Event names, indexed by [`EventName`] discriminant.
-pub(crate) const EVENT_NAMES: [&str; 12] = [
+pub(crate) const EVENT_NAMES: [&str; 14] = [
     "app_open",
     "page_view",
     "product_view",
@@ -20,6 +20,8 @@ pub(crate) const EVENT_NAMES: [&str; 12] = [
     "retry",
     "support_ticket",
     "referral_sent",
+    "campaign_eligible",
+    "offer_redeemed",
 ];
 
 /// Compact event-name code; `EVENT_NAMES[code as usize]` is its string.
@@ -38,6 +40,10 @@ pub(crate) enum EventName {
     Retry = 9,
     SupportTicket = 10,
     ReferralSent = 11,
+    /// Planted by a [`crate::campaign::Campaign`]: the user was targeted.
+    CampaignEligible = 12,
+    /// Planted by a campaign: the user converted (the goal `impact` measures).
+    OfferRedeemed = 13,
 }
 
 impl EventName {

@@ -71,6 +71,10 @@ pub enum Code {
     BadOutput,
     /// Lake settings that do not fit together (e.g. `partitioning:` on a Delta table).
     BadLake,
+    /// A `holdout:` that is not a share between 0% and 100%.
+    BadHoldout,
+    /// A destination that is not a webhook or files, or is misconfigured.
+    BadDestination,
 }
 
 impl Code {
@@ -106,6 +110,8 @@ impl Code {
             Code::BadLeaf => "SM028",
             Code::BadOutput => "SM029",
             Code::BadLake => "SM030",
+            Code::BadHoldout => "SM031",
+            Code::BadDestination => "SM032",
         }
     }
 }

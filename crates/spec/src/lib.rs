@@ -30,15 +30,16 @@ pub mod source;
 pub mod syntax;
 pub mod window;
 
-pub use check::{Checked, ProjectInput, SegmentInput, check, check_project};
+pub use check::{Checked, ProjectInput, SegmentInput, check, check_goal, check_project};
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Position, SourceText};
 pub use model::{
-    Affinity, Cadence, CadenceClass, CadenceRules, Comparison, Cond, EventMatch, EventsTable,
-    Filter, Funnel, FunnelMode, FunnelOutcome, Gap, Leaf, Measure, Metric, Momentum, Occurrence,
-    Output, Performed, ProfilesTable, Project, RFM_CLASSES, Rfm, RfmCutPoints, RfmScoring, Segment,
-    SegmentBody, Sequence, SequenceStep, Sessions, StorageOptions, Tier, Trait, When, Which,
-    Window,
+    Affinity, Cadence, CadenceClass, CadenceRules, Comparison, Cond, Destination,
+    DestinationTarget, EventMatch, EventsTable, FilesTarget, Filter, Funnel, FunnelMode,
+    FunnelOutcome, Gap, Holdout, Leaf, Measure, Metric, Momentum, Occurrence, Output, Performed,
+    ProfilesTable, Project, RFM_CLASSES, Rfm, RfmCutPoints, RfmScoring, Segment, SegmentBody,
+    Sequence, SequenceStep, Sessions, StorageOptions, Tier, Trait, Webhook, When, Which, Window,
+    holdout_position,
 };
 pub use schema::{ColumnKind, LakeSchema, TableColumns};
-pub use syntax::{Literal, MetricAgg, PartitionType, TableFormat};
+pub use syntax::{FileFormat, FileMode, Literal, MetricAgg, PartitionType, TableFormat};
 pub use window::{Span, Unit};

@@ -266,3 +266,20 @@ pub async fn read_as_of(
     }
     Ok(out)
 }
+
+/// Every column of the files of one segment at `as_of` (entity, tier, holdout and the
+/// segment's outputs), as committed.
+pub async fn read_segment(
+    table: &DeltaTable,
+    as_of: NaiveDate,
+    segment: &str,
+    object: &str,
+) -> Result<Vec<datafusion::arrow::array::RecordBatch>> {
+    let mut out = Vec::new();
+    for file in as_of_files(table, as_of, object)? {
+        if file.segment.as_deref() == Some(segment) {
+            out.extend(read_file(table, &file.path, None, object).await?);
+        }
+    }
+    Ok(out)
+}

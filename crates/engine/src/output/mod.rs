@@ -27,7 +27,7 @@ use deltalake_core::operations::vacuum::VacuumMode;
 use serde::Serialize;
 
 pub use delta::register_schemes;
-pub(crate) use delta::{load as load_table, table_url};
+pub(crate) use delta::{commit_error, load as load_table, read_file as read_table_file, table_url};
 pub use members_table::{MEMBERS, OutputField};
 pub use runs_table::RUNS;
 
@@ -173,6 +173,34 @@ impl OutputTables {
             Some(t) => members_table::read_as_of(&t, day, segments, &self.describe(MEMBERS)).await,
             None => Ok(BTreeMap::new()),
         }
+    }
+
+    /// The committed rows of one segment at `day` (entity, tier, holdout, its outputs);
+    /// empty when the table or the segment's rows are missing.
+    pub async fn segment_rows(
+        &self,
+        day: NaiveDate,
+        segment: &str,
+    ) -> Result<Vec<datafusion::arrow::array::RecordBatch>> {
+        match self.table(MEMBERS).await? {
+            Some(t) => members_table::read_segment(&t, day, segment, &self.describe(MEMBERS)).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// A table of the output by name (`members`, `runs`, `delivered`, …), if it exists.
+    pub(crate) async fn existing(&self, name: &str) -> Result<Option<DeltaTable>> {
+        self.table(name).await
+    }
+
+    /// A table of the output by name, created with `schema` and `partitions` when missing.
+    pub(crate) async fn ensure(
+        &self,
+        name: &str,
+        schema: &Schema,
+        partitions: &[&str],
+    ) -> Result<DeltaTable> {
+        self.created(name, schema, partitions).await
     }
 
     /// Vacuum both tables: files no version younger than `retention` needs are removed;

@@ -9,7 +9,7 @@
 //! | `segmint_version` | string | |
 //! | `members_version` | long | the `members` table version the run committed |
 //! | `plan_ms`, `execute_ms`, `write_ms` | long | timings |
-//! | `segments` | array<struct<segment, size, entered, exited, spec_hash, tiers: array<struct<tier, size>>>> | per segment |
+//! | `segments` | array<struct<segment, size, entered, exited, holdout, spec_hash, tiers: array<struct<tier, size>>>> | per segment |
 //! | `summary` | string | the whole run summary as JSON (what `run --json` printed) |
 //!
 //! The members commit is the commit point: it carries the same summary in its
@@ -53,6 +53,7 @@ fn segment_fields() -> Fields {
         Field::new("size", DataType::Int64, false),
         Field::new("entered", DataType::Int64, true),
         Field::new("exited", DataType::Int64, true),
+        Field::new("holdout", DataType::Int64, true),
         Field::new("spec_hash", DataType::Utf8, false),
         Field::new(
             "tiers",
@@ -108,6 +109,7 @@ fn segments_column(summary: &RunSummary) -> Result<ListArray> {
     let mut names = Vec::new();
     let (mut sizes, mut entered, mut exited, mut hashes) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut held = Vec::new();
     let (mut tier_names, mut tier_sizes, mut tier_lengths, mut tier_valid) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (name, s) in &summary.segments {
@@ -115,6 +117,7 @@ fn segments_column(summary: &RunSummary) -> Result<ListArray> {
         sizes.push(s.size as i64);
         entered.push(s.entered.map(|v| v as i64));
         exited.push(s.exited.map(|v| v as i64));
+        held.push(s.holdout.map(|v| v as i64));
         hashes.push(s.spec_hash.clone());
         let tiers = s.tiers.clone().unwrap_or_default();
         tier_lengths.push(tiers.len());
@@ -132,7 +135,7 @@ fn segments_column(summary: &RunSummary) -> Result<ListArray> {
         ],
         None,
     )?;
-    let DataType::List(tier_item) = fields[5].data_type() else {
+    let DataType::List(tier_item) = fields[6].data_type() else {
         return Err(EngineError::Internal("tiers is a list".into()));
     };
     let tiers = ListArray::try_new(
@@ -148,6 +151,7 @@ fn segments_column(summary: &RunSummary) -> Result<ListArray> {
             Arc::new(Int64Array::from(sizes)),
             Arc::new(Int64Array::from(entered)),
             Arc::new(Int64Array::from(exited)),
+            Arc::new(Int64Array::from(held)),
             Arc::new(StringArray::from(hashes)),
             Arc::new(tiers),
         ],

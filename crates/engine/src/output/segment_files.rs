@@ -27,7 +27,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::statistics::Statistics;
 
 use crate::error::{EngineError, Result};
-use crate::members::{ENTITY, SegmentMembers, TIER};
+use crate::members::{ENTITY, HOLDOUT, SegmentMembers, TIER};
 
 /// Files roll over at this size (a segment of millions of members is several files).
 pub const TARGET_FILE_BYTES: usize = 128 * 1024 * 1024;
@@ -63,7 +63,10 @@ fn file_batch(
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
     for field in schema.fields() {
         let column: ArrayRef = match field.name().as_str() {
-            "holdout" => Arc::new(BooleanArray::from(vec![false; rows])),
+            "holdout" => match batch.column_by_name(HOLDOUT) {
+                Some(flags) => flags.clone(),
+                None => Arc::new(BooleanArray::from(vec![false; rows])),
+            },
             name => {
                 let source = match name.strip_prefix(segment.as_str()) {
                     Some(rest) if rest.starts_with("__") => batch.column_by_name(&rest[2..]),

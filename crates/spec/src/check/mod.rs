@@ -3,7 +3,9 @@
 //!
 //! All problems of all files are collected (not just the first), each a coded diagnostic.
 
+mod activation;
 mod context;
+mod goal;
 mod graph;
 mod leaf;
 mod lower;
@@ -12,6 +14,8 @@ mod project;
 mod window;
 
 use std::collections::BTreeSet;
+
+pub use goal::check_goal;
 
 use sha2::{Digest, Sha256};
 
@@ -120,6 +124,7 @@ pub fn check(
         })
         .collect();
     let order = graph::order(&nodes, &mut diagnostics);
+    check_destination_segments(project, segments, &mut diagnostics);
 
     if !diagnostics.is_empty() {
         return Err(diagnostics);
@@ -145,6 +150,39 @@ pub fn check_project(
     match project::check_project(project, schema, &mut diagnostics) {
         Some(p) if diagnostics.is_empty() => Ok(p),
         _ => Err(diagnostics),
+    }
+}
+
+/// Every segment a destination names exists.
+fn check_destination_segments(
+    project: &ProjectInput,
+    segments: &[SegmentInput],
+    diagnostics: &mut Diagnostics,
+) {
+    let names: Vec<&str> = segments
+        .iter()
+        .map(|s| s.syntax.segment.value.as_str())
+        .collect();
+    let mut ctx = FileContext {
+        source: &project.source,
+        schema: None,
+        has_profiles: false,
+        diagnostics,
+    };
+    for node in project.syntax.destinations.iter().flat_map(|d| d.values()) {
+        for name in node.value.segments.iter().flat_map(|s| s.value.iter()) {
+            if !names.contains(&name.value.as_str()) {
+                ctx.report(
+                    Code::UnknownSegment,
+                    at(name),
+                    format!(
+                        "the destination names segment `{}`, which does not exist",
+                        name.value
+                    ),
+                    crate::source::did_you_mean(&name.value, &names, "segments"),
+                );
+            }
+        }
     }
 }
 
@@ -192,6 +230,16 @@ fn lower_segment(lowerer: &mut Lowerer, input: &SegmentInput) -> Option<Segment>
         }
     };
     let outputs = lower_outputs(lowerer, syntax);
+    let holdout = match &syntax.holdout {
+        Some(h) => match activation::holdout(lowerer.ctx, h) {
+            Some(h) => Some(h),
+            None => {
+                ok = false;
+                None
+            }
+        },
+        None => None,
+    };
     let body = body?;
     if !ok {
         return None;
@@ -207,6 +255,7 @@ fn lower_segment(lowerer: &mut Lowerer, input: &SegmentInput) -> Option<Segment>
         body,
         outputs: outputs?,
         spec_hash: format!("{:x}", Sha256::digest(input.source.text.as_bytes())),
+        holdout,
     })
 }
 

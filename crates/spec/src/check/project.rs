@@ -109,6 +109,11 @@ pub fn check_project(
         .flatten()
         .map(|(name, t)| (name.clone(), t.value))
         .collect();
+    let destinations = match &syntax.destinations {
+        Some(d) => super::activation::destinations(&mut ctx, d),
+        None => Some(Vec::new()),
+    };
+    let destinations = destinations?;
     ok.then(|| Project {
         root: input.root.clone(),
         events: EventsTable {
@@ -127,6 +132,11 @@ pub fn check_project(
         output_location: syntax.output.location.value.clone(),
         timezone,
         storage: storage_options(syntax.storage.as_ref()),
+        holdout_salt: syntax
+            .holdout_salt
+            .as_ref()
+            .map_or_else(|| "segmint".to_string(), |s| s.value.clone()),
+        destinations,
     })
 }
 

@@ -4,6 +4,7 @@
 //! YAML syntax. It holds no spans: everything that could be wrong about the input was
 //! reported by `check` already. The leaves are in [`leaf`], one type each.
 
+mod activation;
 mod leaf;
 
 use std::path::PathBuf;
@@ -14,6 +15,9 @@ use serde::Serialize;
 use crate::syntax::{Literal, PartitionType, TableFormat};
 use crate::window::Span;
 
+pub use activation::{
+    Destination, DestinationTarget, FilesTarget, Holdout, Webhook, holdout_position,
+};
 pub use leaf::{
     Affinity, Cadence, CadenceClass, CadenceRules, Funnel, FunnelMode, FunnelOutcome, Gap, Leaf,
     Measure, Metric, Momentum, Occurrence, Performed, RFM_CLASSES, Rfm, RfmCutPoints, RfmScoring,
@@ -33,6 +37,10 @@ pub struct Project {
     pub timezone: String,
     /// How object stores are reached (never credentials).
     pub storage: StorageOptions,
+    /// Mixed into every holdout assignment, so two projects hold out different people.
+    pub holdout_salt: String,
+    /// Where `segmint sync` delivers membership changes.
+    pub destinations: Vec<Destination>,
 }
 
 /// Object-store settings of a project, defaults filled in. Credentials are never here:
@@ -98,6 +106,8 @@ pub struct Segment {
     pub outputs: Vec<Output>,
     /// SHA-256 of the segment file's bytes, for run summaries.
     pub spec_hash: String,
+    /// Members held out of destinations, as a control group.
+    pub holdout: Option<Holdout>,
 }
 
 /// Membership rule of a segment.

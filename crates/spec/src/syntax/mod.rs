@@ -20,5 +20,8 @@ pub use condition::{
 };
 pub use literal::Literal;
 pub use predicate::{Predicate, PredicateSyntax};
-pub use project::{PartitionType, ProjectSyntax, StorageSyntax, TableFormat};
+pub use project::{
+    DestinationSyntax, FileFormat, FileMode, FilesSyntax, PartitionType, ProjectSyntax,
+    StorageSyntax, TableFormat, WebhookSyntax,
+};
 pub use segment::{OutputSyntax, SegmentSyntax, TierSyntax};

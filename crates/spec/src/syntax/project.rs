@@ -14,6 +14,13 @@
 //!   location: ./out
 //! timezone: UTC
 //! segments: segments                     # folder of segment files, relative to this file
+//! holdout_salt: acme-2026                # mixes into holdout assignment (default "segmint")
+//! destinations:                          # where `segmint sync` delivers membership changes
+//!   crm:
+//!     webhook: {url: https://crm.example.com/hooks, signing_key_env: CRM_SIGNING_KEY}
+//!     segments: [cart_abandoners]
+//!   exports:
+//!     files: {location: s3://acme-lake/exports, format: csv, mode: delta}
 //! storage:                               # optional object-store settings (never credentials)
 //!   endpoint: http://127.0.0.1:9000      # S3-compatible servers (else AWS_ENDPOINT_URL)
 //!   allow_http: true                     # (else AWS_ALLOW_HTTP)
@@ -39,6 +46,84 @@ pub struct ProjectSyntax {
     pub segments: Option<Spanned<String>>,
     #[serde(default)]
     pub storage: Option<StorageSyntax>,
+    #[serde(default)]
+    pub holdout_salt: Option<Spanned<String>>,
+    /// Name → destination.
+    #[serde(default)]
+    pub destinations: Option<BTreeMap<String, Spanned<DestinationSyntax>>>,
+}
+
+/// One destination of `segmint sync`: a webhook or files, and which members go there.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationSyntax {
+    #[serde(default)]
+    pub webhook: Option<Spanned<WebhookSyntax>>,
+    #[serde(default)]
+    pub files: Option<Spanned<FilesSyntax>>,
+    /// The segments delivered (default: every segment).
+    #[serde(default)]
+    pub segments: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Deliver holdout members too (default: no).
+    #[serde(default)]
+    pub include_holdout: Option<Spanned<bool>>,
+}
+
+/// A webhook receiving JSON batches of entered and exited members. Secrets are named by the
+/// environment variables that hold them, never written here.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSyntax {
+    pub url: Spanned<String>,
+    /// The variable holding the HMAC-SHA256 signing key.
+    #[serde(default)]
+    pub signing_key_env: Option<Spanned<String>>,
+    /// Header name → the variable holding its value (e.g. `Authorization: CRM_TOKEN`).
+    #[serde(default)]
+    pub headers_env: Option<BTreeMap<String, Spanned<String>>>,
+    /// Entities per request (default 500).
+    #[serde(default)]
+    pub batch_size: Option<Spanned<u32>>,
+    /// Requests per second at most (default 10).
+    #[serde(default)]
+    pub requests_per_second: Option<Spanned<f64>>,
+    /// Retries of a request that times out, is refused with 429 or fails with 5xx (default 5).
+    #[serde(default)]
+    pub max_retries: Option<Spanned<u32>>,
+    /// Seconds before a request times out (default 10).
+    #[serde(default)]
+    pub timeout_seconds: Option<Spanned<u32>>,
+}
+
+/// Files of full member lists or of entered/exited deltas.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesSyntax {
+    pub location: Spanned<String>,
+    pub format: Spanned<FileFormat>,
+    /// `delta` (entered and exited since the last delivery) or `full` (every member).
+    #[serde(default)]
+    pub mode: Option<Spanned<FileMode>>,
+}
+
+/// The format of a files destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    Csv,
+    Jsonl,
+    Parquet,
+}
+
+/// What a files destination writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileMode {
+    /// Entered and exited members since the last delivery.
+    #[default]
+    Delta,
+    /// Every member.
+    Full,
 }
 
 /// Object-store settings. Credentials never go here: they come from each provider's

@@ -17,6 +17,7 @@
 //! outputs:
 //!   favourite_topic: {affinity: {of: topic, event: content_view, within: 90d}}
 //!   purchases_90d: {performed: {event: purchase, within: 90d}}
+//! holdout: 10%          # a stable random 10% of members is kept out of destinations
 //! ```
 
 use serde::Deserialize;
@@ -38,6 +39,9 @@ pub struct SegmentSyntax {
     /// Computed traits written beside membership: name → a leaf without its comparison.
     #[serde(default)]
     pub outputs: Option<Spanned<OutputMap>>,
+    /// The share of members held out of destinations (a control group): `10%`.
+    #[serde(default)]
+    pub holdout: Option<Spanned<String>>,
 }
 
 /// `outputs:` — column name → measure. Sorted by name so outputs are stable.

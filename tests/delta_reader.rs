@@ -103,6 +103,30 @@ pub async fn members_at(
     out
 }
 
+/// segment → entity → whether it is held out, of the members table at `as_of`.
+pub async fn holdout_at(out_dir: &Path, as_of: &str) -> BTreeMap<String, BTreeMap<String, bool>> {
+    let batches = query(
+        &out_dir.join("members"),
+        None,
+        &format!(
+            "SELECT segment, entity, CAST(holdout AS VARCHAR) FROM t WHERE as_of = DATE '{as_of}'"
+        ),
+    )
+    .await;
+    let (segments, entities, flags) = (
+        strings(&batches, 0),
+        strings(&batches, 1),
+        strings(&batches, 2),
+    );
+    let mut out: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
+    for ((s, e), h) in segments.into_iter().zip(entities).zip(flags) {
+        out.entry(s.unwrap_or_default())
+            .or_default()
+            .insert(e.unwrap_or_default(), h.as_deref() == Some("true"));
+    }
+    out
+}
+
 /// The committed runs of a local output (the runs table's summaries), oldest first.
 pub async fn runs(out_dir: &Path) -> Vec<serde_json::Value> {
     let batches = query(

@@ -9,7 +9,7 @@ use segmint_lakegen::{LakeGenConfig, generate_lake};
 
 use crate::cluster::{self, Target};
 use crate::exit::report;
-use crate::{Cli, Command, Emit, LogFormat, history, progress, sql};
+use crate::{Cli, Command, Emit, LogFormat, activation, history, progress, sql};
 
 /// Logs go to stderr, as text or JSON; `RUST_LOG` sets the level (default `warn`).
 pub fn init_logging(format: LogFormat) {
@@ -82,7 +82,26 @@ pub async fn dispatch(cli: &Cli) -> u8 {
             as_of,
             destination,
             json,
-        } => sync(&cli.project, *as_of, destination.as_deref(), *json).await,
+        } => activation::sync(&cli.project, *as_of, destination.as_deref(), *json).await,
+        Command::Impact {
+            segment,
+            goal,
+            days,
+            value,
+            from,
+            to,
+            json,
+        } => {
+            let request = segmint_engine::impact::ImpactRequest {
+                segment: segment.clone(),
+                goal: activation::goal_yaml(goal),
+                days: *days,
+                value: value.clone(),
+                from: *from,
+                to: *to,
+            };
+            activation::impact(&cli.project, &request, *json).await
+        }
         Command::Preview {
             segment,
             as_of,
@@ -302,50 +321,6 @@ fn print_preview(preview: &Preview) -> Result<(), EngineError> {
     if let Some(sample) = &preview.sample {
         let table = pretty_format_batches(std::slice::from_ref(sample))?;
         println!("\n{table}");
-    }
-    Ok(())
-}
-
-async fn sync(
-    project: &Path,
-    as_of: chrono::NaiveDate,
-    destination: Option<&str>,
-    json: bool,
-) -> Result<(), EngineError> {
-    let (checked, output) = ProjectSession::builder(project).open_offline()?;
-    if checked.project.destinations.is_empty() {
-        if json {
-            println!(
-                "{}",
-                serde_json::json!({"status": "ok", "as_of": as_of.to_string(), "deliveries": []})
-            );
-        } else {
-            println!("no destinations in {}: nothing to sync", project.display());
-        }
-        return Ok(());
-    }
-    let report = segmint_engine::activation::sync(&checked, &output, as_of, destination).await?;
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string(&report).map_err(EngineError::Json)?
-        );
-        return Ok(());
-    }
-    println!(
-        "{:<20} {:<32} {:>9} {:>9} {:>9}  since",
-        "destination", "segment", "entered", "exited", "requests"
-    );
-    for d in &report.deliveries {
-        println!(
-            "{:<20} {:<32} {:>9} {:>9} {:>9}  {}",
-            d.destination,
-            d.segment,
-            d.entered,
-            d.exited,
-            d.requests,
-            d.previous_as_of.as_deref().unwrap_or("(first delivery)")
-        );
     }
     Ok(())
 }

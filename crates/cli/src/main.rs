@@ -5,6 +5,7 @@
 //! tripped (`--max-change`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod activation;
 mod cluster;
 mod commands;
 mod exit;
@@ -173,6 +174,35 @@ pub enum Command {
         #[arg(long)]
         destination: Option<String>,
         /// One JSON line on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure a segment with a holdout group: entrants (members new at a committed as-of)
+    /// treated vs held out, on a goal reached within `--days` after entry — group sizes,
+    /// conversion rates, absolute and relative lift with 95% confidence intervals, the
+    /// p-value and the minimum detectable effect (80% power). Entrants whose window reaches
+    /// past the latest committed as-of are pending and left out. See docs/activation.md.
+    Impact {
+        /// The segment (it needs `holdout:`).
+        segment: String,
+        /// The goal, a `performed` leaf in YAML, e.g. `{event: purchase}` or
+        /// `{event: purchase, where: {category: camping}}` (also with the `performed:` key).
+        #[arg(long)]
+        goal: String,
+        /// Days after entry the goal counts in.
+        #[arg(long)]
+        days: u32,
+        /// A numeric events column summed over the goal events, compared per entrant
+        /// (e.g. `revenue`).
+        #[arg(long)]
+        value: Option<String>,
+        /// First entry as-of (default: the segment's first committed as-of).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last entry as-of (default: the latest).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        /// One JSON document on stdout.
         #[arg(long)]
         json: bool,
     },

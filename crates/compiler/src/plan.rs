@@ -268,7 +268,7 @@ pub fn scan_filter(checked: &Checked, as_of: &AsOf) -> Expr {
     if let Some(lo) = lo {
         parts.push(time.gt_eq(timestamp(lo)));
     }
-    parts.extend(partition_bounds(checked, as_of, lo));
+    parts.extend(partition_bounds(checked, lo, hi));
     conjunction(parts)
 }
 
@@ -282,20 +282,34 @@ pub fn as_of_day_filter(checked: &Checked, as_of: &AsOf) -> Option<Expr> {
         time.clone().gt_eq(timestamp(lo)),
         time.lt(timestamp(as_of.end_us)),
     ];
-    parts.extend(partition_bounds(checked, as_of, Some(lo)));
+    parts.extend(partition_bounds(checked, Some(lo), as_of.end_us));
     Some(conjunction(parts))
+}
+
+/// Events with a time in `[lo, hi)` (UTC microseconds) and an entity, reading only the
+/// matching date partitions — e.g. the goal windows of `segmint impact`.
+pub fn time_range_filter(checked: &Checked, lo: i64, hi: i64) -> Expr {
+    let table = &checked.project.events;
+    let time = col(&table.time);
+    let mut parts = vec![
+        col(&table.entity).is_not_null(),
+        time.clone().gt_eq(timestamp(lo)),
+        time.lt(timestamp(hi)),
+    ];
+    parts.extend(partition_bounds(checked, Some(lo), hi));
+    conjunction(parts)
 }
 
 /// Bounds on `date`-typed hive partition columns, one day of slack on each side because
 /// partition dates need not be in the project timezone.
-fn partition_bounds(checked: &Checked, as_of: &AsOf, lo: Option<i64>) -> Vec<Expr> {
+fn partition_bounds(checked: &Checked, lo: Option<i64>, hi: i64) -> Vec<Expr> {
     let mut out = Vec::new();
     for (name, kind) in &checked.project.events.partitioning {
         if *kind != PartitionType::Date {
             continue;
         }
         let epoch_day = |us: i64| (us.div_euclid(86_400_000_000)) as i32;
-        let hi_day = epoch_day(as_of.end_us) + 1;
+        let hi_day = epoch_day(hi) + 1;
         out.push(col(name).lt_eq(lit(ScalarValue::Date32(Some(hi_day)))));
         if let Some(lo) = lo {
             out.push(col(name).gt_eq(lit(ScalarValue::Date32(Some(epoch_day(lo) - 1)))));

@@ -8,6 +8,7 @@
 //! | [`members`] | the fused result's rows → each segment's members (masks, entity sets, tier counts); `preview` |
 //! | [`delta_lake`] | Delta tables as lake sources: files chosen from the log's statistics, scanned with DataFusion's Parquet scan |
 //! | [`activation`] | `sync`: entered/exited deltas to webhooks and files, delivery state in the output |
+//! | [`impact`] | treated against held-out entrants of a segment on a goal: rates, lift, intervals, p-value, MDE |
 //! | [`sql`] | ad-hoc SQL over the lake's `events` / `profiles` tables with segmint's functions |
 //! | [`history`] | `diff` against the previous committed as-of; backfills that resume |
 //! | [`output`] | the output Delta tables (`members`, `runs`): one commit per as-of, history, vacuum |
@@ -21,6 +22,7 @@ pub mod delta_lake;
 pub mod error;
 mod failure;
 pub mod history;
+pub mod impact;
 pub mod members;
 pub mod output;
 mod quiet_store;

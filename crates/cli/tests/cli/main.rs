@@ -5,10 +5,12 @@ mod airflow;
 mod cluster;
 mod concurrency;
 mod delta_tables;
+mod destinations;
 mod exit_codes;
 mod kill;
 mod s3_server;
 mod storage;
+mod webhook_receiver;
 
 /// A finished command's exit status, stdout and stderr, for assertion messages.
 fn text(out: &std::process::Output) -> String {

@@ -44,7 +44,9 @@ pub async fn sync(
             d.entered,
             d.exited,
             d.requests,
-            d.previous_as_of.as_deref().unwrap_or("(first delivery)")
+            d.skipped
+                .as_deref()
+                .unwrap_or_else(|| d.previous_as_of.as_deref().unwrap_or("(first delivery)"))
         );
     }
     Ok(())
@@ -78,6 +80,15 @@ pub async fn impact(
         print_impact(&report);
     }
     Ok(())
+}
+
+/// A p-value with four decimals, or `< 0.0001`.
+fn p_value(p: f64) -> String {
+    if p < 0.0001 {
+        "< 0.0001".into()
+    } else {
+        format!("{p:.4}")
+    }
 }
 
 fn pct(x: f64) -> String {
@@ -143,24 +154,27 @@ fn print_impact(report: &ImpactReport) {
         ),
         None => println!("relative lift       n/a (a group has no conversion)"),
     }
-    println!("p-value             {:.4}", c.p_value);
-    println!(
-        "detectable (80%)    {:.2} pp{}",
-        100.0 * c.mde_absolute,
-        c.mde_relative
-            .map(|r| format!(" ({:.1}% of the holdout rate)", 100.0 * r))
-            .unwrap_or_default()
-    );
+    println!("p-value             {}", p_value(c.p_value));
+    match c.mde_absolute {
+        Some(mde) => println!(
+            "detectable (80%)    {:.2} pp{}",
+            100.0 * mde,
+            c.mde_relative
+                .map(|r| format!(" ({:.1}% of the holdout rate)", 100.0 * r))
+                .unwrap_or_default()
+        ),
+        None => println!("detectable (80%)    n/a (no variation: no one or everyone converted)"),
+    }
     if let (Some(column), Some(v)) = (&report.value_column, &report.value) {
         println!();
         println!(
-            "{column} per entrant: treated {:.4}, holdout {:.4}, difference {:+.4} [{:+.4}, {:+.4}], p = {:.4}",
+            "{column} per entrant: treated {:.4}, holdout {:.4}, difference {:+.4} [{:+.4}, {:+.4}], p = {}",
             v.mean_treated,
             v.mean_holdout,
             v.difference.estimate,
             v.difference.low,
             v.difference.high,
-            v.p_value
+            p_value(v.p_value)
         );
     }
 }

@@ -1,12 +1,19 @@
-"""Daily segmint run: one task per day running `segmint run --as-of {{ ds }} --json`.
+"""Daily segmint run: two tasks per day,
 
-The task maps segmint's exit codes to Airflow's retry semantics:
+    run_segments       `segmint run --as-of {{ ds }} --json`: evaluate and commit the segments
+    sync_destinations  `segmint sync --as-of {{ ds }} --json`: deliver who entered and exited
+                       to the project's destinations (webhooks, files); nothing to do
+                       without `destinations:`
+
+Each task maps segmint's exit codes to Airflow's retry semantics:
 
     0        ok: the one-line JSON summary is returned (it lands in XCom)
-    1, 3, 4  retry: internal error, source data unreadable, output not written —
-             usually transient (a store outage, a late partition)
-    2, 5     fail at once, no retry: an invalid spec, or a guard (--max-change) tripped —
-             a person has to look
+    1, 3, 4  retry: internal error, source data unreadable, output not written or a
+             destination that refused a batch — usually transient (a store outage, a late
+             partition, a receiver down); a retried sync re-sends with the same
+             idempotency keys
+    2, 5     fail at once, no retry: an invalid spec or a missing secret variable, or a
+             guard (--max-change) tripped — a person has to look
 
 Settings come from the environment of the Airflow workers:
 
@@ -14,7 +21,8 @@ Settings come from the environment of the Airflow workers:
     SEGMINT_PROJECT      the project file (segmint.yaml)
     SEGMINT_MAX_CHANGE   optional: refuse to commit when a segment moves more than this %
 
-Re-running a day (clearing the task) is safe: segmint replaces that as-of atomically.
+Re-running a day (clearing the tasks) is safe: segmint replaces that as-of atomically,
+and a sync of a day older than what a destination holds sends nothing.
 """
 
 from __future__ import annotations
@@ -38,8 +46,8 @@ from airflow.exceptions import AirflowException, AirflowFailException
 RETRY_CODES = {1, 3, 4}
 
 
-def run_segmint(ds: str, **_context) -> dict:
-    """Run one as-of; return the JSON summary or raise the right Airflow exception."""
+def segmint(args: list[str]) -> dict:
+    """Run one segmint command; return its JSON line or raise the right Airflow exception."""
     command = [
         os.environ.get("SEGMINT_BIN", "segmint"),
         "-p",
@@ -48,14 +56,8 @@ def run_segmint(ds: str, **_context) -> dict:
         "json",
         "--error-format",
         "json",
-        "run",
-        "--as-of",
-        ds,
-        "--json",
+        *args,
     ]
-    max_change = os.environ.get("SEGMINT_MAX_CHANGE")
-    if max_change:
-        command += ["--max-change", max_change]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     # segmint logs to stderr; keep them in the task log.
     if done.stderr:
@@ -63,10 +65,24 @@ def run_segmint(ds: str, **_context) -> dict:
     if done.returncode == 0:
         return json.loads(done.stdout.strip())
     cause = done.stderr.strip().splitlines()[-1:] or ["(no message)"]
-    message = f"segmint exited with {done.returncode}: {cause[0]}"
+    message = f"segmint {args[0]} exited with {done.returncode}: {cause[0]}"
     if done.returncode in RETRY_CODES:
         raise AirflowException(message)
     raise AirflowFailException(message)
+
+
+def run_segmint(ds: str, **_context) -> dict:
+    """Evaluate and commit one as-of."""
+    args = ["run", "--as-of", ds, "--json"]
+    max_change = os.environ.get("SEGMINT_MAX_CHANGE")
+    if max_change:
+        args += ["--max-change", max_change]
+    return segmint(args)
+
+
+def sync_segmint(ds: str, **_context) -> dict:
+    """Deliver the as-of's changes to every destination."""
+    return segmint(["sync", "--as-of", ds, "--json"])
 
 
 with DAG(
@@ -83,4 +99,6 @@ with DAG(
     },
     tags=["segmint"],
 ) as dag:
-    PythonOperator(task_id="run_segments", python_callable=run_segmint)
+    run = PythonOperator(task_id="run_segments", python_callable=run_segmint)
+    sync = PythonOperator(task_id="sync_destinations", python_callable=sync_segmint)
+    run >> sync

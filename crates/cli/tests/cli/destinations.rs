@@ -211,6 +211,23 @@ fn webhook_gets_every_change_once_per_key_through_failures_and_retries() {
         before,
         "an up-to-date sync sent requests"
     );
+    // A re-run of an earlier day (an Airflow clear) does not take the receiver back.
+    let back = sync(d, "2026-11-16", None);
+    let report: serde_json::Value = serde_json::from_str(crate::succeeded(&back).trim()).unwrap();
+    let deliveries = report["deliveries"].as_array().unwrap();
+    assert!(
+        deliveries.len() == 3
+            && deliveries
+                .iter()
+                .all(|d| d["skipped"].as_str().unwrap().contains("2026-11-21")),
+        "{report}"
+    );
+    assert_eq!(
+        receiver.received().len(),
+        before,
+        "an earlier as-of was sent"
+    );
+    outputs.push(back);
 
     let received = receiver.received();
     assert!(

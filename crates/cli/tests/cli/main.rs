@@ -7,6 +7,7 @@ mod concurrency;
 mod delta_tables;
 mod destinations;
 mod exit_codes;
+mod holdouts;
 mod kill;
 mod s3_server;
 mod storage;

@@ -45,6 +45,9 @@ pub struct SegmentDelivery {
     pub requests: u64,
     /// Files written.
     pub files: Vec<String>,
+    /// Why nothing was delivered (the destination already holds a later as-of).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 /// What `sync` did.
@@ -251,10 +254,22 @@ async fn deliver(
     if let Some(previous) = before.as_of
         && previous > as_of
     {
-        return Err(EngineError::Usage(format!(
-            "destination `{}` already holds `{segment}` as of {previous}, after {as_of}: sync as-ofs in order",
-            destination.name
-        )));
+        // A re-run of an earlier day (an Airflow clear): sending it would take the
+        // destination back in time. Nothing is sent; the report says why.
+        tracing::warn!(destination = %destination.name, %segment, %previous, %as_of, "destination is ahead: skipped");
+        return Ok(SegmentDelivery {
+            destination: destination.name.clone(),
+            segment: segment.to_string(),
+            as_of: as_of.to_string(),
+            previous_as_of: Some(previous.to_string()),
+            entered: 0,
+            exited: 0,
+            requests: 0,
+            files: Vec::new(),
+            skipped: Some(format!(
+                "the destination already holds {previous}, after {as_of}: nothing sent"
+            )),
+        });
     }
     let now = members_for(out, as_of, segment, destination.include_holdout).await?;
     let entered: HashSet<String> = now.entities.difference(&before.entities).cloned().collect();
@@ -270,6 +285,7 @@ async fn deliver(
         exited: exited.len() as u64,
         requests: 0,
         files: Vec::new(),
+        skipped: None,
     };
     match &destination.target {
         DestinationTarget::Webhook(w) => {

@@ -70,9 +70,10 @@ pub struct Conversion {
     /// `p_t / p_h − 1`; `None` when a group has no conversion.
     pub relative_lift: Option<Interval>,
     pub p_value: f64,
-    /// The smallest absolute lift these sizes detect with 80 % power.
-    pub mde_absolute: f64,
-    /// The same relative to the holdout rate (`None` when it is 0).
+    /// The smallest absolute lift these sizes detect with 80 % power (`None` when no one
+    /// or everyone converted: the variance it rests on is 0).
+    pub mde_absolute: Option<f64>,
+    /// The same relative to the holdout rate (`None` also when that rate is 0).
     pub mde_relative: Option<f64>,
 }
 
@@ -116,7 +117,7 @@ pub fn conversion(treated: Group, holdout: Group) -> Option<Conversion> {
             high: (log_ratio + z * se_log).exp() - 1.0,
         }
     });
-    let mde_absolute = (z + z_power) * se_null;
+    let mde_absolute = (se_null > 0.0).then(|| (z + z_power) * se_null);
     Some(Conversion {
         treated,
         holdout,
@@ -128,7 +129,7 @@ pub fn conversion(treated: Group, holdout: Group) -> Option<Conversion> {
         relative_lift,
         p_value,
         mde_absolute,
-        mde_relative: (ph > 0.0).then(|| mde_absolute / ph),
+        mde_relative: mde_absolute.filter(|_| ph > 0.0).map(|m| m / ph),
     })
 }
 
@@ -230,7 +231,8 @@ mod tests {
         assert!(close(c.p_value, 0.000723, 2e-6), "p = {}", c.p_value);
         assert!(close(c.relative_lift.unwrap().estimate, 0.5, 1e-12));
         // (1.959964 + 0.841621) · √(0.125·0.875·0.002) = 0.041427
-        assert!(close(c.mde_absolute, 0.041427, 1e-5), "{}", c.mde_absolute);
+        let mde = c.mde_absolute.unwrap();
+        assert!(close(mde, 0.041427, 1e-5), "{mde}");
         assert!(close(c.mde_relative.unwrap(), 0.41427, 1e-4));
     }
 
@@ -248,7 +250,7 @@ mod tests {
         let c = conversion(Group::new(10, 0), Group::new(10, 0)).unwrap();
         assert_eq!(c.p_value, 1.0);
         assert!(c.relative_lift.is_none());
-        assert!(c.mde_relative.is_none());
+        assert!(c.mde_absolute.is_none() && c.mde_relative.is_none());
     }
 
     #[test]

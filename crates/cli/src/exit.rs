@@ -5,9 +5,9 @@
 //! |---|---|
 //! | 0 | ok |
 //! | 1 | internal error |
-//! | 2 | invalid spec or usage |
+//! | 2 | invalid spec or usage (also a destination's secret variable not set) |
 //! | 3 | source data unreadable or not matching the spec |
-//! | 4 | output not written (including a commit race lost to another run) |
+//! | 4 | output not written (including a commit race lost to another run), or a destination refused a batch after its retries |
 //! | 5 | a guard tripped (`--max-change`): nothing committed |
 
 use segmint_engine::EngineError;

@@ -117,7 +117,7 @@ pub fn conversion(treated: Group, holdout: Group) -> Option<Conversion> {
             high: (log_ratio + z * se_log).exp() - 1.0,
         }
     });
-    let mde_absolute = (se_null > 0.0).then(|| (z + z_power) * se_null);
+    let mde_absolute = (se_null > 0.0).then_some((z + z_power) * se_null);
     Some(Conversion {
         treated,
         holdout,
@@ -213,6 +213,7 @@ pub fn value_lift(treated: Moments, holdout: Moments) -> Option<ValueLift> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

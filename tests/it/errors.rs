@@ -9,7 +9,19 @@ use segmint_tests::{lake_schema as schema, project_yaml};
 
 /// Parse and check segment files (name, bytes); the rendered diagnostics, or "ok".
 fn diagnose(files: &[(&str, &[u8])]) -> String {
-    let project_src = source_from_bytes("segmint.yaml", project_yaml().into_bytes()).unwrap();
+    diagnose_with(&project_yaml(), files)
+}
+
+/// Like [`diagnose`] with `extra` appended to the project file.
+fn with_project(extra: &str, segment: &str) -> String {
+    diagnose_with(
+        &format!("{}{extra}", project_yaml()),
+        &[("case.yaml", segment.as_bytes())],
+    )
+}
+
+fn diagnose_with(project_text: &str, files: &[(&str, &[u8])]) -> String {
+    let project_src = source_from_bytes("segmint.yaml", project_text.as_bytes().to_vec()).unwrap();
     let project = parse_project(project_src, ".".into()).unwrap();
     let mut diagnostics = Diagnostics::default();
     let mut segments = Vec::new();
@@ -54,6 +66,31 @@ macro_rules! case {
 case!(
     typo_key,
     one("segment: a\nwher:\n  performed: {within: 7d}\n")
+);
+case!(
+    holdout_above_one_hundred_percent,
+    one("segment: a\nholdout: 150%\nwhere:\n  performed: {within: 7d}\n")
+);
+case!(
+    destination_secret_written_inline,
+    with_project(
+        "destinations:\n  crm:\n    webhook: {url: https://crm.example.com/h, signing_key_env: \"s3cr3t value!\"}\n",
+        "segment: a\nwhere:\n  performed: {within: 7d}\n"
+    )
+);
+case!(
+    destination_unknown_segment,
+    with_project(
+        "destinations:\n  exports:\n    files: {location: exports, format: csv}\n    segments: [b]\n",
+        "segment: a\nwhere:\n  performed: {within: 7d}\n"
+    )
+);
+case!(
+    destination_webhook_and_files,
+    with_project(
+        "destinations:\n  both:\n    webhook: {url: https://x.example.com}\n    files: {location: exports, format: csv}\n",
+        "segment: a\nwhere:\n  performed: {within: 7d}\n"
+    )
 );
 case!(
     duplicate_key,

@@ -128,8 +128,10 @@ fn webhook(
             bad(
                 ctx,
                 at(variable),
-                format!("`{}` is not an environment variable name", variable.value),
-                "secrets are read from environment variables: name one, e.g. `CRM_SIGNING_KEY` (never the secret itself)",
+                format!(
+                    "destination `{name}`: this is not an environment variable name (the value is not shown, in case it is a secret)"
+                ),
+                "secrets are read from environment variables: name one here, e.g. `CRM_SIGNING_KEY`, and put the secret in it",
             );
             ok = false;
         }

@@ -23,7 +23,6 @@ use deltalake_core::DeltaTable;
 use deltalake_core::kernel::transaction::CommitBuilder;
 use deltalake_core::kernel::{Action, Add};
 use deltalake_core::protocol::{DeltaOperation, SaveMode};
-use deltalake_core::writer::{DeltaWriter, RecordBatchWriter};
 use object_store::ObjectStoreExt;
 use parquet::arrow::ArrowWriter;
 
@@ -228,9 +227,6 @@ async fn replace_partition(
 }
 
 async fn append_log(table: &DeltaTable, delivery: &Delivery, object: &str) -> Result<()> {
-    let snapshot = table
-        .snapshot()
-        .map_err(|e| EngineError::output(object, e))?;
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(vec![delivery.destination.clone()])),
         Arc::new(StringArray::from(vec![delivery.segment.clone()])),
@@ -247,25 +243,6 @@ async fn append_log(table: &DeltaTable, delivery: &Delivery, object: &str) -> Re
         ),
     ];
     let batch = RecordBatch::try_new(Arc::new(deliveries_schema()), columns)?;
-    let mut writer =
-        RecordBatchWriter::for_table(table).map_err(|e| EngineError::output(object, e))?;
-    writer
-        .write(batch)
-        .await
-        .map_err(|e| EngineError::output(object, e))?;
-    let adds = writer
-        .flush()
-        .await
-        .map_err(|e| EngineError::output(object, e))?;
-    let operation = DeltaOperation::Write {
-        mode: SaveMode::Append,
-        partition_by: None,
-        predicate: None,
-    };
-    CommitBuilder::default()
-        .with_actions(adds.into_iter().map(Action::Add).collect())
-        .build(Some(snapshot.snapshot()), table.log_store(), operation)
-        .await
-        .map_err(|e| crate::output::commit_error(object, e))?;
+    crate::output::append_table(table, vec![batch], object).await?;
     Ok(())
 }

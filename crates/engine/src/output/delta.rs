@@ -166,6 +166,45 @@ pub(crate) fn commit_error(table: &str, error: DeltaTableError) -> EngineError {
     }
 }
 
+/// Append `batches` to `table` in one commit — a blind append, which concurrent appends
+/// never conflict with; the committed version.
+pub(crate) async fn append(
+    table: &DeltaTable,
+    batches: Vec<datafusion::arrow::array::RecordBatch>,
+    object: &str,
+) -> Result<i64> {
+    use deltalake_core::kernel::Action;
+    use deltalake_core::kernel::transaction::CommitBuilder;
+    use deltalake_core::protocol::DeltaOperation;
+    use deltalake_core::writer::{DeltaWriter, RecordBatchWriter};
+    let snapshot = table
+        .snapshot()
+        .map_err(|e| EngineError::output(object, e))?;
+    let mut writer =
+        RecordBatchWriter::for_table(table).map_err(|e| EngineError::output(object, e))?;
+    for batch in batches {
+        writer
+            .write(batch)
+            .await
+            .map_err(|e| EngineError::output(object, e))?;
+    }
+    let adds = writer
+        .flush()
+        .await
+        .map_err(|e| EngineError::output(object, e))?;
+    let operation = DeltaOperation::Write {
+        mode: SaveMode::Append,
+        partition_by: None,
+        predicate: None,
+    };
+    let finalized = CommitBuilder::default()
+        .with_actions(adds.into_iter().map(Action::Add).collect())
+        .build(Some(snapshot.snapshot()), table.log_store(), operation)
+        .await
+        .map_err(|e| commit_error(object, e))?;
+    Ok(finalized.version() as i64)
+}
+
 /// The record batches of one Parquet file of a table (`columns`: only these).
 pub(crate) async fn read_file(
     table: &DeltaTable,

@@ -27,7 +27,10 @@ use deltalake_core::operations::vacuum::VacuumMode;
 use serde::Serialize;
 
 pub use delta::register_schemes;
-pub(crate) use delta::{commit_error, load as load_table, read_file as read_table_file, table_url};
+pub(crate) use delta::{
+    append as append_table, commit_error, load as load_table, read_file as read_table_file,
+    table_url,
+};
 pub use members_table::{MEMBERS, OutputField};
 pub use runs_table::RUNS;
 

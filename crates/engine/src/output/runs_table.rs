@@ -26,12 +26,8 @@ use datafusion::arrow::array::{
 use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use deltalake_core::DeltaTable;
-use deltalake_core::kernel::Action;
-use deltalake_core::kernel::transaction::CommitBuilder;
-use deltalake_core::protocol::{DeltaOperation, SaveMode};
-use deltalake_core::writer::{DeltaWriter, RecordBatchWriter};
 
-use super::delta::{commit_error, read_file};
+use super::delta::read_file;
 use super::members_table::RUN_METADATA;
 use crate::error::{EngineError, Result};
 use crate::members::days_since_epoch;
@@ -191,32 +187,8 @@ fn row(summary: &RunSummary) -> Result<RecordBatch> {
 
 /// Append runs (a blind append: concurrent appends never conflict).
 pub async fn append(table: &DeltaTable, runs: &[RunSummary], object: &str) -> Result<i64> {
-    let snapshot = table
-        .snapshot()
-        .map_err(|e| EngineError::output(object, e))?;
-    let mut writer =
-        RecordBatchWriter::for_table(table).map_err(|e| EngineError::output(object, e))?;
-    for summary in runs {
-        writer
-            .write(row(summary)?)
-            .await
-            .map_err(|e| EngineError::output(object, e))?;
-    }
-    let adds = writer
-        .flush()
-        .await
-        .map_err(|e| EngineError::output(object, e))?;
-    let operation = DeltaOperation::Write {
-        mode: SaveMode::Append,
-        partition_by: None,
-        predicate: None,
-    };
-    let finalized = CommitBuilder::default()
-        .with_actions(adds.into_iter().map(Action::Add).collect())
-        .build(Some(snapshot.snapshot()), table.log_store(), operation)
-        .await
-        .map_err(|e| commit_error(object, e))?;
-    Ok(finalized.version() as i64)
+    let rows = runs.iter().map(row).collect::<Result<Vec<_>>>()?;
+    super::delta::append(table, rows, object).await
 }
 
 /// Every committed run in the table (their summaries).

@@ -91,6 +91,16 @@ fn p_value(p: f64) -> String {
     }
 }
 
+/// `p = 0.1234` or `p < 0.0001`.
+fn p_equals(p: f64) -> String {
+    let text = p_value(p);
+    if text.starts_with('<') {
+        format!("p {text}")
+    } else {
+        format!("p = {text}")
+    }
+}
+
 fn pct(x: f64) -> String {
     format!("{:.2}%", 100.0 * x)
 }
@@ -168,13 +178,13 @@ fn print_impact(report: &ImpactReport) {
     if let (Some(column), Some(v)) = (&report.value_column, &report.value) {
         println!();
         println!(
-            "{column} per entrant: treated {:.4}, holdout {:.4}, difference {:+.4} [{:+.4}, {:+.4}], p = {}",
+            "{column} per entrant: treated {:.4}, holdout {:.4}, difference {:+.4} [{:+.4}, {:+.4}], {}",
             v.mean_treated,
             v.mean_holdout,
             v.difference.estimate,
             v.difference.low,
             v.difference.high,
-            p_value(v.p_value)
+            p_equals(v.p_value)
         );
     }
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod behavior;
+pub mod browser;
 pub mod delta_reader;
 pub mod local_cluster;
 pub mod python_env;

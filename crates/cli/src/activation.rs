@@ -67,10 +67,14 @@ pub fn goal_yaml(goal: &str) -> String {
 pub async fn impact(
     project: &Path,
     request: &ImpactRequest,
+    save: bool,
     json: bool,
 ) -> Result<(), EngineError> {
     let session = ProjectSession::builder(project).open().await?;
     let report = segmint_engine::impact::impact(&session, request).await?;
+    if save {
+        segmint_engine::impact::saved::save(&session.output, &report).await?;
+    }
     if json {
         println!(
             "{}",

@@ -9,7 +9,7 @@ use segmint_lakegen::{LakeGenConfig, generate_lake};
 
 use crate::cluster::{self, Target};
 use crate::exit::report;
-use crate::{Cli, Command, Emit, LogFormat, activation, history, progress, sql};
+use crate::{Cli, Command, Emit, LogFormat, activation, history, progress, report, sql};
 
 /// Logs go to stderr, as text or JSON; `RUST_LOG` sets the level (default `warn`).
 pub fn init_logging(format: LogFormat) {
@@ -90,6 +90,7 @@ pub async fn dispatch(cli: &Cli) -> u8 {
             value,
             from,
             to,
+            save,
             json,
         } => {
             let request = segmint_engine::impact::ImpactRequest {
@@ -100,7 +101,22 @@ pub async fn dispatch(cli: &Cli) -> u8 {
                 from: *from,
                 to: *to,
             };
-            activation::impact(&cli.project, &request, *json).await
+            activation::impact(&cli.project, &request, *save, *json).await
+        }
+        Command::Report {
+            out,
+            from,
+            to,
+            segments,
+            overlap_on,
+        } => {
+            let options = segmint_report::ReportOptions {
+                from: *from,
+                to: *to,
+                segments: segments.clone(),
+                overlap_on: *overlap_on,
+            };
+            report::write(&cli.project, &options, out).await
         }
         Command::Preview {
             segment,

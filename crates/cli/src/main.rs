@@ -11,6 +11,7 @@ mod commands;
 mod exit;
 mod history;
 mod progress;
+mod report;
 mod sql;
 
 use std::path::PathBuf;
@@ -202,9 +203,32 @@ pub enum Command {
         /// Last entry as-of (default: the latest).
         #[arg(long)]
         to: Option<chrono::NaiveDate>,
+        /// Also append the result to the output's `impact` table (shown by `segmint report`).
+        #[arg(long)]
+        save: bool,
         /// One JSON document on stdout.
         #[arg(long)]
         json: bool,
+    },
+    /// Write one self-contained HTML report from the output tables: segment sizes, entered
+    /// and exited over time, tier composition and flows, overlaps (Jaccard) and saved
+    /// impact results, each chart with a table view. It needs no network to open.
+    Report {
+        /// Where to write the page.
+        #[arg(long, default_value = "report.html")]
+        out: PathBuf,
+        /// First as-of (default: the first committed).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last as-of (default: the last committed).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        /// Only these segments (repeatable; default: every committed segment).
+        #[arg(long = "segment")]
+        segments: Vec<String>,
+        /// The as-of of the overlap heatmap (default: `--to`).
+        #[arg(long)]
+        overlap_on: Option<chrono::NaiveDate>,
     },
     /// Vacuum the output tables: delete files no table version younger than the retention
     /// needs (replaced as-ofs) and files of runs that never committed (only once older than

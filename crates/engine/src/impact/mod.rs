@@ -16,6 +16,7 @@
 //! The join of entrants and goal events is one DataFusion plan over the events source;
 //! the statistics are in [`stats`].
 
+pub mod saved;
 pub mod stats;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -33,7 +34,7 @@ use datafusion::logical_expr::{JoinType, LogicalPlanBuilder, cast};
 use datafusion::prelude::{DataFrame, Expr, col, lit};
 use segmint_compiler::AsOf;
 use segmint_spec::SourceText;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
 use crate::members::{ENTITY, HOLDOUT};
@@ -56,7 +57,7 @@ pub struct ImpactRequest {
 }
 
 /// What `impact` found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImpactReport {
     pub segment: String,
     pub goal: String,

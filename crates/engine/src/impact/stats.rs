@@ -14,7 +14,7 @@
 //!
 //! Distributions come from `statrs`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 /// Confidence level of every interval.
@@ -23,7 +23,7 @@ pub const CONFIDENCE: f64 = 0.95;
 pub const POWER: f64 = 0.80;
 
 /// An estimate with its 95 % confidence interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
     pub estimate: f64,
     pub low: f64,
@@ -38,7 +38,7 @@ impl Interval {
 }
 
 /// One group's conversions.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Group {
     pub entrants: u64,
     pub converted: u64,
@@ -61,7 +61,7 @@ impl Group {
 }
 
 /// Treated against holdout, on the conversion rate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversion {
     pub treated: Group,
     pub holdout: Group,
@@ -167,7 +167,7 @@ impl Moments {
 }
 
 /// Treated against holdout, on the mean value per entrant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValueLift {
     pub mean_treated: f64,
     pub mean_holdout: f64,

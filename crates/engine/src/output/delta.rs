@@ -205,6 +205,32 @@ pub(crate) async fn append(
     Ok(finalized.version() as i64)
 }
 
+/// Every value of one text column of a (small) table, e.g. the JSON documents of `runs`.
+pub(crate) async fn read_text_column(
+    table: &DeltaTable,
+    column: &str,
+    object: &str,
+) -> Result<Vec<String>> {
+    use datafusion::arrow::array::{Array, StringArray};
+    let snapshot = table
+        .snapshot()
+        .map_err(|e| EngineError::output(object, e))?;
+    let mut out = Vec::new();
+    for file in snapshot.log_data().iter() {
+        let path = file.object_store_path();
+        for batch in read_file(table, &path, Some(&[column]), object).await? {
+            let values = batch
+                .column_by_name(column)
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+                .ok_or_else(|| {
+                    EngineError::output(format!("{object}/{path}"), format!("no `{column}` column"))
+                })?;
+            out.extend(values.iter().flatten().map(str::to_string));
+        }
+    }
+    Ok(out)
+}
+
 /// The record batches of one Parquet file of a table (`columns`: only these).
 pub(crate) async fn read_file(
     table: &DeltaTable,

@@ -29,7 +29,7 @@ use serde::Serialize;
 pub use delta::register_schemes;
 pub(crate) use delta::{
     append as append_table, commit_error, load as load_table, read_file as read_table_file,
-    table_url,
+    read_text_column, table_url,
 };
 pub use members_table::{MEMBERS, OutputField};
 pub use runs_table::RUNS;

@@ -27,7 +27,6 @@ use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use deltalake_core::DeltaTable;
 
-use super::delta::read_file;
 use super::members_table::RUN_METADATA;
 use crate::error::{EngineError, Result};
 use crate::members::days_since_epoch;
@@ -193,25 +192,9 @@ pub async fn append(table: &DeltaTable, runs: &[RunSummary], object: &str) -> Re
 
 /// Every committed run in the table (their summaries).
 pub async fn read_all(table: &DeltaTable, object: &str) -> Result<Vec<RunSummary>> {
-    let snapshot = table
-        .snapshot()
-        .map_err(|e| EngineError::output(object, e))?;
     let mut out = Vec::new();
-    for file in snapshot.log_data().iter() {
-        let path = file.object_store_path();
-        let where_ = format!("{object}/{path}");
-        let batches = read_file(table, &path, Some(&["summary"]), object).await?;
-        for batch in batches {
-            let Some(summaries) = batch
-                .column_by_name("summary")
-                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-            else {
-                return Err(EngineError::output(&where_, "no `summary` column"));
-            };
-            for text in summaries.iter().flatten() {
-                out.push(serde_json::from_str(text).map_err(|e| EngineError::output(&where_, e))?);
-            }
-        }
+    for text in super::delta::read_text_column(table, "summary", object).await? {
+        out.push(serde_json::from_str(&text).map_err(|e| EngineError::output(object, e))?);
     }
     out.sort_by(|a: &RunSummary, b| (&a.as_of, &a.committed_at).cmp(&(&b.as_of, &b.committed_at)));
     Ok(out)

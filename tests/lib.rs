@@ -1,6 +1,7 @@
 //! Shared helpers for segmint's integration tests: a generated lake with the shipped library,
-//! a reference evaluator that computes memberships in plain Rust over the raw rows, and a
-//! local Ballista cluster of `segmint` processes.
+//! a reference evaluator that computes memberships in plain Rust over the raw rows, a
+//! local Ballista cluster of `segmint` processes, the independent Delta reader, the Python
+//! peers, and a headless Chromium driven over WebDriver.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod behavior;

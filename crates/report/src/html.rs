@@ -9,9 +9,10 @@ const ECHARTS: &str = include_str!("../assets/echarts/echarts.segmint.min.js");
 const SCRIPT: &str = include_str!("../assets/report.js");
 const STYLE: &str = include_str!("../assets/report.css");
 
-/// JSON safe inside a `<script>` element: no `</` can close it early.
+/// JSON safe inside a `<script>` element: every `<` (only ever inside a JSON string) is
+/// written `\u003c`, so no `</script>` or `<!--` in a description can end or confuse it.
 fn script_safe_json(data: &ReportData) -> serde_json::Result<String> {
-    Ok(serde_json::to_string(data)?.replace("</", "<\\/"))
+    Ok(serde_json::to_string(data)?.replace('<', "\\u003c"))
 }
 
 /// Text safe inside HTML.
@@ -95,7 +96,7 @@ mod tests {
         let page = render(&data).unwrap();
         let start = page.find("id=\"segmint-data\"").unwrap();
         let end = start + page[start..].find("</script>").unwrap();
-        assert!(page[start..end].contains("<\\/script><script>alert(1)<\\/script>"));
+        assert!(page[start..end].contains("\\u003c/script>\\u003cscript>alert(1)\\u003c/script>"));
         assert!(!page.contains("<script>alert(1)"));
     }
 }

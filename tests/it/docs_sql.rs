@@ -88,7 +88,16 @@ fn compile_example(yaml: &str) -> String {
     let name = checked.segments[0].name.clone();
     let as_of = AsOf::new(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(), "UTC").unwrap();
     let (events, profiles) = sources();
-    let compiled = compile(&checked, &[], as_of, events, Some(profiles), false).unwrap();
+    let compiled = compile(
+        &checked,
+        &[],
+        as_of,
+        events,
+        Some(profiles),
+        false,
+        &Default::default(),
+    )
+    .unwrap();
     render(&compiled.plan, &name)
 }
 

@@ -33,6 +33,7 @@ fn every_shipped_segment_has_a_plan_snapshot() {
             events.clone(),
             Some(profiles.clone()),
             false,
+            &Default::default(),
         )
         .unwrap();
         insta::assert_snapshot!(
@@ -49,7 +50,16 @@ fn shared_leaves_are_computed_once() {
     let checked = ProjectSession::builder(&project).check_offline().unwrap();
     let as_of = AsOf::new(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(), "UTC").unwrap();
     let (events, profiles) = sources();
-    let compiled = compile(&checked, &[], as_of, events, Some(profiles), false).unwrap();
+    let compiled = compile(
+        &checked,
+        &[],
+        as_of,
+        events,
+        Some(profiles),
+        false,
+        &Default::default(),
+    )
+    .unwrap();
     let text = compiled.plan.display_indent().to_string();
     // heavy_users, engagement_tiers/daily and paying_power_users share one active-days aggregate.
     let aggregate = text.lines().find(|l| l.contains("Aggregate:")).unwrap();
@@ -73,7 +83,16 @@ fn the_whole_library_shares_its_behavioral_aggregates() {
     );
     let as_of = AsOf::new(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(), "UTC").unwrap();
     let (events, profiles) = sources();
-    let compiled = compile(&checked, &[], as_of, events, Some(profiles), false).unwrap();
+    let compiled = compile(
+        &checked,
+        &[],
+        as_of,
+        events,
+        Some(profiles),
+        false,
+        &Default::default(),
+    )
+    .unwrap();
     let text = compiled.plan.display_indent().to_string();
     assert_eq!(text.matches("TableScan: events").count(), 1, "{text}");
     let aggregate = text.lines().find(|l| l.contains("Aggregate:")).unwrap();

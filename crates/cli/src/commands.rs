@@ -9,7 +9,7 @@ use segmint_lakegen::{LakeGenConfig, generate_lake};
 
 use crate::cluster::{self, Target};
 use crate::exit::report;
-use crate::{Cli, Command, Emit, LogFormat, activation, history, progress, report, sql};
+use crate::{Cli, Command, Emit, LogFormat, activation, fit, history, progress, report, sql};
 
 /// Logs go to stderr, as text or JSON; `RUST_LOG` sets the level (default `warn`).
 pub fn init_logging(format: LogFormat) {
@@ -103,6 +103,10 @@ pub async fn dispatch(cli: &Cli) -> u8 {
             };
             activation::impact(&cli.project, &request, *save, *json).await
         }
+        Command::Train { model, as_of, json } => {
+            fit::train(&cli.project, model, *as_of, *json).await
+        }
+        Command::Archetypes { action } => fit::archetypes(&cli.project, action).await,
         Command::Report {
             out,
             from,

@@ -22,11 +22,13 @@ pub fn exit_code(error: &EngineError) -> u8 {
         | EngineError::UnknownSegment(_)
         | EngineError::BadRange { .. }
         | EngineError::NotCommitted { .. }
-        | EngineError::MissingSecret { .. } => 2,
+        | EngineError::MissingSecret { .. }
+        | EngineError::NotTrained { .. } => 2,
         EngineError::Data { .. }
         | EngineError::LakeMismatch { .. }
         | EngineError::EmptyDay { .. }
-        | EngineError::EmptyRange { .. } => 3,
+        | EngineError::EmptyRange { .. }
+        | EngineError::Fit { .. } => 3,
         EngineError::Output { .. }
         | EngineError::CommitConflict { .. }
         | EngineError::Delivery { .. } => 4,

@@ -9,6 +9,7 @@ mod activation;
 mod cluster;
 mod commands;
 mod exit;
+mod fit;
 mod history;
 mod progress;
 mod report;
@@ -57,6 +58,25 @@ pub struct Cli {
     pub cluster_config: Vec<String>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `segmint archetypes …`.
+#[derive(Subcommand)]
+pub enum ArchetypesAction {
+    /// Fit the set as of a day and store it as its next version.
+    Fit {
+        name: String,
+        #[arg(long)]
+        as_of: chrono::NaiveDate,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Describe the latest fit: sizes and the features that set each archetype apart.
+    Describe {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -209,6 +229,25 @@ pub enum Command {
         /// One JSON document on stdout.
         #[arg(long)]
         json: bool,
+    },
+    /// Train a propensity model (`models/NAME.yaml`): features as of `--as-of` minus the
+    /// horizon, labels from the horizon up to `--as-of`; evaluate on a held-out share (AUC
+    /// against recency alone, lift in the top decile, calibration) and, when the lake
+    /// reaches that far, out of time; store the parameters as the model's next version.
+    Train {
+        model: String,
+        #[arg(long)]
+        as_of: chrono::NaiveDate,
+        /// One JSON document on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Behavioral archetypes (`archetypes/NAME.yaml`): `fit` clusters entities by their
+    /// features (k-means++, fixed seed) and stores the centroids; `describe` says what sets
+    /// each archetype apart.
+    Archetypes {
+        #[command(subcommand)]
+        action: ArchetypesAction,
     },
     /// Write one self-contained HTML report from the output tables: segment sizes, entered
     /// and exited over time, tier composition and flows, overlaps (Jaccard) and saved

@@ -12,6 +12,10 @@ pub enum CompileError {
     /// A segment named for compilation does not exist.
     #[error("unknown segment `{0}`")]
     UnknownSegment(String),
+    /// A `predict` or `archetype` leaf names parameters that were not loaded (never
+    /// trained or fitted, or fitted to other features).
+    #[error("`{0}` has no fitted parameters for these features")]
+    NotTrained(String),
     /// DataFusion rejected the plan.
     #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),

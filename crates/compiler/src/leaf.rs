@@ -88,6 +88,8 @@ pub(crate) fn plan_of(leaf: &Leaf) -> &dyn LeafPlan {
         Leaf::Momentum(l) => l,
         Leaf::Rfm(l) => l,
         Leaf::Affinity(l) => l,
+        Leaf::Predict(l) => l,
+        Leaf::Archetype(l) => l,
     }
 }
 
@@ -96,6 +98,8 @@ pub struct LeafCompiler<'a> {
     pub events: &'a EventsTable,
     pub as_of: AsOf,
     pub profiles_qualifier: &'a str,
+    /// Fitted parameters for `predict` and `archetype` leaves.
+    pub trained: &'a crate::trained::Trained,
 }
 
 impl LeafCompiler<'_> {

@@ -5,7 +5,7 @@
 //! | scan | one scan of `events`, filtered to the widest window of the project (hive partitions outside it are pruned); the optimizer projects only the columns leaves need |
 //! | aggregate | one `GROUP BY entity`; every distinct leaf aggregate is one column (`count(*) FILTER (…)`, `min(time) FILTER (…)`, …), identical ones computed once |
 //! | universe | the grouped entities, full-joined once with `profiles` when configured |
-//! | window | only with `rfm` quintiles: population ranks over the grouped rows, once per distinct rank |
+//! | window | only with `rfm` quintiles or `predict` percentiles: population ranks over the grouped rows, once per distinct rank |
 //! | project | each segment one boolean column (tiered segments: the tier name); `in_segment` inlined; `outputs:` as `segment:name` columns |
 //! | filter | rows that belong to at least one selected segment |
 //!
@@ -15,13 +15,16 @@
 mod compare;
 mod describe;
 mod error;
+mod features;
 mod leaf;
 mod leaves;
 mod plan;
 mod time;
+pub mod trained;
 
 pub use describe::describe;
 pub use error::{CompileError, Result};
+pub use features::{FeatureKind, FeaturePlan, compile_features};
 pub use leaf::event_filter;
 pub use leaves::sequence_pattern;
 pub use plan::{

@@ -15,6 +15,7 @@ use crate::describe::describe;
 use crate::error::{CompileError, Result};
 use crate::leaf::{Aggregates, LeafCompiler};
 use crate::time::AsOf;
+use crate::trained::Trained;
 
 /// Name of the profiles table in plans.
 const PROFILES: &str = "profiles";
@@ -53,27 +54,38 @@ pub struct Compiled {
     pub outputs: Vec<OutputColumn>,
 }
 
-/// The `[lo, as_of)` microsecond range the run reads: the widest window of any segment in
-/// the project (not only the selected ones), so a segment's members never depend on which
-/// other segments run beside it. `lo = None`: all history.
+/// The `[lo, as_of)` microsecond range the run reads: the widest window of any segment's
+/// conditions and outputs in the project (not only the selected ones), so a segment's
+/// members never depend on which other segments run beside it. `lo = None`: all history.
 pub fn scan_range(checked: &Checked, as_of: &AsOf) -> (Option<i64>, i64) {
     let mut lo = Some(as_of.end_us);
     for segment in &checked.segments {
         for cond in segment.conditions() {
             for leaf in cond.leaves() {
-                let leaf_lo = match leaf.events_window() {
-                    None => continue,
-                    Some(Window::AllTime) => None,
-                    Some(w) => as_of.window(w).and_then(|(lo, _)| lo),
-                };
-                lo = match (lo, leaf_lo) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    _ => None,
-                };
+                lo = widen(lo, &leaf.event_windows(), as_of);
             }
+        }
+        // Outputs read events too (a `last_performed` output needs all history).
+        for output in &segment.outputs {
+            lo = widen(lo, &output.measure.event_windows(), as_of);
         }
     }
     (lo, as_of.end_us)
+}
+
+/// `lo` widened to cover `windows` at `as_of` (`None`: all history).
+pub(crate) fn widen(mut lo: Option<i64>, windows: &[Window], as_of: &AsOf) -> Option<i64> {
+    for w in windows {
+        let leaf_lo = match w {
+            Window::AllTime => None,
+            w => as_of.window(*w).and_then(|(lo, _)| lo),
+        };
+        lo = match (lo, leaf_lo) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            _ => None,
+        };
+    }
+    lo
 }
 
 /// Compile `selected` segments (empty: all) into one plan.
@@ -84,6 +96,7 @@ pub fn compile(
     events: Arc<dyn TableSource>,
     profiles: Option<Arc<dyn TableSource>>,
     explain_leaves: bool,
+    trained: &Trained,
 ) -> Result<Compiled> {
     let segments = if selected.is_empty() {
         checked.segments.iter().collect()
@@ -97,6 +110,7 @@ pub fn compile(
         events: table,
         as_of,
         profiles_qualifier: PROFILES,
+        trained,
     };
 
     // Segment expressions, in dependency order; references inline earlier ones.
@@ -203,29 +217,7 @@ pub fn compile(
         ]);
     }
 
-    // Population-wide ranks (RFM quintiles) over the grouped rows, once each.
-    // Each window column is then renamed `__win_N`, as aggregates are `__agg_N`.
-    if !aggs.windows.is_empty() {
-        let windowed = LogicalPlanBuilder::window_plan(plan.build()?, aggs.windows.clone())?;
-        let names: HashMap<String, usize> = aggs
-            .windows
-            .iter()
-            .enumerate()
-            .map(|(i, w)| (w.schema_name().to_string(), i))
-            .collect();
-        let columns: Vec<Expr> = windowed
-            .schema()
-            .iter()
-            .map(|(qualifier, field)| {
-                let column = Expr::Column(Column::new(qualifier.cloned(), field.name()));
-                match names.get(field.name()) {
-                    Some(i) => column.alias(format!("__win_{i}")),
-                    None => column,
-                }
-            })
-            .collect();
-        plan = LogicalPlanBuilder::from(windowed).project(columns)?;
-    }
+    plan = with_windows(plan, &aggs)?;
 
     let mut projection = vec![entity.alias("entity")];
     projection.extend(outputs.iter().map(|(s, e)| e.clone().alias(&s.name)));
@@ -255,21 +247,42 @@ pub fn compile(
     })
 }
 
+/// Population-wide ranks (RFM quintiles, `predict` percentiles) over the grouped rows, once
+/// each; each window column is then renamed `__win_N`, as aggregates are `__agg_N`.
+pub(crate) fn with_windows(
+    mut plan: LogicalPlanBuilder,
+    aggs: &Aggregates,
+) -> Result<LogicalPlanBuilder> {
+    if aggs.windows.is_empty() {
+        return Ok(plan);
+    }
+    let windowed = LogicalPlanBuilder::window_plan(plan.build()?, aggs.windows.clone())?;
+    let names: HashMap<String, usize> = aggs
+        .windows
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.schema_name().to_string(), i))
+        .collect();
+    let columns: Vec<Expr> = windowed
+        .schema()
+        .iter()
+        .map(|(qualifier, field)| {
+            let column = Expr::Column(Column::new(qualifier.cloned(), field.name()));
+            match names.get(field.name()) {
+                Some(i) => column.alias(format!("__win_{i}")),
+                None => column,
+            }
+        })
+        .collect();
+    plan = LogicalPlanBuilder::from(windowed).project(columns)?;
+    Ok(plan)
+}
+
 /// The filter of the run's one events scan: an entity, the scanned time range, and the
 /// matching date partitions (so only those are listed and read).
 pub fn scan_filter(checked: &Checked, as_of: &AsOf) -> Expr {
-    let table = &checked.project.events;
     let (lo, hi) = scan_range(checked, as_of);
-    let time = col(&table.time);
-    let mut parts = vec![
-        col(&table.entity).is_not_null(),
-        time.clone().lt(timestamp(hi)),
-    ];
-    if let Some(lo) = lo {
-        parts.push(time.gt_eq(timestamp(lo)));
-    }
-    parts.extend(partition_bounds(checked, lo, hi));
-    conjunction(parts)
+    bounded_filter(checked, lo, hi)
 }
 
 /// Events of the as-of day itself (and only its date partitions): a daily run checks that
@@ -289,14 +302,22 @@ pub fn as_of_day_filter(checked: &Checked, as_of: &AsOf) -> Option<Expr> {
 /// Events with a time in `[lo, hi)` (UTC microseconds) and an entity, reading only the
 /// matching date partitions — e.g. the goal windows of `segmint impact`.
 pub fn time_range_filter(checked: &Checked, lo: i64, hi: i64) -> Expr {
+    bounded_filter(checked, Some(lo), hi)
+}
+
+/// Events with an entity and a time in `[lo, hi)` (`lo = None`: from the beginning), and
+/// only the matching date partitions.
+pub(crate) fn bounded_filter(checked: &Checked, lo: Option<i64>, hi: i64) -> Expr {
     let table = &checked.project.events;
     let time = col(&table.time);
     let mut parts = vec![
         col(&table.entity).is_not_null(),
-        time.clone().gt_eq(timestamp(lo)),
-        time.lt(timestamp(hi)),
+        time.clone().lt(timestamp(hi)),
     ];
-    parts.extend(partition_bounds(checked, Some(lo), hi));
+    if let Some(lo) = lo {
+        parts.push(time.gt_eq(timestamp(lo)));
+    }
+    parts.extend(partition_bounds(checked, lo, hi));
     conjunction(parts)
 }
 

@@ -76,6 +76,14 @@ pub enum EngineError {
         segment: String,
         message: String,
     },
+    /// A segment uses a model or archetype set that has no fitted parameters for its
+    /// current features (never trained, or the features changed since).
+    #[error("{message}")]
+    NotTrained { name: String, message: String },
+    /// A model or archetype set cannot be fitted on this data (too few labels, fewer
+    /// entities than archetypes).
+    #[error("cannot fit `{name}`: {message}")]
+    Fit { name: String, message: String },
     /// The size-change guard tripped; nothing was committed.
     #[error(
         "a segment's size changed by more than {limit_pct}%, nothing committed for {as_of}: {}",
@@ -127,6 +135,12 @@ impl From<segmint_compiler::CompileError> for EngineError {
             CompileError::OutOfRange(_) | CompileError::AsOf(..) => {
                 EngineError::Usage(e.to_string())
             }
+            CompileError::NotTrained(name) => EngineError::NotTrained {
+                message: format!(
+                    "`{name}` has no fitted parameters for its current features: run `segmint train {name} --as-of D` (a model) or `segmint archetypes fit {name} --as-of D` (an archetype set)"
+                ),
+                name,
+            },
             CompileError::DataFusion(e) => EngineError::Plan(e),
         }
     }

@@ -9,6 +9,7 @@
 //! | [`delta_lake`] | Delta tables as lake sources: files chosen from the log's statistics, scanned with DataFusion's Parquet scan |
 //! | [`activation`] | `sync`: entered/exited deltas to webhooks and files, delivery state in the output |
 //! | [`impact`] | treated against held-out entrants of a segment on a goal: rates, lift, intervals, p-value, MDE |
+//! | [`models`] | `train` (propensity models) and `archetypes fit`; versioned parameters loaded into runs |
 //! | [`sql`] | ad-hoc SQL over the lake's `events` / `profiles` tables with segmint's functions |
 //! | [`history`] | `diff` against the previous committed as-of; backfills that resume |
 //! | [`output`] | the output Delta tables (`members`, `runs`): one commit per as-of, history, vacuum |
@@ -24,6 +25,7 @@ mod failure;
 pub mod history;
 pub mod impact;
 pub mod members;
+pub mod models;
 pub mod output;
 mod quiet_store;
 pub mod run;

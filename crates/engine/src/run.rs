@@ -61,14 +61,24 @@ pub fn compile_for(
 ) -> Result<Compiled> {
     let as_of = AsOf::new(as_of, &session.checked.project.timezone)?;
     let (lo, hi) = segmint_compiler::scan_range(&session.checked, &as_of);
-    Ok(compile(
+    compile(
         &session.checked,
         selected,
         as_of,
         session.events.for_range(lo, hi)?,
         session.profiles.clone(),
         explain_leaves,
-    )?)
+        &session.trained,
+    )
+    .map_err(|e| match e {
+        segmint_compiler::CompileError::NotTrained(name) => EngineError::NotTrained {
+            message: session.untrained.get(&name).cloned().unwrap_or_else(|| {
+                format!("`{name}` has no fitted parameters for its current features")
+            }),
+            name,
+        },
+        other => other.into(),
+    })
 }
 
 /// Execute a compiled plan. Read failures name the events location — or, when a Parquet
@@ -84,7 +94,7 @@ pub async fn execute(session: &ProjectSession, compiled: &Compiled) -> Result<Ve
 
 /// Whether any event in `[lo, hi)` passes `filter` (reading as little as the pruning
 /// allows).
-async fn any_event(
+pub(crate) async fn any_event(
     session: &ProjectSession,
     (lo, hi): (Option<i64>, i64),
     filter: datafusion::prelude::Expr,

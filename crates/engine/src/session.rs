@@ -68,6 +68,10 @@ pub struct ProjectSession {
     pub events_location: Located,
     /// Where results are committed.
     pub output: OutputTables,
+    /// The latest fitted parameters of the models and archetype sets the segments use.
+    pub trained: segmint_compiler::trained::Trained,
+    /// Models and archetype sets used but not loaded, and why (for the error a run gives).
+    pub untrained: std::collections::BTreeMap<String, String>,
 }
 
 /// A project's lake, registered as the tables `events` and `profiles` (when configured),
@@ -118,7 +122,8 @@ impl ProjectSessionBuilder {
     /// value types are not checked).
     pub fn check_offline(self) -> Result<Checked> {
         let loaded = segmint_spec::load::load(&self.project_file).map_err(EngineError::Spec)?;
-        segmint_spec::check(&loaded.project, &loaded.segments, None).map_err(EngineError::Spec)
+        segmint_spec::check_with(&loaded.project, &loaded.segments, &loaded.models, None)
+            .map_err(EngineError::Spec)
     }
 
     /// Load, register and check a project. Problems in the specs themselves are spec
@@ -126,20 +131,27 @@ impl ProjectSessionBuilder {
     /// type) mean the lake does not match them: [`EngineError::LakeMismatch`].
     pub async fn open(self) -> Result<ProjectSession> {
         let loaded = segmint_spec::load::load(&self.project_file).map_err(EngineError::Spec)?;
-        let offline = segmint_spec::check(&loaded.project, &loaded.segments, None)
-            .map_err(EngineError::Spec)?;
+        let offline =
+            segmint_spec::check_with(&loaded.project, &loaded.segments, &loaded.models, None)
+                .map_err(EngineError::Spec)?;
         let registry = Arc::new(StoreRegistry::new(offline.project.storage.clone()));
         let output = output_tables(&registry, &offline.project)?;
         let lake = register_lake(&offline.project, registry, self.ctx).await?;
-        let checked = segmint_spec::check(&loaded.project, &loaded.segments, Some(&lake.schema))
-            .map_err(|d| EngineError::LakeMismatch {
-                object: lake.events_location.display.clone(),
-                diagnostics: d,
-            })?;
+        let checked = segmint_spec::check_with(
+            &loaded.project,
+            &loaded.segments,
+            &loaded.models,
+            Some(&lake.schema),
+        )
+        .map_err(|d| EngineError::LakeMismatch {
+            object: lake.events_location.display.clone(),
+            diagnostics: d,
+        })?;
         let events = match lake.delta_events {
             Some(delta) => EventsSource::Delta(delta),
             None => EventsSource::Listing(provider_as_source(lake.events)),
         };
+        let (trained, untrained) = crate::models::load_trained(&checked, &output).await?;
         Ok(ProjectSession {
             checked,
             ctx: lake.ctx,
@@ -148,6 +160,8 @@ impl ProjectSessionBuilder {
             schema: lake.schema,
             events_location: lake.events_location,
             output,
+            trained,
+            untrained,
         })
     }
 
@@ -155,8 +169,9 @@ impl ProjectSessionBuilder {
     /// reads only committed results.
     pub fn open_offline(self) -> Result<(Checked, OutputTables)> {
         let loaded = segmint_spec::load::load(&self.project_file).map_err(EngineError::Spec)?;
-        let checked = segmint_spec::check(&loaded.project, &loaded.segments, None)
-            .map_err(EngineError::Spec)?;
+        let checked =
+            segmint_spec::check_with(&loaded.project, &loaded.segments, &loaded.models, None)
+                .map_err(EngineError::Spec)?;
         let registry = StoreRegistry::new(checked.project.storage.clone());
         let output = output_tables(&registry, &checked.project)?;
         Ok((checked, output))

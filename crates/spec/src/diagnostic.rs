@@ -75,6 +75,10 @@ pub enum Code {
     BadHoldout,
     /// A destination that is not a webhook or files, or is misconfigured.
     BadDestination,
+    /// A feature, model or archetype file that is malformed.
+    BadModel,
+    /// A feature, model or archetype set named but not defined.
+    UnknownModel,
 }
 
 impl Code {
@@ -112,6 +116,8 @@ impl Code {
             Code::BadLake => "SM030",
             Code::BadHoldout => "SM031",
             Code::BadDestination => "SM032",
+            Code::BadModel => "SM033",
+            Code::UnknownModel => "SM034",
         }
     }
 }

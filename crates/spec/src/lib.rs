@@ -30,14 +30,17 @@ pub mod source;
 pub mod syntax;
 pub mod window;
 
-pub use check::{Checked, ProjectInput, SegmentInput, check, check_goal, check_project};
+pub use check::{
+    Checked, ModelsInput, ProjectInput, SegmentInput, check, check_goal, check_project, check_with,
+};
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Position, SourceText};
 pub use model::{
-    Affinity, Cadence, CadenceClass, CadenceRules, Comparison, Cond, Destination,
-    DestinationTarget, EventMatch, EventsTable, FilesTarget, Filter, Funnel, FunnelMode,
-    FunnelOutcome, Gap, Holdout, Leaf, Measure, Metric, Momentum, Occurrence, Output, Performed,
-    ProfilesTable, Project, RFM_CLASSES, Rfm, RfmCutPoints, RfmScoring, Segment, SegmentBody,
-    Sequence, SequenceStep, Sessions, StorageOptions, Tier, Trait, Webhook, When, Which, Window,
+    Affinity, ArchetypeOf, ArchetypeSpec, Cadence, CadenceClass, CadenceRules, Catalog, Comparison,
+    Cond, Destination, DestinationTarget, EventMatch, EventsTable, Feature, FilesTarget, Filter,
+    Funnel, FunnelMode, FunnelOutcome, Gap, Holdout, KChoice, Leaf, Measure, Metric, ModelSpec,
+    Momentum, Occurrence, Output, Performed, Predict, ProfilesTable, Project, RFM_CLASSES, Rfm,
+    RfmCutPoints, RfmScoring, ScoreTest, Segment, SegmentBody, Sequence, SequenceStep, Sessions,
+    StorageOptions, Tier, Trait, Webhook, When, Which, Window, archetype_name, features_hash,
     holdout_position,
 };
 pub use schema::{ColumnKind, LakeSchema, TableColumns};

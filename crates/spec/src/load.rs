@@ -1,11 +1,13 @@
-//! Loading a project from disk: `segmint.yaml` plus every `*.yaml` in its segments folder.
+//! Loading a project from disk: `segmint.yaml`, every `*.yaml` in its segments folder, and
+//! the forward-looking files when present: `features.yaml`, `models/*.yaml`,
+//! `archetypes/*.yaml` (each location settable in `segmint.yaml`).
 
 use std::path::{Path, PathBuf};
 
-use crate::check::{ProjectInput, SegmentInput};
+use crate::check::{ModelsInput, ProjectInput, SegmentInput};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, SourceText};
 use crate::source::{parse, read_source};
-use crate::syntax::{ProjectSyntax, SegmentSyntax};
+use crate::syntax::{ArchetypesSyntax, FeaturesSyntax, ModelSyntax, ProjectSyntax, SegmentSyntax};
 
 /// The most segment files one project may hold.
 pub const MAX_SEGMENT_FILES: usize = 10_000;
@@ -14,6 +16,7 @@ pub const MAX_SEGMENT_FILES: usize = 10_000;
 pub struct Loaded {
     pub project: ProjectInput,
     pub segments: Vec<SegmentInput>,
+    pub models: ModelsInput,
 }
 
 /// Parse a project file's text (used by `load` and by tests).
@@ -65,10 +68,77 @@ pub fn load(project_file: &Path) -> Result<Loaded, Diagnostics> {
             Err(d) => diagnostics.push(d),
         }
     }
+    let models = load_models(&project, &mut diagnostics);
     if diagnostics.is_empty() {
-        Ok(Loaded { project, segments })
+        Ok(Loaded {
+            project,
+            segments,
+            models,
+        })
     } else {
         Err(diagnostics)
+    }
+}
+
+/// A location of `segmint.yaml` (`key`), or the default when it exists; `None`: neither.
+fn optional_location(
+    project: &ProjectInput,
+    key: &Option<serde_saphyr::Spanned<String>>,
+    default: &str,
+) -> Option<PathBuf> {
+    match key {
+        Some(k) => Some(project.root.join(&k.value)),
+        None => {
+            let path = project.root.join(default);
+            path.exists().then_some(path)
+        }
+    }
+}
+
+/// Parse every file of a folder with `parse`, collecting problems.
+fn parse_folder<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    diagnostics: &mut Diagnostics,
+) -> Vec<(SourceText, T)> {
+    let files = match segment_files(dir) {
+        Ok(f) => f,
+        Err(d) => {
+            diagnostics.push(d);
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for file in files {
+        match read_source(&file).and_then(|s| parse::<T>(&s).map(|t| (s, t))) {
+            Ok(parsed) => out.push(parsed),
+            Err(d) => diagnostics.push(d),
+        }
+    }
+    out
+}
+
+/// The features file and the model and archetype folders, when present.
+fn load_models(project: &ProjectInput, diagnostics: &mut Diagnostics) -> ModelsInput {
+    let syntax = &project.syntax;
+    let features = optional_location(project, &syntax.features, "features.yaml").and_then(|f| {
+        match read_source(&f).and_then(|s| parse::<FeaturesSyntax>(&s).map(|t| (s, t))) {
+            Ok(parsed) => Some(parsed),
+            Err(d) => {
+                diagnostics.push(d);
+                None
+            }
+        }
+    });
+    let models = optional_location(project, &syntax.models, "models")
+        .map(|d| parse_folder::<ModelSyntax>(&d, diagnostics))
+        .unwrap_or_default();
+    let archetypes = optional_location(project, &syntax.archetypes, "archetypes")
+        .map(|d| parse_folder::<ArchetypesSyntax>(&d, diagnostics))
+        .unwrap_or_default();
+    ModelsInput {
+        features,
+        models,
+        archetypes,
     }
 }
 

@@ -15,14 +15,18 @@
 //! | `momentum` | `momentum(time, as-of, recent, baseline) FILTER (…)` | ratio compared |
 //! | `rfm` | `max(day)`, `count`, `sum(monetary)` `FILTER (…)` | population ranks (window functions) → scores → `rfm_class` |
 //! | `affinity` | `dominant(of) FILTER (…)` | value and share compared |
+//! | `predict` | its features' aggregates | standardized inputs → logistic probability; percentile by `percent_rank()` over the run |
+//! | `archetype` | its features' aggregates | standardized inputs → name of the nearest centroid |
 
 mod affinity;
+mod archetype;
 mod cadence;
 mod funnel;
 mod metric;
 mod momentum;
 mod occurrence;
 mod performed;
+mod predict;
 mod profile_trait;
 mod rfm;
 mod sequence;

@@ -11,6 +11,8 @@ pub struct FileContext<'a> {
     pub source: &'a SourceText,
     pub schema: Option<&'a LakeSchema>,
     pub has_profiles: bool,
+    /// Features, models and archetype sets that `predict` / `archetype` leaves may name.
+    pub catalog: Option<&'a crate::model::Catalog>,
     pub diagnostics: &'a mut Diagnostics,
 }
 

@@ -23,6 +23,7 @@ pub fn check_goal(
         source,
         schema,
         has_profiles: false,
+        catalog: None,
         diagnostics: &mut diagnostics,
     };
     let matching = match &node.value {

@@ -85,6 +85,8 @@ impl<'c, 'a> Lowerer<'c, 'a> {
             Condition::Rfm(leaf) => self.rfm(leaf, position),
             Condition::Breadth(leaf) => self.breadth(leaf, position),
             Condition::Affinity(leaf) => self.affinity(leaf, position),
+            Condition::Predict(leaf) => self.predict(leaf, position),
+            Condition::Archetype(leaf) => self.archetype(leaf, position),
         };
         leaf.map(Cond::Leaf)
     }

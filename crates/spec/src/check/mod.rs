@@ -9,6 +9,7 @@ mod goal;
 mod graph;
 mod leaf;
 mod lower;
+mod models;
 mod predicate;
 mod project;
 mod window;
@@ -16,11 +17,12 @@ mod window;
 use std::collections::BTreeSet;
 
 pub use goal::check_goal;
+pub use models::ModelsInput;
 
 use sha2::{Digest, Sha256};
 
 use crate::diagnostic::{Code, Diagnostics, Position, SourceText};
-use crate::model::{Cond, Output, Project, Segment, SegmentBody, Tier};
+use crate::model::{Catalog, Cond, Output, Project, Segment, SegmentBody, Tier};
 use crate::schema::LakeSchema;
 use crate::syntax::{ProjectSyntax, SegmentSyntax};
 use context::{FileContext, at};
@@ -46,6 +48,8 @@ pub struct Checked {
     pub project: Project,
     /// Every segment, each after the segments it references.
     pub segments: Vec<Segment>,
+    /// Features, models and archetype sets (empty without such files).
+    pub catalog: Catalog,
 }
 
 impl Checked {
@@ -82,15 +86,27 @@ impl Checked {
     }
 }
 
-/// Check a project and its segments. `schema: None` skips column and type checks.
+/// Check a project and its segments (no models). `schema: None` skips column and type
+/// checks.
 pub fn check(
     project: &ProjectInput,
     segments: &[SegmentInput],
     schema: Option<&LakeSchema>,
 ) -> Result<Checked, Diagnostics> {
+    check_with(project, segments, &ModelsInput::default(), schema)
+}
+
+/// Check a project, its segments and its features, models and archetype sets.
+pub fn check_with(
+    project: &ProjectInput,
+    segments: &[SegmentInput],
+    models: &ModelsInput,
+    schema: Option<&LakeSchema>,
+) -> Result<Checked, Diagnostics> {
     let mut diagnostics = Diagnostics::default();
     let checked_project = project::check_project(project, schema, &mut diagnostics);
     let has_profiles = project.syntax.lake.profiles.is_some();
+    let catalog = models::check_catalog(models, schema, has_profiles, &mut diagnostics);
 
     let mut lowered: Vec<Option<Segment>> = Vec::with_capacity(segments.len());
     let mut references: Vec<Vec<(String, Position)>> = Vec::with_capacity(segments.len());
@@ -99,6 +115,7 @@ pub fn check(
             source: &input.source,
             schema,
             has_profiles,
+            catalog: catalog.as_ref(),
             diagnostics: &mut diagnostics,
         };
         let mut lowerer = Lowerer::new(&mut ctx);
@@ -129,15 +146,20 @@ pub fn check(
     if !diagnostics.is_empty() {
         return Err(diagnostics);
     }
-    let (Some(project), Some(lowered)) = (
+    let (Some(project), Some(lowered), Some(catalog)) = (
         checked_project,
         lowered.into_iter().collect::<Option<Vec<Segment>>>(),
+        catalog,
     ) else {
         return Err(diagnostics);
     };
     let mut slots: Vec<Option<Segment>> = lowered.into_iter().map(Some).collect();
     let segments = order.iter().filter_map(|&i| slots[i].take()).collect();
-    Ok(Checked { project, segments })
+    Ok(Checked {
+        project,
+        segments,
+        catalog,
+    })
 }
 
 /// Check the project file alone (no segments): enough to reach the lake for SQL and the
@@ -167,6 +189,7 @@ fn check_destination_segments(
         source: &project.source,
         schema: None,
         has_profiles: false,
+        catalog: None,
         diagnostics,
     };
     for node in project.syntax.destinations.iter().flat_map(|d| d.values()) {
@@ -187,7 +210,7 @@ fn check_destination_segments(
 }
 
 /// Names are used as column names and path components: `a-z`, digits and `_`.
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     name.len() <= 63
         && chars.next().is_some_and(|c| c.is_ascii_lowercase())

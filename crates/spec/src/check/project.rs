@@ -20,6 +20,7 @@ pub fn check_project(
         source: &input.source,
         schema,
         has_profiles: syntax.lake.profiles.is_some(),
+        catalog: None,
         diagnostics,
     };
     let mut ok = true;

@@ -26,6 +26,8 @@ pub enum Leaf {
     Momentum(Momentum),
     Rfm(Rfm),
     Affinity(Affinity),
+    Predict(super::Predict),
+    Archetype(super::ArchetypeOf),
 }
 
 /// `performed` / `not_performed`: the count of matching events in the window, compared
@@ -391,7 +393,21 @@ pub struct Affinity {
 }
 
 impl Leaf {
-    /// The window of events this leaf needs to read (`None`: it reads no events).
+    /// Every window of events this leaf needs to read: its own, or its features' for
+    /// `predict` and `archetype`.
+    pub fn event_windows(&self) -> Vec<Window> {
+        match self {
+            Leaf::Predict(super::Predict { features, .. })
+            | Leaf::Archetype(super::ArchetypeOf { features, .. }) => features
+                .iter()
+                .flat_map(|f| f.leaf.event_windows())
+                .collect(),
+            other => other.events_window().into_iter().collect(),
+        }
+    }
+
+    /// The window of events this leaf needs to read (`None`: it reads no events, or it
+    /// has several — `predict` and `archetype`, see [`Leaf::event_windows`]).
     pub fn events_window(&self) -> Option<Window> {
         match self {
             Leaf::Performed(Performed { window, .. })
@@ -410,6 +426,8 @@ impl Leaf {
             // The first/last event ever must be found among all events before as-of.
             Leaf::Occurrence(_) => Some(Window::AllTime),
             Leaf::Trait(_) => None,
+            // Several windows (its features'): see `event_windows`.
+            Leaf::Predict(_) | Leaf::Archetype(_) => None,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod activation;
 mod leaf;
+mod models;
 
 use std::path::PathBuf;
 
@@ -22,6 +23,10 @@ pub use leaf::{
     Affinity, Cadence, CadenceClass, CadenceRules, Funnel, FunnelMode, FunnelOutcome, Gap, Leaf,
     Measure, Metric, Momentum, Occurrence, Performed, RFM_CLASSES, Rfm, RfmCutPoints, RfmScoring,
     Sequence, SequenceStep, Sessions, Trait, When, Which,
+};
+pub use models::{
+    ArchetypeOf, ArchetypeSpec, Catalog, Feature, KChoice, ModelSpec, Predict, ScoreTest,
+    archetype_name, features_hash,
 };
 
 /// The resolved project file.

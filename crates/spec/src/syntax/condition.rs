@@ -18,6 +18,7 @@ use super::behavior::{
     SequenceSyntax, SessionsSyntax,
 };
 use super::literal::Literal;
+use super::models::{ArchetypeLeafSyntax, PredictSyntax};
 use super::predicate::PredicateSyntax;
 
 /// Property filters: column name → predicate. Keys are kept sorted so plans are stable.
@@ -65,6 +66,10 @@ pub enum Condition {
     Breadth(Box<BreadthSyntax>),
     /// The dominant value of a property by share of events.
     Affinity(Box<AffinitySyntax>),
+    /// A trained model's probability or percentile (`models/`).
+    Predict(Box<PredictSyntax>),
+    /// The nearest centroid of a fitted archetype set (`archetypes/`).
+    Archetype(Box<ArchetypeLeafSyntax>),
 }
 
 /// `performed` / `not_performed`.

@@ -11,6 +11,7 @@
 pub mod behavior;
 pub mod condition;
 pub mod literal;
+pub mod models;
 pub mod predicate;
 pub mod project;
 pub mod segment;
@@ -19,6 +20,9 @@ pub use condition::{
     Condition, EventLeafSyntax, FilterMap, MetricAgg, MetricLeafSyntax, WhenLeafSyntax,
 };
 pub use literal::Literal;
+pub use models::{
+    ArchetypeLeafSyntax, ArchetypesSyntax, FeaturesSyntax, LabelSyntax, ModelSyntax, PredictSyntax,
+};
 pub use predicate::{Predicate, PredicateSyntax};
 pub use project::{
     DestinationSyntax, FileFormat, FileMode, FilesSyntax, PartitionType, ProjectSyntax,

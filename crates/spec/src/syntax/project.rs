@@ -15,6 +15,9 @@
 //! timezone: UTC
 //! segments: segments                     # folder of segment files, relative to this file
 //! holdout_salt: acme-2026                # mixes into holdout assignment (default "segmint")
+//! features: features.yaml                # measurable leaves for models (default: this file, if present)
+//! models: models                         # folder of model files (default: `models`, if present)
+//! archetypes: archetypes                 # folder of archetype files (default: `archetypes`, if present)
 //! destinations:                          # where `segmint sync` delivers membership changes
 //!   crm:
 //!     webhook: {url: https://crm.example.com/hooks, signing_key_env: CRM_SIGNING_KEY}
@@ -48,6 +51,15 @@ pub struct ProjectSyntax {
     pub storage: Option<StorageSyntax>,
     #[serde(default)]
     pub holdout_salt: Option<Spanned<String>>,
+    /// The features file (default `features.yaml` beside this file, when it exists).
+    #[serde(default)]
+    pub features: Option<Spanned<String>>,
+    /// The folder of model files (default `models`, when it exists).
+    #[serde(default)]
+    pub models: Option<Spanned<String>>,
+    /// The folder of archetype files (default `archetypes`, when it exists).
+    #[serde(default)]
+    pub archetypes: Option<Spanned<String>>,
     /// Name → destination.
     #[serde(default)]
     pub destinations: Option<BTreeMap<String, Spanned<DestinationSyntax>>>,

@@ -4,6 +4,7 @@
 //! [`super::lower::Lowerer::condition`].
 
 mod affinity;
+mod archetype;
 mod breadth;
 mod cadence;
 mod funnel;
@@ -11,6 +12,7 @@ mod metric;
 mod momentum;
 mod occurrence;
 mod performed;
+mod predict;
 mod profile_trait;
 mod rfm;
 mod sequence;

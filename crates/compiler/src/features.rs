@@ -66,7 +66,9 @@ pub fn compile_features(
     for (feature, value) in features.iter().zip(values) {
         let kind = match value.get_type(&schema)? {
             DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
-                FeatureKind::Numeric(Encoding::DaysBefore)
+                FeatureKind::Numeric(Encoding::DaysBefore {
+                    log: log.contains(&feature.name),
+                })
             }
             DataType::Utf8
             | DataType::LargeUtf8

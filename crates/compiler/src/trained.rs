@@ -6,11 +6,12 @@
 //!
 //! | encoding | the number |
 //! |---|---|
-//! | [`Encoding::Number`] | the value as a float (booleans 0/1), `ln(1 + max(x, 0))` when `log` |
+//! | [`Encoding::Number`] | the value as a float (booleans 0/1) |
 //! | [`Encoding::DaysBefore`] | a point in time as days before the as-of (e.g. days since the last event) |
 //! | [`Encoding::Category`] | 1 when a text value equals the category, else 0 |
 //!
-//! then `z = (coalesce(number, fill) − mean) / std`. Training computes the numbers with the
+//! (numbers and days as `ln(1 + max(x, 0))` when `log`), then
+//! `z = (coalesce(number, fill) − mean) / std`. Training computes the numbers with the
 //! same expressions ([`transformed`]), so a model scores in a run exactly as it was fitted.
 
 use std::collections::BTreeMap;
@@ -26,7 +27,7 @@ use crate::error::Result;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Encoding {
     Number { log: bool },
-    DaysBefore,
+    DaysBefore { log: bool },
     Category { value: String },
 }
 
@@ -46,8 +47,12 @@ impl Input {
     /// A readable name: `feature`, `feature (log)`, `feature = value`.
     pub fn label(&self) -> String {
         match &self.encoding {
-            Encoding::Number { log: true } => format!("{} (log)", self.feature),
-            Encoding::Number { log: false } | Encoding::DaysBefore => self.feature.clone(),
+            Encoding::Number { log: true } | Encoding::DaysBefore { log: true } => {
+                format!("{} (log)", self.feature)
+            }
+            Encoding::Number { log: false } | Encoding::DaysBefore { log: false } => {
+                self.feature.clone()
+            }
             Encoding::Category { value } => format!("{} = {value}", self.feature),
         }
     }
@@ -96,22 +101,29 @@ fn micros(value: Expr) -> Expr {
 /// `end_us`.
 pub fn transformed(encoding: &Encoding, value: Expr, end_us: i64) -> Expr {
     match encoding {
-        Encoding::Number { log: false } => cast(value, DataType::Float64),
-        Encoding::Number { log: true } => {
-            ln(lit(1.0f64) + greatest(vec![cast(value, DataType::Float64), lit(0.0f64)]))
-        }
-        Encoding::DaysBefore => {
-            cast(lit(end_us) - micros(value), DataType::Float64) / lit(86_400_000_000.0f64)
-        }
+        Encoding::Number { log } => logged(cast(value, DataType::Float64), *log),
+        Encoding::DaysBefore { log } => logged(
+            cast(lit(end_us) - micros(value), DataType::Float64) / lit(86_400_000_000.0f64),
+            *log,
+        ),
         Encoding::Category { value: v } => {
             let equal = cast(value, DataType::Utf8).eq(lit(v.as_str()));
-            datafusion::functions::expr_fn::coalesce(vec![
+            coalesce(vec![
                 when(equal, lit(1.0f64))
                     .otherwise(lit(0.0f64))
                     .unwrap_or(lit(0.0f64)),
                 lit(0.0f64),
             ])
         }
+    }
+}
+
+/// `ln(1 + max(x, 0))` when `log`.
+fn logged(x: Expr, log: bool) -> Expr {
+    if log {
+        ln(lit(1.0f64) + greatest(vec![x, lit(0.0f64)]))
+    } else {
+        x
     }
 }
 

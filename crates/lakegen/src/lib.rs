@@ -111,6 +111,18 @@ pub enum GenerateError {
 /// Maximum number of worker threads (each holds one day in memory).
 const MAX_THREADS: usize = 8;
 
+/// Each user's planted activity persona (`daily`, `weekly`, `monthly`, `fading`, `dormant`,
+/// `new`, `returning`, `warming`), by user id: the ground truth archetypes are checked
+/// against.
+pub fn activity_personas(cfg: &LakeGenConfig) -> Vec<(String, &'static str)> {
+    (0..cfg.users as u64)
+        .map(|u| {
+            let traits = UserTraits::draw(&mut rng::user_rng(cfg.seed, u));
+            (format!("u{u:06}"), traits.persona.name())
+        })
+        .collect()
+}
+
 /// Generates the lake under `dir` (created if missing). Existing
 /// `dir/events` and `dir/profiles` are removed first; other entries of
 /// `dir` are left alone.

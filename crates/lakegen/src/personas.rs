@@ -32,6 +32,22 @@ pub(crate) enum Persona {
     Warming,
 }
 
+impl Persona {
+    /// The persona's name.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Persona::Daily => "daily",
+            Persona::Weekly => "weekly",
+            Persona::Monthly => "monthly",
+            Persona::Fading => "fading",
+            Persona::Dormant => "dormant",
+            Persona::New => "new",
+            Persona::Returning => "returning",
+            Persona::Warming => "warming",
+        }
+    }
+}
+
 /// Shopping behaviour (mutually exclusive kinds).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Shopper {

@@ -1,13 +1,14 @@
 //! L2-regularized logistic regression with `linfa-logistic` (L-BFGS via `argmin`).
 //!
-//! Deterministic: the same rows in the same order give the same coefficients. The rows are
-//! reordered so a positive comes first — `linfa-logistic` 0.8 takes the first label it sees
-//! as the positive class.
+//! Deterministic: the same rows in the same order give the same coefficients.
+//! `linfa-logistic` 0.8 models the probability of its *larger* class (the first seen on a
+//! tie); when that is `false`, the signs are flipped so the coefficients always give the
+//! probability of a positive label.
 
 use linfa::Dataset;
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{Array1, Array2};
 
 use crate::FitError;
 
@@ -38,19 +39,16 @@ pub fn fit(x: &Array2<f64>, y: &[bool], l2: f64) -> Result<Coefficients, FitErro
             y.len()
         )));
     }
-    let first = y.iter().position(|v| *v).unwrap_or(0);
-    let mut order: Vec<usize> = (0..y.len()).collect();
-    order.swap(0, first);
-    let xs = x.select(Axis(0), &order);
-    let ys: Array1<bool> = order.iter().map(|&i| y[i]).collect();
+    let ys: Array1<bool> = y.iter().copied().collect();
     let model = LogisticRegression::default()
         .alpha(l2)
         .max_iterations(300)
-        .fit(&Dataset::new(xs, ys))
+        .fit(&Dataset::new(x.clone(), ys))
         .map_err(|e| FitError::Solver(e.to_string()))?;
+    let sign = if model.labels().pos.class { 1.0 } else { -1.0 };
     Ok(Coefficients {
-        intercept: model.intercept(),
-        weights: model.params().to_vec(),
+        intercept: sign * model.intercept(),
+        weights: model.params().iter().map(|w| sign * w).collect(),
     })
 }
 
@@ -60,7 +58,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn higher_inputs_of_positives_get_positive_weight_whatever_the_row_order() {
+    fn higher_inputs_of_positives_get_positive_weight_whichever_class_is_larger() {
         let x = Array2::from_shape_vec((8, 1), vec![-2.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0])
             .unwrap();
         let y = [false, false, false, true, false, true, true, true];
@@ -68,6 +66,11 @@ mod tests {
         assert!(c.weights[0] > 0.0, "{c:?}");
         assert!(c.probability(&[2.0]) > 0.5 && c.probability(&[-2.0]) < 0.5);
         assert_eq!(fit(&x, &y, 0.1).unwrap(), c, "not deterministic");
+        // Positives the minority, and the majority: still the probability of a positive.
+        let rare = [false, false, false, false, false, false, true, true];
+        assert!(fit(&x, &rare, 0.1).unwrap().weights[0] > 0.0);
+        let common = [false, false, true, true, true, true, true, true];
+        assert!(fit(&x, &common, 0.1).unwrap().weights[0] > 0.0);
         assert!(fit(&x, &[false; 8], 0.1).is_err());
     }
 }

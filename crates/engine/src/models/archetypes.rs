@@ -24,7 +24,8 @@ pub struct Trait {
     /// The archetype's typical value in the feature's own units (for numbers; a share of
     /// members for categories).
     pub typical: f64,
-    /// Everyone's average, in the same units.
+    /// Everyone's typical value, in the same units (the mean of the transformed values,
+    /// transformed back).
     pub average: f64,
 }
 
@@ -67,25 +68,47 @@ fn spec<'a>(session: &'a ProjectSession, name: &str) -> Result<&'a ArchetypeSpec
 fn in_units(input: &Input, z: f64) -> f64 {
     let x = z * input.std + input.mean;
     match input.encoding {
-        Encoding::Number { log: true } => x.exp() - 1.0,
+        Encoding::Number { log: true } | Encoding::DaysBefore { log: true } => x.exp() - 1.0,
         _ => x,
     }
 }
 
-/// "high active_days_30d, low days_since_last_event, …" for the inputs furthest out.
+/// The input as the analyst wrote it: `feature` (in its own units, whatever the transform)
+/// or `feature = value`.
+fn plain_label(input: &Input) -> String {
+    match &input.encoding {
+        Encoding::Category { value } => format!("{} = {value}", input.feature),
+        _ => input.feature.clone(),
+    }
+}
+
+/// "high active_days_30d (25.6 vs 4.2 overall), mostly cadence = lapsed (94% vs 17%), …"
+/// for the inputs furthest from average.
 fn summary(traits: &[Trait]) -> String {
     let words: Vec<String> = traits
         .iter()
         .filter(|t| t.z.abs() >= 0.5)
         .take(3)
         .map(|t| {
+            if t.input.contains(" = ") {
+                let level = if t.z > 0.0 { "mostly" } else { "rarely" };
+                return format!(
+                    "{level} {} ({:.0}% vs {:.0}% overall)",
+                    t.input,
+                    100.0 * t.typical.clamp(0.0, 1.0),
+                    100.0 * t.average
+                );
+            }
             let level = match t.z {
                 z if z >= 1.0 => "high",
                 z if z > 0.0 => "above-average",
                 z if z <= -1.0 => "low",
                 _ => "below-average",
             };
-            format!("{level} {} ({:.1} vs {:.1})", t.input, t.typical, t.average)
+            format!(
+                "{level} {} ({:.1} vs {:.1} overall)",
+                t.input, t.typical, t.average
+            )
         })
         .collect();
     if words.is_empty() {
@@ -107,7 +130,7 @@ fn describe(inputs: &[Input], clusters: &kmeans::Clusters, entities: u64) -> Vec
                 .iter()
                 .zip(centroid)
                 .map(|(input, z)| Trait {
-                    input: input.label(),
+                    input: plain_label(input),
                     z: *z,
                     typical: in_units(input, *z),
                     average: in_units(input, 0.0),

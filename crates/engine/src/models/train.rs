@@ -187,7 +187,7 @@ pub async fn train(session: &ProjectSession, name: &str, as_of: NaiveDate) -> Re
     let horizon = model.horizon.calendar_days().unwrap_or(30);
     let features_as_of = minus(as_of, horizon)?;
     let features = with_recency(&model.features);
-    let data = frame(session, &features, &[], features_as_of).await?;
+    let data = frame(session, &features, &model.log, features_as_of).await?;
     let fail = |message: String| EngineError::Fit {
         name: name.to_string(),
         message,
@@ -233,7 +233,7 @@ pub async fn train(session: &ProjectSession, name: &str, as_of: NaiveDate) -> Re
     // Out of time: features as of D, labels from the horizon after it, when the lake has it.
     let until = plus(as_of, horizon)?;
     let out_of_time = if super::lake_has_day(session, until).await? {
-        let later = frame(session, &features, &[], as_of).await?;
+        let later = frame(session, &features, &model.log, as_of).await?;
         let later_y = labels(session, model, &later, until).await?;
         let later_columns: Vec<_> = later
             .columns

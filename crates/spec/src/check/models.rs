@@ -219,6 +219,33 @@ fn share(ctx: &mut FileContext, text: &Spanned<String>, key: &str) -> Option<f64
     parsed.map(|p| p / 100.0)
 }
 
+/// The `log:` list: each one of the listed features.
+fn logged(
+    ctx: &mut FileContext,
+    log: &Option<Spanned<Vec<Spanned<String>>>>,
+    features: &Spanned<Vec<Spanned<String>>>,
+) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for f in log.iter().flat_map(|l| l.value.iter()) {
+        if features.value.iter().any(|n| n.value == f.value) {
+            out.push(f.value.clone());
+        } else {
+            ctx.report(
+                Code::UnknownModel,
+                at(f),
+                format!(
+                    "`{}` under `log` is not one of the listed features",
+                    f.value
+                ),
+                "list features of `features:` only",
+            );
+            ok = false;
+        }
+    }
+    ok.then_some(out)
+}
+
 fn lower_model(
     ctx: &mut FileContext,
     syntax: &ModelSyntax,
@@ -236,6 +263,7 @@ fn lower_model(
         ok = false;
     }
     let resolved = resolve_features(ctx, &syntax.features, features);
+    let log = logged(ctx, &syntax.log, &syntax.features);
     let test_share = match &syntax.test_share {
         Some(t) => share(ctx, t, "test_share"),
         None => Some(0.2),
@@ -281,8 +309,9 @@ fn lower_model(
         file: ctx.source.name.clone(),
         label: matching?,
         horizon: horizon?,
-        features_hash: features_hash(&resolved),
+        features_hash: features_hash(&resolved, log.as_ref()?),
         features: resolved,
+        log: log?,
         test_share: test_share?,
         min_positives: syntax.min_positives.as_ref().map_or(30, |m| m.value),
         l2: l2?,
@@ -357,23 +386,8 @@ fn lower_archetypes(
             None
         }
     };
-    let mut log = Vec::new();
-    for f in syntax.log.iter().flat_map(|l| l.value.iter()) {
-        if !syntax.features.value.iter().any(|n| n.value == f.value) {
-            ctx.report(
-                Code::UnknownModel,
-                at(f),
-                format!(
-                    "`{}` under `log` is not one of this set's features",
-                    f.value
-                ),
-                "list features of `features:` only",
-            );
-            ok = false;
-        } else {
-            log.push(f.value.clone());
-        }
-    }
+    let log = logged(ctx, &syntax.log, &syntax.features);
+    ok &= log.is_some();
     let resolved = resolved?;
     if !ok {
         return None;
@@ -387,17 +401,10 @@ fn lower_archetypes(
             .unwrap_or_default(),
         file: ctx.source.name.clone(),
         // The log transforms change the space the centroids live in: part of the hash.
-        features_hash: format!(
-            "{:x}",
-            Sha256::digest(format!(
-                "{}|log:{}",
-                features_hash(&resolved),
-                log.join(",")
-            ))
-        ),
+        features_hash: features_hash(&resolved, log.as_ref()?),
         features: resolved,
         k: k?,
-        log,
+        log: log?,
         seed: syntax.seed.as_ref().map_or(42, |s| s.value),
         spec_hash: sha(ctx.source),
     })

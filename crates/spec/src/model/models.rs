@@ -15,10 +15,10 @@ pub struct Feature {
     pub leaf: Leaf,
 }
 
-/// SHA-256 of the features' checked form: a trained model or archetype set stores it, and a
-/// run refuses parameters fitted to other features.
-pub fn features_hash(features: &[Feature]) -> String {
-    let text = serde_json::to_string(features).unwrap_or_default();
+/// SHA-256 of the features' checked form and which are logged: a trained model or
+/// archetype set stores it, and a run refuses parameters fitted to other features.
+pub fn features_hash(features: &[Feature], log: &[String]) -> String {
+    let text = serde_json::to_string(&(features, log)).unwrap_or_default();
     format!("{:x}", Sha256::digest(text.as_bytes()))
 }
 
@@ -33,6 +33,9 @@ pub struct ModelSpec {
     /// …within this horizon after the features' as-of.
     pub horizon: Span,
     pub features: Vec<Feature>,
+    /// Features taken as `ln(1 + x)` before standardizing.
+    pub log: Vec<String>,
+    /// What a run compares with the fitted parameters: the features and their transforms.
     pub features_hash: String,
     /// Share of entities kept out of fitting, to evaluate on.
     pub test_share: f64,

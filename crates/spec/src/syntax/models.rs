@@ -11,6 +11,7 @@
 //! model: will_purchase_30d
 //! predict: {event: purchase, within: 30d}     # the label: does it happen in the next 30 days
 //! features: [purchases_90d, days_since_last_event, active_days_30d]
+//! log: [purchases_90d]                         # log(1 + x) before standardizing
 //!
 //! # archetypes/activity_styles.yaml — behavioral archetypes by k-means
 //! archetypes: activity_styles
@@ -57,6 +58,9 @@ pub struct ModelSyntax {
     /// L2 regularization strength (default 1.0).
     #[serde(default)]
     pub l2: Option<Spanned<f64>>,
+    /// Features taken as `ln(1 + x)` before standardizing (counts, sums, days).
+    #[serde(default)]
+    pub log: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// A model's label: `{event: purchase, where: {...}, within: 30d}`.

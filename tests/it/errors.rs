@@ -2,8 +2,8 @@
 //! hint — and never a panic.
 
 use segmint_spec::load::{parse_project, parse_segment};
-use segmint_spec::source::source_from_bytes;
-use segmint_spec::{Diagnostics, check};
+use segmint_spec::source::{parse, source_from_bytes};
+use segmint_spec::{Diagnostics, ModelsInput, check, check_with};
 
 use segmint_tests::{lake_schema as schema, project_yaml};
 
@@ -48,10 +48,6 @@ fn diagnose_with(project_text: &str, files: &[(&str, &[u8])]) -> String {
     )
 }
 
-fn one(text: &str) -> String {
-    diagnose(&[("case.yaml", text.as_bytes())])
-}
-
 macro_rules! case {
     ($name:ident, $input:expr) => {
         #[test]
@@ -61,6 +57,170 @@ macro_rules! case {
             insta::assert_snapshot!(stringify!($name), rendered);
         }
     };
+}
+
+/// The shipped-style features file, with one model and one archetype set.
+const FEATURES: &str = "\
+features:
+  purchases_90d: {performed: {event: purchase, within: 90d}}
+  active_days_30d: {metric: {agg: active_days, within: 30d}}
+  days_since_last_event: {last_performed: {}}
+";
+const MODEL: &str = "\
+model: will_purchase_30d
+predict: {event: purchase, within: 30d}
+features: [purchases_90d, active_days_30d, days_since_last_event]
+";
+const ARCHETYPES: &str = "\
+archetypes: styles
+features: [active_days_30d, days_since_last_event]
+k: 4
+";
+
+/// Check `segment` beside a features file, a model file and an archetypes file; any of the
+/// three may be replaced to make it the case.
+fn with_models(features: &str, model: &str, archetypes: &str, segment: &str) -> String {
+    let source =
+        |name: &str, text: &str| source_from_bytes(name, text.as_bytes().to_vec()).unwrap();
+    let mut diagnostics = Diagnostics::default();
+    macro_rules! parsed {
+        ($name:expr, $text:expr) => {{
+            let src = source($name, $text);
+            match parse(&src) {
+                Ok(t) => Some((src, t)),
+                Err(d) => {
+                    diagnostics.push(d);
+                    None
+                }
+            }
+        }};
+    }
+    let models = ModelsInput {
+        features: parsed!("features.yaml", features),
+        models: parsed!("models/will_purchase_30d.yaml", model)
+            .into_iter()
+            .collect(),
+        archetypes: parsed!("archetypes/styles.yaml", archetypes)
+            .into_iter()
+            .collect(),
+    };
+    let project_src = source("segmint.yaml", &project_yaml());
+    let project = parse_project(project_src, ".".into()).unwrap();
+    match parse_segment(source("case.yaml", segment)) {
+        Ok(s) if diagnostics.is_empty() => {
+            match check_with(&project, &[s], &models, Some(&schema())) {
+                Ok(_) => return "ok".into(),
+                Err(d) => diagnostics = d,
+            }
+        }
+        Ok(_) => {}
+        Err(d) => diagnostics.push(d),
+    }
+    for d in &diagnostics.0 {
+        assert!(!d.hint.is_empty(), "no hint: {d}");
+    }
+    format!(
+        "{}\n--- json ---\n{:#}",
+        diagnostics.render(false),
+        diagnostics.to_json()
+    )
+}
+
+/// A segment using the model and the archetypes, valid with the files above.
+const PREDICTING: &str = "segment: a\nwhere:\n  predict: {model: will_purchase_30d, percentile: {gte: 90}}\noutputs:\n  style: {archetype: {of: styles}}\n";
+
+#[test]
+fn the_model_files_above_are_valid() {
+    assert_eq!(with_models(FEATURES, MODEL, ARCHETYPES, PREDICTING), "ok");
+}
+
+case!(
+    predict_unknown_model,
+    with_models(
+        FEATURES,
+        MODEL,
+        ARCHETYPES,
+        "segment: a\nwhere:\n  predict: {model: will_purchase_3d, percentile: {gte: 90}}\n"
+    )
+);
+case!(
+    predict_without_threshold,
+    with_models(
+        FEATURES,
+        MODEL,
+        ARCHETYPES,
+        "segment: a\nwhere:\n  predict: {model: will_purchase_30d}\n"
+    )
+);
+case!(
+    predict_probability_above_one,
+    with_models(
+        FEATURES,
+        MODEL,
+        ARCHETYPES,
+        "segment: a\nwhere:\n  predict: {model: will_purchase_30d, probability: {gte: 50}}\n"
+    )
+);
+case!(
+    archetype_unknown_set,
+    with_models(
+        FEATURES,
+        MODEL,
+        ARCHETYPES,
+        "segment: a\nwhere:\n  archetype: {of: stiles, is: archetype_1}\n"
+    )
+);
+case!(
+    archetype_beyond_k,
+    with_models(
+        FEATURES,
+        MODEL,
+        ARCHETYPES,
+        "segment: a\nwhere:\n  archetype: {of: styles, is: archetype_9}\n"
+    )
+);
+case!(
+    model_undeclared_feature,
+    with_models(
+        FEATURES,
+        &MODEL.replace("active_days_30d,", "active_days_3d,"),
+        ARCHETYPES,
+        PREDICTING
+    )
+);
+case!(
+    feature_is_a_condition,
+    with_models(
+        &FEATURES.replace(
+            "{performed: {event: purchase, within: 90d}}",
+            "{performed: {event: purchase, within: 90d, count: {gte: 2}}}"
+        ),
+        MODEL,
+        ARCHETYPES,
+        PREDICTING
+    )
+);
+case!(
+    archetypes_k_out_of_range,
+    with_models(
+        FEATURES,
+        MODEL,
+        &ARCHETYPES.replace("k: 4", "k: 40"),
+        PREDICTING
+    )
+);
+case!(
+    model_log_of_unlisted_feature,
+    with_models(
+        FEATURES,
+        &format!("{MODEL}log: [purchases_30d]\n"),
+        ARCHETYPES,
+        PREDICTING
+    )
+);
+
+fn one(text: &str) -> String {
+    diagnose(&[("case.yaml", text.as_bytes())])
 }
 
 case!(

@@ -426,13 +426,24 @@ async fn demo(dir: &Path, users: usize) -> Result<(), EngineError> {
         ..LakeGenConfig::default()
     };
     generate(&dir.join("lake"), &config)?;
+    let forward = crate::fit::demo_models(&project, config.end).await?;
+    if forward {
+        let (name, text) = segmint_lakegen::demo::FORWARD_SEGMENT;
+        std::fs::write(dir.join("segments").join(name), text)
+            .map_err(|e| EngineError::output(dir.display().to_string(), e))?;
+    }
     let session = ProjectSession::builder(&project).open().await?;
     let summary = segmint_engine::run(&session, config.end, &[], RunOptions::default()).await?;
     println!();
     print_summary(&summary);
     println!(
-        "\nnext: segmint -p {} preview heavy_users --as-of {}",
+        "\nnext: segmint -p {} preview {} --as-of {}",
         project.display(),
+        if forward {
+            "likely_buyers"
+        } else {
+            "heavy_users"
+        },
         config.end
     );
     Ok(())

@@ -125,3 +125,31 @@ pub async fn archetypes(project: &Path, action: &ArchetypesAction) -> Result<(),
     print_description(&description);
     Ok(())
 }
+
+/// The demo's forward-looking part: train `will_purchase_30d` 30 days before `end` (so its
+/// out-of-time check reaches `end`) and fit `activity_styles` at `end`, printing both.
+/// `false` (with the reason printed) when the lake is too small to fit them.
+pub async fn demo_models(project: &Path, end: chrono::NaiveDate) -> Result<bool, EngineError> {
+    let session = ProjectSession::builder(project).open().await?;
+    let trained_at = end
+        .checked_sub_days(chrono::Days::new(30))
+        .ok_or_else(|| EngineError::Usage(format!("{end} − 30 days is out of range")))?;
+    println!();
+    let fitted = async {
+        let report =
+            segmint_engine::models::train::train(&session, "will_purchase_30d", trained_at).await?;
+        print_train(&report);
+        println!();
+        let description = archetypes::fit(&session, "activity_styles", end).await?;
+        print_description(&description);
+        Ok::<(), EngineError>(())
+    };
+    match fitted.await {
+        Ok(()) => Ok(true),
+        Err(e @ EngineError::Fit { .. }) => {
+            println!("skipping the forward-looking segment: {e}");
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}

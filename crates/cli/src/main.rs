@@ -371,8 +371,10 @@ pub enum Command {
         #[arg(long, value_name = "LIFT")]
         campaign_lift: Option<f64>,
     },
-    /// Generate a small lake in a folder, run the shipped segment library on it, and print
-    /// a table of segment sizes.
+    /// Generate a small lake in a folder, train the shipped propensity model
+    /// (`will_purchase_30d`) and fit the shipped archetypes (`activity_styles`) on it, run
+    /// the shipped segment library plus `likely_buyers` (the model's top decile), and print
+    /// the model's metrics, the archetypes and a table of segment sizes.
     Demo {
         /// Where the demo project, lake and output go.
         #[arg(long, default_value = "demo")]

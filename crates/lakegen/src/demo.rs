@@ -152,6 +152,28 @@ pub const SEGMENTS: &[(&str, &str)] = &[
     ),
 ];
 
+/// (path relative to the project, YAML text) of the shipped features, propensity model and
+/// archetype set.
+pub const MODEL_FILES: &[(&str, &str)] = &[
+    ("features.yaml", include_str!("../../../features.yaml")),
+    (
+        "models/will_purchase_30d.yaml",
+        include_str!("../../../models/will_purchase_30d.yaml"),
+    ),
+    (
+        "archetypes/activity_styles.yaml",
+        include_str!("../../../archetypes/activity_styles.yaml"),
+    ),
+];
+
+/// (file name, YAML text) of the example forward-looking segment: the top decile of
+/// `will_purchase_30d` with its activity archetype. It needs the model trained and the
+/// archetypes fitted, so it is not part of the shipped library.
+pub const FORWARD_SEGMENT: (&str, &str) = (
+    "likely_buyers.yaml",
+    include_str!("../../../examples/forward/likely_buyers.yaml"),
+);
+
 /// The demo project file: the generated lake under `lake/`, results under `out/`, UTC, and
 /// the segment files in `segments` (relative to the project file, or absolute).
 pub fn project_yaml(segments: &str) -> String {
@@ -210,13 +232,21 @@ pub fn write_project(dir: &Path, segments: &str) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
-/// Write the demo project into `dir`: `segmint.yaml` and every shipped segment under
-/// `dir/segments/`; returns the project file's path.
+/// Write the demo project into `dir`: `segmint.yaml`, every shipped segment under
+/// `dir/segments/`, and the shipped features, model and archetype set
+/// ([`MODEL_FILES`]); returns the project file's path.
 pub fn write_demo_project(dir: &Path) -> std::io::Result<PathBuf> {
     let folder = dir.join("segments");
     std::fs::create_dir_all(&folder)?;
     for (name, text) in SEGMENTS {
         std::fs::write(folder.join(name), text)?;
+    }
+    for (path, text) in MODEL_FILES {
+        let path = dir.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, text)?;
     }
     write_project(dir, "segments")
 }

@@ -281,6 +281,90 @@
     }, Math.max(180, 40 * labels.length + 100) + "px", { columns: ["result", "lift", "low", "high", "p-value"], rows: rows });
   })();
 
+  // Propensity models: the latest training of each (segmint train).
+  (function models() {
+    var models = (data.fits && data.fits.models) || [];
+    if (!models.length) return;
+    var grid = section("models", "Models", "The latest training of each propensity model: AUC beside recency alone on the same people (held out of fitting, and one horizon later when the lake reached it), and calibration by score decile.");
+    models.forEach(function (m) {
+      var c = card(grid, m.model, "version " + m.version + ", trained as of " + m.as_of + " on " + fmt(m.train_entities) + " entities (" + fmt(m.train_positives) + " positive)");
+      var evals = [["held-out", m.test]];
+      if (m.out_of_time) evals.push(["out of time", m.out_of_time]);
+      var r3 = function (v) { return v === null || v === undefined ? null : Math.round(1000 * v) / 1000; };
+      chart(c, "model:" + m.model, {
+        title: { text: "AUC: model vs recency alone", left: 0, textStyle: { fontSize: 13 } },
+        tooltip: { trigger: "axis" },
+        legend: { top: 0, right: 0 },
+        grid: { left: 56, right: 20, top: 40, bottom: 40 },
+        xAxis: { type: "category", name: "evaluation", nameLocation: "middle", nameGap: 26, data: evals.map(function (e) { return e[0]; }) },
+        yAxis: { type: "value", name: "AUC", nameLocation: "middle", nameGap: 40, min: 0.5, max: 1 },
+        series: [
+          { type: "bar", name: "model", data: evals.map(function (e) { return r3(e[1].auc); }), label: { show: true, position: "top" } },
+          { type: "bar", name: "recency alone", data: evals.map(function (e) { return r3(e[1].recency_auc); }), label: { show: true, position: "top" } }
+        ]
+      }, "small", {
+        columns: ["evaluation", "features as of", "labels until", "entities", "positives", "AUC", "recency AUC", "top-decile lift"],
+        rows: evals.map(function (e) {
+          var v = e[1];
+          return [e[0], v.features_as_of, v.labels_until, v.entities, v.positives, r3(v.auc), r3(v.recency_auc), r3(v.lift_top_decile)];
+        })
+      });
+      var bins = m.test.calibration || [];
+      chart(c, "calibration:" + m.model, {
+        title: { text: "Calibration (held-out, by score decile)", left: 0, textStyle: { fontSize: 13 } },
+        tooltip: { trigger: "axis", valueFormatter: function (v) { return pct(v); } },
+        legend: { top: 0, right: 0 },
+        grid: { left: 56, right: 20, top: 40, bottom: 40 },
+        xAxis: { type: "category", name: "score decile", nameLocation: "middle", nameGap: 26, data: bins.map(function (b, i) { return String(i + 1); }) },
+        yAxis: { type: "value", name: "rate", nameLocation: "middle", nameGap: 40, axisLabel: { formatter: function (v) { return (100 * v).toFixed(0) + "%"; } } },
+        series: [
+          { type: "line", name: "predicted", data: bins.map(function (b) { return b.mean_probability; }) },
+          { type: "line", name: "observed", data: bins.map(function (b) { return b.observed_rate; }) }
+        ]
+      }, "small", {
+        columns: ["decile", "entities", "predicted", "observed"],
+        rows: bins.map(function (b, i) { return [i + 1, b.entities, pct(b.mean_probability), pct(b.observed_rate)]; })
+      });
+    });
+  })();
+
+  // Archetypes: the latest fit of each set (segmint archetypes fit).
+  (function archetypes() {
+    var sets = (data.fits && data.fits.archetypes) || [];
+    if (!sets.length) return;
+    var grid = section("archetypes", "Archetypes", "The latest fit of each archetype set: sizes, and how far each archetype's centre is from everyone on each feature (in standard deviations; hover for the values in the feature's units).");
+    sets.forEach(function (set) {
+      var c = card(grid, set.set, "version " + set.version + ", fitted as of " + set.as_of + " on " + fmt(set.entities) + " entities: k = " + set.k + ", silhouette " + set.silhouette.toFixed(3));
+      c.style.gridColumn = "1 / -1";
+      var names = set.archetypes.map(function (a) { return a.name + " (" + (100 * a.share).toFixed(1) + "%)"; });
+      var inputs = set.archetypes[0].traits.map(function (t) { return t.input; }).sort();
+      var cells = [];
+      set.archetypes.forEach(function (a, i) {
+        a.traits.forEach(function (t) {
+          var z = Math.max(-3, Math.min(3, t.z));
+          cells.push([inputs.indexOf(t.input), i, Math.round(100 * z) / 100, t.typical, t.average]);
+        });
+      });
+      chart(c, "archetypes:" + set.set, {
+        title: { text: "Archetype profiles (z-score of the centre)", left: 0, textStyle: { fontSize: 13 } },
+        tooltip: {
+          trigger: "item",
+          formatter: function (p) {
+            return names[p.value[1]] + " · " + inputs[p.value[0]] + "<br>z " + p.value[2] + " · typical " + fmt(p.value[3]) + " vs " + fmt(p.value[4]) + " overall";
+          }
+        },
+        grid: { left: 170, right: 90, top: 40, bottom: 150 },
+        xAxis: { type: "category", name: "feature", data: inputs, axisLabel: { rotate: 40 } },
+        yAxis: { type: "category", name: "archetype", data: names, inverse: true },
+        visualMap: { dimension: 2, min: -3, max: 3, calculable: true, text: ["+3 sd", "−3 sd"], orient: "vertical", right: 0, top: "middle", inRange: { color: ["#c2425c", "#f5f7fa", "#2f6fde"] } },
+        series: [{ type: "heatmap", name: "z", data: cells }]
+      }, Math.max(320, 34 * names.length + 200) + "px", {
+        columns: ["archetype", "members", "share", "what sets it apart"],
+        rows: set.archetypes.map(function (a) { return [a.name, a.size, pct(a.share), a.summary]; })
+      });
+    });
+  })();
+
   // Draw everything, then say so.
   document.documentElement.dataset.charts = String(pending.length);
   var drawn = 0;

@@ -92,6 +92,7 @@ mod tests {
             flows: vec![],
             overlap: None,
             impact: vec![],
+            fits: crate::fits::Fits::default(),
         };
         let page = render(&data).unwrap();
         let start = page.find("id=\"segmint-data\"").unwrap();

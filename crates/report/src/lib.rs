@@ -8,12 +8,15 @@
 //! |---|---|
 //! | [`series`] | per segment and committed as-of: size, entered, exited, holdout, tier sizes (from `runs`) |
 //! | [`flows`] | tiered segments: members moving between tiers from one as-of to another (from `members`) |
+//! | [`fits`] | the latest fit of each propensity model (metrics, calibration) and archetype set (sizes, profiles) (from `models`) |
 //! | [`overlap`] | pairs of segments sharing members on one as-of: counts and Jaccard (from `members`) |
 //! | [`html`] | the page: [`ReportData`] as JSON, ECharts (a build with only the charts used) and the page script |
 //!
 //! Only aggregates reach the page — never member ids — so it stays small whatever the
-//! segments' sizes. Impact results saved with `segmint impact --save` are shown when present.
+//! segments' sizes. Impact results saved with `segmint impact --save`, models trained with
+//! `segmint train` and archetypes fitted with `segmint archetypes fit` are shown when present.
 
+pub mod fits;
 pub mod flows;
 pub mod html;
 pub mod overlap;
@@ -54,6 +57,7 @@ pub struct ReportData {
     pub flows: Vec<flows::TierFlow>,
     pub overlap: Option<overlap::Overlap>,
     pub impact: Vec<SavedImpact>,
+    pub fits: fits::Fits,
 }
 
 /// Gather the report's data from the committed output.
@@ -133,5 +137,6 @@ pub async fn gather(
         flows,
         overlap,
         impact,
+        fits: fits::latest_fits(out).await?,
     })
 }

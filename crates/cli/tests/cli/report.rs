@@ -11,8 +11,9 @@ use serde_json::json;
 use crate::exit_codes::segmint;
 
 /// The shipped library plus `campaign_targets` (holdout 20%) on a 1,500-user lake with a
-/// planted campaign; 14 daily runs 2026-11-08 .. 2026-11-21; one saved impact result.
-fn project_with_history(d: &Path) {
+/// planted campaign; 14 daily runs 2026-11-08 .. 2026-11-21; one saved impact result; the
+/// shipped model trained and archetypes fitted as of 2026-11-21. The training report (JSON).
+fn project_with_history(d: &Path) -> serde_json::Value {
     crate::succeeded(&segmint(
         d,
         &[
@@ -56,13 +57,34 @@ fn project_with_history(d: &Path) {
             "--save",
         ],
     ));
+    crate::succeeded(&segmint(
+        d,
+        &[
+            "archetypes",
+            "fit",
+            "activity_styles",
+            "--as-of",
+            "2026-11-21",
+        ],
+    ));
+    let trained = segmint(
+        d,
+        &[
+            "train",
+            "will_purchase_30d",
+            "--as-of",
+            "2026-11-21",
+            "--json",
+        ],
+    );
+    serde_json::from_str(crate::succeeded(&trained).trim()).unwrap()
 }
 
 #[test]
 fn the_report_renders_offline_in_chromium_with_the_committed_sizes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    project_with_history(d);
+    let trained = project_with_history(d);
     let out = crate::succeeded(&segmint(d, &["report", "--out", "report.html"]));
     assert!(out.contains("14 as-ofs"), "{out}");
     let page = std::fs::read_to_string(d.join("report.html")).unwrap();
@@ -105,6 +127,9 @@ fn the_report_renders_offline_in_chromium_with_the_committed_sizes() {
         "flow:",
         "overlap:",
         "impact:",
+        "model:will_purchase_30d",
+        "calibration:will_purchase_30d",
+        "archetypes:activity_styles",
     ] {
         assert!(
             drawn
@@ -134,6 +159,23 @@ fn the_report_renders_offline_in_chromium_with_the_committed_sizes() {
     assert_eq!(rendered["days"], json!(days));
     assert_eq!(rendered["size"], json!(sizes));
     assert!(sizes.iter().any(|s| *s > 0));
+
+    // The model's rendered held-out AUC is the one `train` reported; the archetype
+    // heatmap has a row per archetype and a column per input.
+    let model = browser.eval(
+        "var option = echarts.getInstanceByDom(document.querySelector('[data-chart=\"model:will_purchase_30d\"]')).getOption();
+         var profile = echarts.getInstanceByDom(document.querySelector('[data-chart=\"archetypes:activity_styles\"]')).getOption();
+         return {auc: option.series[0].data[0], archetypes: profile.yAxis[0].data.length, cells: profile.series[0].data.length};",
+        json!([]),
+    );
+    let auc = trained["test"]["auc"].as_f64().unwrap();
+    assert_eq!(
+        model["auc"].as_f64(),
+        Some((1000.0 * auc).round() / 1000.0),
+        "{model}"
+    );
+    assert_eq!(model["archetypes"], 8, "{model}");
+    assert!(model["cells"].as_u64().unwrap() >= 8 * 7, "{model}");
 
     // Hover shows values; the table view holds the same numbers.
     let table = browser.eval(

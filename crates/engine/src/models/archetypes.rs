@@ -105,9 +105,13 @@ fn summary(traits: &[Trait]) -> String {
                 z if z <= -1.0 => "low",
                 _ => "below-average",
             };
+            // No "-0.0" from a centroid a hair below zero.
+            let shown = |v: f64| if v.abs() < 0.05 { 0.0 } else { v };
             format!(
                 "{level} {} ({:.1} vs {:.1} overall)",
-                t.input, t.typical, t.average
+                t.input,
+                shown(t.typical),
+                shown(t.average)
             )
         })
         .collect();

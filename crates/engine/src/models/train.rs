@@ -31,7 +31,7 @@ const RECENCY: &str = "__days_since_last_event";
 const LABEL: &str = "__label_events";
 
 /// How well a model ranks one set of entities.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Evaluation {
     /// Features as of this day; labels from the horizon after it.
     pub features_as_of: String,
@@ -46,14 +46,14 @@ pub struct Evaluation {
 }
 
 /// One input's fitted weight.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Weight {
     pub input: String,
     pub weight: f64,
 }
 
 /// What `train` did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct TrainReport {
     pub model: String,
     pub version: i64,

@@ -115,7 +115,7 @@ pub fn check_with(
             source: &input.source,
             schema,
             has_profiles,
-            catalog: catalog.as_ref(),
+            catalog: Some(&catalog),
             diagnostics: &mut diagnostics,
         };
         let mut lowerer = Lowerer::new(&mut ctx);
@@ -146,10 +146,9 @@ pub fn check_with(
     if !diagnostics.is_empty() {
         return Err(diagnostics);
     }
-    let (Some(project), Some(lowered), Some(catalog)) = (
+    let (Some(project), Some(lowered)) = (
         checked_project,
         lowered.into_iter().collect::<Option<Vec<Segment>>>(),
-        catalog,
     ) else {
         return Err(diagnostics);
     };

@@ -40,9 +40,8 @@ pub fn check_catalog(
     schema: Option<&LakeSchema>,
     has_profiles: bool,
     diagnostics: &mut Diagnostics,
-) -> Option<Catalog> {
-    let before = diagnostics.0.len();
-    let features = match &input.features {
+) -> Catalog {
+    let (features, invalid) = match &input.features {
         Some((source, syntax)) => {
             let mut ctx = FileContext {
                 source,
@@ -53,10 +52,11 @@ pub fn check_catalog(
             };
             lower_features(&mut ctx, syntax)
         }
-        None => Vec::new(),
+        None => (Vec::new(), Vec::new()),
     };
     let mut catalog = Catalog {
         features,
+        invalid,
         ..Catalog::default()
     };
     let mut names = BTreeSet::new();
@@ -68,10 +68,12 @@ pub fn check_catalog(
             catalog: None,
             diagnostics,
         };
-        if let Some(model) = lower_model(&mut ctx, syntax, &catalog.features)
-            && unique(&mut ctx, &mut names, &syntax.model, "model")
-        {
-            catalog.models.push(model);
+        match lower_model(&mut ctx, syntax, &catalog) {
+            Some(model) if unique(&mut ctx, &mut names, &syntax.model, "model") => {
+                catalog.models.push(model);
+            }
+            Some(_) => {}
+            None => catalog.invalid.push(syntax.model.value.clone()),
         }
     }
     for (source, syntax) in &input.archetypes {
@@ -82,13 +84,15 @@ pub fn check_catalog(
             catalog: None,
             diagnostics,
         };
-        if let Some(set) = lower_archetypes(&mut ctx, syntax, &catalog.features)
-            && unique(&mut ctx, &mut names, &syntax.archetypes, "archetype set")
-        {
-            catalog.archetypes.push(set);
+        match lower_archetypes(&mut ctx, syntax, &catalog) {
+            Some(set) if unique(&mut ctx, &mut names, &syntax.archetypes, "archetype set") => {
+                catalog.archetypes.push(set);
+            }
+            Some(_) => {}
+            None => catalog.invalid.push(syntax.archetypes.value.clone()),
         }
     }
-    (diagnostics.0.len() == before).then_some(catalog)
+    catalog
 }
 
 fn sha(source: &SourceText) -> String {
@@ -117,8 +121,10 @@ fn unique(
     false
 }
 
-fn lower_features(ctx: &mut FileContext, syntax: &FeaturesSyntax) -> Vec<Feature> {
+/// The valid features, and the names of those with errors.
+fn lower_features(ctx: &mut FileContext, syntax: &FeaturesSyntax) -> (Vec<Feature>, Vec<String>) {
     let mut out = Vec::new();
+    let mut invalid = Vec::new();
     let mut lowerer = Lowerer::new(ctx);
     lowerer.purpose = Purpose::Output;
     for (name, node) in &syntax.features.value {
@@ -129,6 +135,7 @@ fn lower_features(ctx: &mut FileContext, syntax: &FeaturesSyntax) -> Vec<Feature
                 format!("`{name}` cannot name a feature"),
                 "use lowercase letters, digits and `_`, starting with a letter",
             );
+            invalid.push(name.clone());
             continue;
         }
         match lowerer.condition(node) {
@@ -140,24 +147,28 @@ fn lower_features(ctx: &mut FileContext, syntax: &FeaturesSyntax) -> Vec<Feature
                     leaf,
                 });
             }
-            Some(_) => lowerer.ctx.report(
-                Code::BadModel,
-                at(node),
-                format!("feature `{name}` is not a measure of behaviour"),
-                "a feature is one leaf as in `outputs:` (`performed`, `metric`, `last_performed`, `momentum`, `cadence`, `rfm`, …) — not a condition, a trait, a prediction or an archetype",
-            ),
-            None => {}
+            Some(_) => {
+                lowerer.ctx.report(
+                    Code::BadModel,
+                    at(node),
+                    format!("feature `{name}` is not a measure of behaviour"),
+                    "a feature is one leaf as in `outputs:` (`performed`, `metric`, `last_performed`, `momentum`, `cadence`, `rfm`, …) — not a condition, a trait, a prediction or an archetype",
+                );
+                invalid.push(name.clone());
+            }
+            None => invalid.push(name.clone()),
         }
     }
-    out
+    (out, invalid)
 }
 
 /// The named features, each once, in the order written.
 fn resolve_features(
     ctx: &mut FileContext,
     names: &Spanned<Vec<Spanned<String>>>,
-    features: &[Feature],
+    catalog: &Catalog,
 ) -> Option<Vec<Feature>> {
+    let features = &catalog.features;
     if names.value.is_empty() {
         ctx.report(
             Code::BadModel,
@@ -182,6 +193,8 @@ fn resolve_features(
                 ok = false;
             }
             Some(f) => out.push(f.clone()),
+            // Its own declaration has an error, reported there.
+            None if catalog.is_invalid(&name.value) => ok = false,
             None => {
                 ctx.report(
                     Code::UnknownModel,
@@ -249,7 +262,7 @@ fn logged(
 fn lower_model(
     ctx: &mut FileContext,
     syntax: &ModelSyntax,
-    features: &[Feature],
+    catalog: &Catalog,
 ) -> Option<ModelSpec> {
     let name = &syntax.model;
     let mut ok = true;
@@ -262,7 +275,7 @@ fn lower_model(
         );
         ok = false;
     }
-    let resolved = resolve_features(ctx, &syntax.features, features);
+    let resolved = resolve_features(ctx, &syntax.features, catalog);
     let log = logged(ctx, &syntax.log, &syntax.features);
     let test_share = match &syntax.test_share {
         Some(t) => share(ctx, t, "test_share"),
@@ -322,7 +335,7 @@ fn lower_model(
 fn lower_archetypes(
     ctx: &mut FileContext,
     syntax: &ArchetypesSyntax,
-    features: &[Feature],
+    catalog: &Catalog,
 ) -> Option<ArchetypeSpec> {
     let name = &syntax.archetypes;
     let mut ok = true;
@@ -335,7 +348,7 @@ fn lower_archetypes(
         );
         ok = false;
     }
-    let resolved = resolve_features(ctx, &syntax.features, features);
+    let resolved = resolve_features(ctx, &syntax.features, catalog);
     let k_ok = |k: u32| (2..=MAX_K).contains(&k);
     let k = match (&syntax.k, &syntax.k_range) {
         (Some(k), None) if k_ok(k.value) => Some(KChoice::Fixed(k.value)),

@@ -88,6 +88,10 @@ pub struct Catalog {
     pub features: Vec<Feature>,
     pub models: Vec<ModelSpec>,
     pub archetypes: Vec<ArchetypeSpec>,
+    /// Features, models and archetype sets whose declarations have errors (reported there,
+    /// so whatever names one reports nothing more).
+    #[serde(skip)]
+    pub invalid: Vec<String>,
 }
 
 impl Catalog {
@@ -97,6 +101,11 @@ impl Catalog {
 
     pub fn archetype_set(&self, name: &str) -> Option<&ArchetypeSpec> {
         self.archetypes.iter().find(|a| a.name == name)
+    }
+
+    /// Whether `name` is a model or archetype set whose own file has errors.
+    pub fn is_invalid(&self, name: &str) -> bool {
+        self.invalid.iter().any(|n| n == name)
     }
 }
 

@@ -23,6 +23,9 @@ impl Lowerer<'_, '_> {
         let catalog = self.ctx.catalog;
         let set = catalog.and_then(|c| c.archetype_set(&leaf.of.value));
         let Some(set) = set else {
+            if catalog.is_some_and(|c| c.is_invalid(&leaf.of.value)) {
+                return None;
+            }
             let known: Vec<&str> = catalog
                 .map(|c| c.archetypes.iter().map(|a| a.name.as_str()).collect())
                 .unwrap_or_default();

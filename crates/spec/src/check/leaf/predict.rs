@@ -20,7 +20,7 @@ impl Lowerer<'_, '_> {
     ) -> Option<Leaf> {
         let catalog = self.ctx.catalog;
         let model = catalog.and_then(|c| c.model(&leaf.model.value));
-        if model.is_none() {
+        if model.is_none() && !catalog.is_some_and(|c| c.is_invalid(&leaf.model.value)) {
             let known: Vec<&str> = catalog
                 .map(|c| c.models.iter().map(|m| m.name.as_str()).collect())
                 .unwrap_or_default();

@@ -221,8 +221,9 @@ fn all(value: &Value, cmps: &[Comparison]) -> bool {
     cmps.iter().all(|c| compare(value, c))
 }
 
-/// ClickHouse's `windowFunnel` level over (time, step) entries, with the `strict_order` /
-/// `allow_reentry` rules of its published cases.
+/// ClickHouse's `windowFunnel` level over (time, step) entries, as ClickHouse 26.x computes
+/// it (a repeated step 1 restarts the first step; `allow_reentry` skips a step that comes
+/// too early under `strict_order`).
 fn funnel_level(
     entries: &mut [(i64, usize)],
     steps: usize,
@@ -250,14 +251,14 @@ fn funnel_level(
         }
         let i = step - 1;
         if i == 0 {
-            if strict_order && !reentry && level[1..].iter().any(Option::is_some) {
-                return reached(&level);
-            }
             level[0] = Some((t, t));
             started = true;
         } else if dedup && level[i].is_some() {
             return reached(&level);
         } else if strict_order && started && level[i - 1].is_none() {
+            if reentry {
+                continue;
+            }
             return level.iter().position(Option::is_none).unwrap_or(steps);
         } else if let Some((first, last)) = level[i - 1]
             && t <= first + window

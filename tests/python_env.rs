@@ -1,14 +1,14 @@
 //! Python peers for the tests, installed from PyPI on first use into one virtual
 //! environment (`$SEGMINT_PY_VENV`, default `~/.cache/segmint-py-venv`): the `deltalake`
-//! package as an independent reader of segmint's Delta tables, and `moto` where a test
-//! wants it. Installing needs `python3` with `venv` and access to PyPI; a failure panics
+//! package as an independent reader of segmint's Delta tables, and `chdb` (embedded
+//! ClickHouse 26.x) as the live reference for the ClickHouse-compatible functions. Installing needs `python3` with `venv` and access to PyPI; a failure panics
 //! with pip's output (never a skipped test).
 
 use std::path::PathBuf;
 use std::process::Command;
 
 /// The pinned packages (pip requirement specifiers).
-pub const PACKAGES: [&str; 2] = ["deltalake>=1.1,<2", "pyarrow>=17"];
+pub const PACKAGES: [&str; 3] = ["deltalake>=1.1,<2", "pyarrow>=17", "chdb>=4.4,<5"];
 
 /// The virtual environment's Python, with [`PACKAGES`] installed.
 pub fn python() -> PathBuf {
@@ -22,7 +22,7 @@ pub fn python() -> PathBuf {
     let python = venv.join("bin/python");
     let ready = python.is_file()
         && Command::new(&python)
-            .args(["-c", "import deltalake, pyarrow"])
+            .args(["-c", "import deltalake, pyarrow, chdb"])
             .status()
             .is_ok_and(|s| s.success());
     if !ready {

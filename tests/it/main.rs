@@ -1,6 +1,7 @@
 //! segmint integration tests: one binary.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
+mod clickhouse_diff;
 mod docs_sql;
 mod errors;
 mod library;

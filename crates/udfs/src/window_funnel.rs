@@ -7,9 +7,9 @@
 //! - `mode`: `''`, or a comma-separated set of `strict_order` (no other event may come
 //!   between steps), `strict_deduplication` (a repeated step ends the search),
 //!   `strict_increase` (steps need strictly increasing times) and `allow_reentry`
-//!   (with `strict_order`: the funnel may start over at step 1). Under `strict_order` alone,
-//!   a step-1 event after the funnel got past step 1 ends the search, as does a step that
-//!   comes before the one it follows — the semantics of ClickHouse's published test cases.
+//!   (with `strict_order`: a step that comes before the one it follows is skipped instead of
+//!   ending the search). A step-1 event restarts the funnel's first step whatever the mode,
+//!   as in ClickHouse 26.x.
 //! - `ts`: the event time (any timestamp unit, `DATE` or integers).
 //! - `c1 … cN`: 1 to 32 boolean conditions, one per funnel step.
 //!
@@ -127,10 +127,13 @@ impl Funnel {
         })
     }
 
-    /// ClickHouse's `getEventLevelNonStrictOnce` over one group's events, with the
-    /// `strict_order`/`allow_reentry` rules of ClickHouse's published cases. Under
-    /// `strict_deduplication` a repeated step returns the level reached (ClickHouse's fix of
-    /// its issue #37177), not the previous event's step.
+    /// ClickHouse's `getEventLevelNonStrictOnce` over one group's events, as ClickHouse
+    /// 26.x runs it (checked against embedded ClickHouse by `tests/it/clickhouse_diff.rs`):
+    /// a step-1 event restarts the funnel's first step and keeps the later ones; under
+    /// `strict_order` an event meeting no condition ends the search once the funnel started,
+    /// and a step whose previous step was not reached ends it too (`allow_reentry`: that
+    /// event is skipped instead); under `strict_deduplication` a repeated step ends the
+    /// search with the level reached.
     pub(crate) fn level(&self, events: &[Event]) -> u8 {
         if events.is_empty() {
             return 0;
@@ -138,15 +141,15 @@ impl Funnel {
         if !self.modes.strict_order && self.steps == 1 {
             return 1;
         }
-        // One entry per (row, condition met), last condition first as ClickHouse adds
-        // them; rows meeting none stay only under strict_order, as level 0.
+        // One entry per (row, condition met), ordered by time then step as ClickHouse's
+        // stable sort leaves them; rows meeting none stay only under strict_order, as 0.
         let mut entries: Vec<(i64, u8)> = Vec::with_capacity(events.len());
         for event in events.iter() {
             if event.mask == 0 {
                 entries.push((event.time, 0));
                 continue;
             }
-            for step in (1..=self.steps).rev() {
+            for step in 1..=self.steps {
                 if event.mask & (1 << (step - 1)) != 0 {
                     entries.push((event.time, step as u8));
                 }
@@ -171,19 +174,14 @@ impl Funnel {
             }
             let index = usize::from(step - 1);
             if index == 0 {
-                // strict_order: starting over after the funnel got past step 1 breaks the
-                // order (ClickHouse's published cases), unless allow_reentry.
-                if modes.strict_order
-                    && !modes.allow_reentry
-                    && levels.iter().skip(1).any(Option::is_some)
-                {
-                    return reached(&levels);
-                }
                 levels[0] = Some((time, time));
                 started = true;
             } else if modes.strict_deduplication && levels[index].is_some() {
                 return reached(&levels);
             } else if modes.strict_order && started && levels[index - 1].is_none() {
+                if modes.allow_reentry {
+                    continue;
+                }
                 return levels
                     .iter()
                     .position(Option::is_none)
@@ -323,6 +321,7 @@ impl AggregateFunction for WindowFunnelFunction {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -345,6 +344,40 @@ mod tests {
         );
         assert_eq!(funnel.level(&[at(0, 1), at(5, 2), at(9, 4)]), 3);
         assert_eq!(funnel.level(&[]), 0);
+    }
+
+    #[test]
+    fn strict_order_lets_the_first_step_repeat_as_clickhouse_26_does() {
+        // catalog → cart → catalog → catalog → cart → delivery_choice → delivery_courier →
+        // payment_choice; steps catalog, cart, delivery_choice, payment_choice,
+        // payment_done: ClickHouse 26.9 gives 3 (delivery_courier meets no step and ends it).
+        let funnel = Funnel {
+            window: 600,
+            modes: Modes::parse("strict_order").unwrap(),
+            steps: 5,
+        };
+        let events = [
+            at(1, 1),
+            at(2, 2),
+            at(3, 1),
+            at(4, 1),
+            at(5, 2),
+            at(6, 4),
+            at(7, 0),
+            at(8, 8),
+        ];
+        assert_eq!(funnel.level(&events), 3);
+        // allow_reentry skips a step that comes too early instead of stopping.
+        let reentry = Funnel {
+            modes: Modes::parse("strict_order,allow_reentry").unwrap(),
+            ..funnel
+        };
+        assert_eq!(reentry.level(&[at(1, 1), at(2, 4), at(3, 2), at(4, 4)]), 3);
+        let strict = Funnel {
+            modes: Modes::parse("strict_order").unwrap(),
+            ..reentry
+        };
+        assert_eq!(strict.level(&[at(1, 1), at(2, 4), at(3, 2), at(4, 4)]), 1);
     }
 
     #[test]

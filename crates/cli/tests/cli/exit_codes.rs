@@ -298,8 +298,14 @@ fn demo_sizes_are_non_zero_and_preview_explains_every_segment() {
         .count();
     // The shipped library, and `likely_buyers` once the demo trained its model.
     assert_eq!(rows.len(), shipped + 1, "{text}");
-    assert!(rows.iter().any(|(name, _)| name == "likely_buyers"), "{text}");
-    assert!(text.contains("archetype_1") && text.contains("AUC"), "{text}");
+    assert!(
+        rows.iter().any(|(name, _)| name == "likely_buyers"),
+        "{text}"
+    );
+    assert!(
+        text.contains("archetype_1") && text.contains("AUC"),
+        "{text}"
+    );
     for (name, size) in &rows {
         assert!(*size > 0, "segment {name} is empty in the demo:\n{text}");
     }

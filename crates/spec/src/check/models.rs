@@ -259,22 +259,27 @@ fn logged(
     ok.then_some(out)
 }
 
+/// Whether `name` is a valid name for a `what`; reports it when not.
+fn named(ctx: &mut FileContext, name: &Spanned<String>, what: &str, example: &str) -> bool {
+    if valid_name(&name.value) {
+        return true;
+    }
+    ctx.report(
+        Code::BadName,
+        at(name),
+        format!("`{}` is not a valid {what} name", name.value),
+        format!("use lowercase letters, digits and `_`, starting with a letter (e.g. `{example}`)"),
+    );
+    false
+}
+
 fn lower_model(
     ctx: &mut FileContext,
     syntax: &ModelSyntax,
     catalog: &Catalog,
 ) -> Option<ModelSpec> {
     let name = &syntax.model;
-    let mut ok = true;
-    if !valid_name(&name.value) {
-        ctx.report(
-            Code::BadName,
-            at(name),
-            format!("`{}` is not a valid model name", name.value),
-            "use lowercase letters, digits and `_`, starting with a letter (e.g. `will_purchase_30d`)",
-        );
-        ok = false;
-    }
+    let mut ok = named(ctx, name, "model", "will_purchase_30d");
     let resolved = resolve_features(ctx, &syntax.features, catalog);
     let log = logged(ctx, &syntax.log, &syntax.features);
     let test_share = match &syntax.test_share {
@@ -338,16 +343,7 @@ fn lower_archetypes(
     catalog: &Catalog,
 ) -> Option<ArchetypeSpec> {
     let name = &syntax.archetypes;
-    let mut ok = true;
-    if !valid_name(&name.value) {
-        ctx.report(
-            Code::BadName,
-            at(name),
-            format!("`{}` is not a valid archetype set name", name.value),
-            "use lowercase letters, digits and `_`, starting with a letter (e.g. `activity_styles`)",
-        );
-        ok = false;
-    }
+    let mut ok = named(ctx, name, "archetype set", "activity_styles");
     let resolved = resolve_features(ctx, &syntax.features, catalog);
     let k_ok = |k: u32| (2..=MAX_K).contains(&k);
     let k = match (&syntax.k, &syntax.k_range) {

@@ -224,6 +224,13 @@ fn one(text: &str) -> String {
 }
 
 case!(
+    memory_limit_not_a_size,
+    with_project(
+        "memory_limit: lots\n",
+        "segment: a\nwhere:\n  performed: {within: 7d}\n"
+    )
+);
+case!(
     typo_key,
     one("segment: a\nwher:\n  performed: {within: 7d}\n")
 );

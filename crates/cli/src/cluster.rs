@@ -13,13 +13,15 @@ pub struct Target {
     pub cluster: Option<String>,
     /// `key=value` session settings for the cluster (e.g. `ballista.planner.adaptive.enabled=true`).
     pub settings: Vec<String>,
+    /// `--memory-limit` in bytes (local evaluation only).
+    pub memory_limit: Option<usize>,
 }
 
 impl Target {
     /// The project's builder, on a Ballista client context when a cluster is given (with
     /// segmint-ballista's defaults, the static planner among them).
     async fn builder(&self, project: &Path) -> Result<ProjectSessionBuilder, EngineError> {
-        let builder = ProjectSession::builder(project);
+        let builder = ProjectSession::builder(project).with_memory_limit(self.memory_limit);
         let Some(url) = &self.cluster else {
             return Ok(builder);
         };

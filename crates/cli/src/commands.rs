@@ -29,6 +29,7 @@ pub async fn dispatch(cli: &Cli) -> u8 {
     let target = Target {
         cluster: cli.cluster.clone(),
         settings: cli.cluster_config.clone(),
+        memory_limit: cli.memory_limit,
     };
     let target = &target;
     let result = match &cli.command {

@@ -9,6 +9,7 @@
 //! | 3 | source data unreadable or not matching the spec |
 //! | 4 | output not written (including a commit race lost to another run), or a destination refused a batch after its retries |
 //! | 5 | a guard tripped (`--max-change`): nothing committed |
+//! | 6 | the run needs more memory than `--memory-limit` / `memory_limit:` allows, even spilling: nothing committed |
 
 use segmint_engine::EngineError;
 
@@ -33,6 +34,7 @@ pub fn exit_code(error: &EngineError) -> u8 {
         | EngineError::CommitConflict { .. }
         | EngineError::Delivery { .. } => 4,
         EngineError::SizeGuard { .. } => 5,
+        EngineError::MemoryLimit { .. } => 6,
         EngineError::Plan(_)
         | EngineError::Arrow(_)
         | EngineError::Json(_)
@@ -52,6 +54,11 @@ pub fn message(error: &EngineError) -> String {
         } => format!(
             "--max-change {limit_pct}% tripped, nothing committed for {as_of}: {}",
             changes.join("; ")
+        ),
+        EngineError::MemoryLimit {
+            limit: Some(limit), ..
+        } => format!(
+            "{error} (raise --memory-limit or `memory_limit:` in segmint.yaml above {limit} bytes; nothing was committed)"
         ),
         other => other.to_string(),
     }

@@ -56,6 +56,17 @@ pub struct Cli {
     /// `ballista.planner.adaptive.enabled=true` (segmint defaults to the static planner). Repeatable.
     #[arg(long, global = true, value_name = "KEY=VALUE")]
     pub cluster_config: Vec<String>,
+    /// The most memory a local evaluation's operators may hold (`512MB`, `2GiB`); beyond it
+    /// the aggregation spills to the OS temp folder. A run that does not fit even so exits
+    /// 6 and commits nothing. Overrides `memory_limit:` in segmint.yaml.
+    #[arg(
+        long,
+        global = true,
+        env = "SEGMINT_MEMORY_LIMIT",
+        value_name = "SIZE",
+        value_parser = memory_size
+    )]
+    pub memory_limit: Option<usize>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -382,6 +393,12 @@ pub enum Command {
         #[arg(long, default_value_t = 2000)]
         users: usize,
     },
+}
+
+/// `--memory-limit`: a size such as `512MB` or `2GiB`.
+fn memory_size(text: &str) -> Result<usize, String> {
+    segmint_spec::parse_size(text)
+        .ok_or_else(|| format!("`{text}` is not a memory size (e.g. 512MB, 2GiB)"))
 }
 
 fn main() -> ExitCode {

@@ -80,6 +80,12 @@ pub enum EngineError {
     /// current features (never trained, or the features changed since).
     #[error("{message}")]
     NotTrained { name: String, message: String },
+    /// The evaluation needs more memory than the limit allows, even spilling to disk.
+    #[error(
+        "the run needs more memory than {} allows, even spilling to disk: {message}",
+        limit.map_or("the executors have".to_string(), |l| format!("the memory limit ({l} bytes)"))
+    )]
+    MemoryLimit { limit: Option<u64>, message: String },
     /// A model or archetype set cannot be fitted on this data (too few labels, fewer
     /// entities than archetypes).
     #[error("cannot fit `{name}`: {message}")]

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{EngineError, Result};
 use crate::failure::read_error;
 use crate::members::members_of_all;
+use crate::memory::MemoryUse;
 use crate::output::members_table::{self, AsOfRows, OutputField};
 use crate::output::{MEMBERS, OutputTables};
 use crate::session::ProjectSession;
@@ -50,6 +51,9 @@ pub struct RunSummary {
     /// The `members` table version this run committed.
     #[serde(default)]
     pub table_version: Option<i64>,
+    /// Memory the evaluation used: limit, peak, spills.
+    #[serde(default)]
+    pub memory: MemoryUse,
 }
 
 /// Compile the selected segments (empty: all) for an as-of.
@@ -85,11 +89,52 @@ pub fn compile_for(
 /// object is damaged, that object; a transient failure of the store (the server went
 /// away) is a data error too: nothing is committed.
 pub async fn execute(session: &ProjectSession, compiled: &Compiled) -> Result<Vec<RecordBatch>> {
-    let df = DataFrame::new(session.ctx.state(), compiled.plan.clone());
-    match df.collect().await {
-        Ok(batches) => Ok(batches),
-        Err(e) => Err(read_error(&session.events_location, e).await),
+    Ok(execute_metered(session, compiled).await?.0)
+}
+
+/// [`execute`], with the memory the evaluation used (the peak of the local pool, the
+/// operators' spills).
+pub async fn execute_metered(
+    session: &ProjectSession,
+    compiled: &Compiled,
+) -> Result<(Vec<RecordBatch>, MemoryUse)> {
+    if let Some(pool) = &session.memory {
+        pool.reset_peak();
     }
+    let limit = session
+        .memory
+        .as_ref()
+        .and_then(|p| p.limit())
+        .map(|l| l as u64);
+    let failed = |e: datafusion::error::DataFusionError| async move {
+        match e.find_root() {
+            datafusion::error::DataFusionError::ResourcesExhausted(message) => {
+                EngineError::MemoryLimit {
+                    limit,
+                    message: message.clone(),
+                }
+            }
+            _ => read_error(&session.events_location, e).await,
+        }
+    };
+    let df = DataFrame::new(session.ctx.state(), compiled.plan.clone());
+    let plan = match df.create_physical_plan().await {
+        Ok(plan) => plan,
+        Err(e) => return Err(failed(e).await),
+    };
+    let batches =
+        match datafusion::physical_plan::collect(plan.clone(), session.ctx.task_ctx()).await {
+            Ok(batches) => batches,
+            Err(e) => return Err(failed(e).await),
+        };
+    let (spills, spilled_bytes) = crate::memory::spills(plan.as_ref());
+    let memory = MemoryUse {
+        limit_bytes: limit,
+        peak_bytes: session.memory.as_ref().map(|p| p.peak() as u64),
+        spills,
+        spilled_bytes,
+    };
+    Ok((batches, memory))
 }
 
 /// Whether any event in `[lo, hi)` passes `filter` (reading as little as the pruning
@@ -184,7 +229,7 @@ pub async fn run(
     timings.insert("plan".to_string(), t.elapsed().as_millis() as u64);
     let t = Instant::now();
     check_events_in_range(session, as_of, options.allow_empty_day).await?;
-    let batches = execute(session, &compiled).await?;
+    let (batches, memory) = execute_metered(session, &compiled).await?;
     timings.insert("execute".to_string(), t.elapsed().as_millis() as u64);
 
     let t = Instant::now();
@@ -196,6 +241,7 @@ pub async fn run(
             compiled: &compiled,
             batches: &batches,
             subset: !selected.is_empty(),
+            memory,
         },
         timings,
         t,
@@ -212,6 +258,7 @@ struct Evaluated<'a> {
     batches: &'a [RecordBatch],
     /// Only some segments were selected: replace just theirs.
     subset: bool,
+    memory: MemoryUse,
 }
 
 /// The output columns of a compiled run, with the types the plan gives them.
@@ -310,6 +357,7 @@ async fn commit(
         committed_at: chrono::Utc::now().to_rfc3339(),
         segmint_version: env!("CARGO_PKG_VERSION").to_string(),
         table_version: None,
+        memory: run.memory.clone(),
     };
     let only: Vec<String> = members.iter().map(|m| m.segment.name.clone()).collect();
     let rows = AsOfRows {

@@ -23,6 +23,8 @@ use datafusion::datasource::listing::{
 };
 use datafusion::datasource::{TableProvider, provider_as_source};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+
+use crate::memory::MeteredPool;
 use datafusion::logical_expr::TableSource;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::TryStreamExt;
@@ -72,6 +74,8 @@ pub struct ProjectSession {
     pub trained: segmint_compiler::trained::Trained,
     /// Models and archetype sets used but not loaded, and why (for the error a run gives).
     pub untrained: std::collections::BTreeMap<String, String>,
+    /// The local session's memory pool (limit, peak); `None` on a cluster context.
+    pub memory: Option<Arc<MeteredPool>>,
 }
 
 /// A project's lake, registered as the tables `events` and `profiles` (when configured),
@@ -84,6 +88,8 @@ pub struct LakeSession {
     pub delta_events: Option<Arc<DeltaSource>>,
     pub events_location: Located,
     pub profiles: Option<Arc<ListingTable>>,
+    /// The local session's memory pool; `None` on a given context.
+    pub memory: Option<Arc<MeteredPool>>,
     pub schema: LakeSchema,
 }
 
@@ -91,6 +97,8 @@ pub struct LakeSession {
 pub struct ProjectSessionBuilder {
     project_file: PathBuf,
     ctx: Option<SessionContext>,
+    /// Overrides the project's `memory_limit:` (`Some(None)`: no limit).
+    memory_limit: Option<Option<usize>>,
 }
 
 impl ProjectSession {
@@ -99,6 +107,7 @@ impl ProjectSession {
         ProjectSessionBuilder {
             project_file: project_file.into(),
             ctx: None,
+            memory_limit: None,
         }
     }
 }
@@ -116,6 +125,21 @@ impl ProjectSessionBuilder {
     pub fn with_context(mut self, ctx: SessionContext) -> Self {
         self.ctx = Some(ctx);
         self
+    }
+
+    /// Cap a local session's memory at `bytes` (spilling beyond it), whatever the project's
+    /// `memory_limit:` says; `None` keeps the project's setting.
+    pub fn with_memory_limit(mut self, bytes: Option<usize>) -> Self {
+        if bytes.is_some() {
+            self.memory_limit = Some(bytes);
+        }
+        self
+    }
+
+    /// The limit in force: the override, else the project's.
+    fn limit(&self, project: &Project) -> Option<usize> {
+        self.memory_limit
+            .unwrap_or(project.memory_limit.map(|b| b as usize))
     }
 
     /// Load and check the project and its segments without touching the lake (columns and
@@ -136,7 +160,8 @@ impl ProjectSessionBuilder {
                 .map_err(EngineError::Spec)?;
         let registry = Arc::new(StoreRegistry::new(offline.project.storage.clone()));
         let output = output_tables(&registry, &offline.project)?;
-        let lake = register_lake(&offline.project, registry, self.ctx).await?;
+        let limit = self.limit(&offline.project);
+        let lake = register_lake(&offline.project, registry, self.ctx, limit).await?;
         let checked = segmint_spec::check_with(
             &loaded.project,
             &loaded.segments,
@@ -162,6 +187,7 @@ impl ProjectSessionBuilder {
             output,
             trained,
             untrained,
+            memory: lake.memory,
         })
     }
 
@@ -182,7 +208,8 @@ impl ProjectSessionBuilder {
     pub async fn open_lake(self) -> Result<LakeSession> {
         let project = self.project()?;
         let registry = Arc::new(StoreRegistry::new(project.storage.clone()));
-        register_lake(&project, registry, self.ctx).await
+        let limit = self.limit(&project);
+        register_lake(&project, registry, self.ctx, limit).await
     }
 
     /// The output location (segments and lake are not read): for `diff` and `gc`, which
@@ -207,15 +234,20 @@ fn output_tables(registry: &StoreRegistry, project: &Project) -> Result<OutputTa
 
 /// A local context with segmint's defaults, every segmint function, and stores from this
 /// registry.
-fn local_context(registry: Arc<StoreRegistry>) -> Result<SessionContext> {
+fn local_context(
+    registry: Arc<StoreRegistry>,
+    limit: Option<usize>,
+) -> Result<(SessionContext, Arc<MeteredPool>)> {
+    let pool = MeteredPool::new(limit);
     let runtime = RuntimeEnvBuilder::new()
         .with_object_store_registry(registry)
+        .with_memory_pool(crate::memory::as_pool(&pool))
         .build_arc()
         .map_err(EngineError::Plan)?;
-    let config = session_config(SessionConfig::new());
+    let config = crate::memory::limited_config(session_config(SessionConfig::new()), limit);
     let mut ctx = SessionContext::new_with_config_rt(config, runtime);
     segmint_udfs::register_all(&mut ctx).map_err(EngineError::Plan)?;
-    Ok(ctx)
+    Ok((ctx, pool))
 }
 
 /// Register a project's lake as `events` and `profiles` on `ctx` (a new local context when
@@ -224,6 +256,7 @@ async fn register_lake(
     project: &Project,
     registry: Arc<StoreRegistry>,
     ctx: Option<SessionContext>,
+    limit: Option<usize>,
 ) -> Result<LakeSession> {
     let root = &project.root;
     let events_location = registry.locate(root, &project.events.location)?;
@@ -231,9 +264,12 @@ async fn register_lake(
         Some(p) => Some(registry.locate(root, &p.location)?),
         None => None,
     };
-    let ctx = match ctx {
-        Some(ctx) => ctx,
-        None => local_context(registry)?,
+    let (ctx, memory) = match ctx {
+        Some(ctx) => (ctx, None),
+        None => {
+            let (ctx, pool) = local_context(registry, limit)?;
+            (ctx, Some(pool))
+        }
     };
     let partitions = project
         .events
@@ -286,6 +322,7 @@ async fn register_lake(
         events_location,
         profiles,
         schema,
+        memory,
     })
 }
 

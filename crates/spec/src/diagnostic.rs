@@ -79,6 +79,8 @@ pub enum Code {
     BadModel,
     /// A feature, model or archetype set named but not defined.
     UnknownModel,
+    /// A project setting with a value it cannot take (e.g. `memory_limit: lots`).
+    BadSetting,
 }
 
 impl Code {
@@ -118,6 +120,7 @@ impl Code {
             Code::BadDestination => "SM032",
             Code::BadModel => "SM033",
             Code::UnknownModel => "SM034",
+            Code::BadSetting => "SM035",
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod diagnostic;
 pub mod load;
 pub mod model;
 pub mod schema;
+pub mod size;
 pub mod source;
 pub mod syntax;
 pub mod window;
@@ -44,5 +45,6 @@ pub use model::{
     holdout_position,
 };
 pub use schema::{ColumnKind, LakeSchema, TableColumns};
+pub use size::parse_size;
 pub use syntax::{FileFormat, FileMode, Literal, MetricAgg, PartitionType, TableFormat};
 pub use window::{Span, Unit};

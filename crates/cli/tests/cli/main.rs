@@ -9,6 +9,7 @@ mod destinations;
 mod exit_codes;
 mod holdouts;
 mod kill;
+mod memory;
 mod models;
 mod report;
 mod s3_server;

@@ -115,6 +115,22 @@ pub fn check_project(
         None => Some(Vec::new()),
     };
     let destinations = destinations?;
+    let memory_limit = match &syntax.memory_limit {
+        Some(m) => match crate::size::parse_size(&m.value) {
+            Some(bytes) => Some(bytes as u64),
+            None => {
+                ctx.report(
+                    Code::BadSetting,
+                    at(m),
+                    format!("`{}` is not a memory size", m.value),
+                    "write bytes with a unit, e.g. `memory_limit: 2GiB` or `512MB`",
+                );
+                ok = false;
+                None
+            }
+        },
+        None => None,
+    };
     ok.then(|| Project {
         root: input.root.clone(),
         events: EventsTable {
@@ -138,6 +154,7 @@ pub fn check_project(
             .as_ref()
             .map_or_else(|| "segmint".to_string(), |s| s.value.clone()),
         destinations,
+        memory_limit,
     })
 }
 

@@ -46,6 +46,8 @@ pub struct Project {
     pub holdout_salt: String,
     /// Where `segmint sync` delivers membership changes.
     pub destinations: Vec<Destination>,
+    /// The most memory (bytes) a local evaluation may reserve; `None`: unbounded.
+    pub memory_limit: Option<u64>,
 }
 
 /// Object-store settings of a project, defaults filled in. Credentials are never here:

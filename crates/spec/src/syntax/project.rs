@@ -15,6 +15,7 @@
 //! timezone: UTC
 //! segments: segments                     # folder of segment files, relative to this file
 //! holdout_salt: acme-2026                # mixes into holdout assignment (default "segmint")
+//! memory_limit: 2GiB                     # cap on query memory; spills to disk beyond it (default: none)
 //! features: features.yaml                # measurable leaves for models (default: this file, if present)
 //! models: models                         # folder of model files (default: `models`, if present)
 //! archetypes: archetypes                 # folder of archetype files (default: `archetypes`, if present)
@@ -51,6 +52,10 @@ pub struct ProjectSyntax {
     pub storage: Option<StorageSyntax>,
     #[serde(default)]
     pub holdout_salt: Option<Spanned<String>>,
+    /// The most memory a local evaluation's operators may reserve (`512MB`, `2GiB`);
+    /// beyond it they spill to disk.
+    #[serde(default)]
+    pub memory_limit: Option<Spanned<String>>,
     /// The features file (default `features.yaml` beside this file, when it exists).
     #[serde(default)]
     pub features: Option<Spanned<String>>,

@@ -232,6 +232,25 @@ async fn compile(
                 .map_err(EngineError::Plan)?;
             println!("{}", displayable(plan.as_ref()).indent(true));
         }
+        Emit::Analyze => {
+            let plan = state
+                .create_physical_plan(&compiled.plan)
+                .await
+                .map_err(EngineError::Plan)?;
+            datafusion::physical_plan::collect(plan.clone(), session.ctx.task_ctx())
+                .await
+                .map_err(|e| EngineError::Data {
+                    object: session.events_location.display.clone(),
+                    message: e.to_string(),
+                })?;
+            println!(
+                "{}",
+                datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
+                    plan.as_ref()
+                )
+                .indent(true)
+            );
+        }
         Emit::Sql => {
             // DataFusion 55's unparser drops the GROUP BY below the profiles join of a fused
             // plan; printing SQL that computes something else would mislead reviewers.

@@ -110,6 +110,9 @@ pub enum Emit {
     Logical,
     /// The physical plan (shows the single events scan and pruned partitions).
     Physical,
+    /// Execute the plan (nothing is committed) and print the physical plan with each
+    /// operator's metrics — rows, time, memory, spills — as `EXPLAIN ANALYZE` does.
+    Analyze,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -92,6 +92,35 @@ fn exit_codes_and_json_summary() {
         "{plan}"
     );
 
+    // compile --emit analyze runs the plan and shows each operator's metrics; it commits
+    // nothing.
+    let out = segmint(
+        d,
+        &[
+            "-p",
+            "demo/segmint.yaml",
+            "compile",
+            "--as-of",
+            "2026-11-20",
+            "--emit",
+            "analyze",
+        ],
+    );
+    crate::succeeded(&out);
+    let analyzed = String::from_utf8_lossy(&out.stdout);
+    let aggregate = analyzed
+        .lines()
+        .find(|l| l.contains("AggregateExec") && l.contains("mode=Partial"))
+        .unwrap_or_else(|| panic!("{analyzed}"));
+    assert!(
+        aggregate.contains("output_rows=") && aggregate.contains("elapsed_compute="),
+        "{aggregate}"
+    );
+    assert!(
+        committed(d, "2026-11-20").is_none(),
+        "analyze committed a run"
+    );
+
     // preview shows leaf values.
     let out = segmint(
         d,

@@ -180,10 +180,9 @@ impl GroupsAccumulator for DominantGroups {
         let Some(column) = values.first() else {
             return internal_err!("{NAME}: missing argument");
         };
-        let ids = self.ids.ids(column)?;
-        for (row, (&group, id)) in group_indices.iter().zip(ids).enumerate() {
-            let passes = opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
-            if let (true, Some(id)) = (passes, id) {
+        let ids = self.ids.ids_where(column, opt_filter)?;
+        for (&group, id) in group_indices.iter().zip(ids) {
+            if let Some(id) = id {
                 self.add(group, id, 1);
             }
         }

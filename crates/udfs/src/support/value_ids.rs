@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayAccessor, ArrayRef, AsArray, Int64Array, StringArray};
+use datafusion::arrow::array::{
+    Array, ArrayAccessor, ArrayRef, AsArray, BooleanArray, Int64Array, StringArray,
+};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, FieldRef, Float64Type, Int64Type};
 use datafusion::common::{HashMap, Result, plan_err};
@@ -133,23 +135,38 @@ impl ValueIds {
         id
     }
 
-    fn string_ids<'a>(&mut self, values: impl ArrayAccessor<Item = &'a str>) -> Vec<Option<u32>> {
+    fn string_ids<'a>(
+        &mut self,
+        values: impl ArrayAccessor<Item = &'a str>,
+        keep: &dyn Fn(usize) -> bool,
+    ) -> Vec<Option<u32>> {
         (0..values.len())
-            .map(|i| values.is_valid(i).then(|| self.string_id(values.value(i))))
+            .map(|i| (keep(i) && values.is_valid(i)).then(|| self.string_id(values.value(i))))
             .collect()
     }
 
     /// The id of every element of `values` (input values, or a state's list items);
     /// `None` for NULLs.
     pub(crate) fn ids(&mut self, values: &ArrayRef) -> Result<Vec<Option<u32>>> {
+        self.ids_where(values, None)
+    }
+
+    /// Like [`ValueIds::ids`], but only rows passing `filter` get an id (others `None`):
+    /// a filtered aggregate neither hashes nor remembers the values it does not count.
+    pub(crate) fn ids_where(
+        &mut self,
+        values: &ArrayRef,
+        filter: Option<&BooleanArray>,
+    ) -> Result<Vec<Option<u32>>> {
+        let keep = |i: usize| filter.is_none_or(|f| f.is_valid(i) && f.value(i));
         match self.kind {
             KeyKind::String => Ok(match values.data_type() {
-                DataType::Utf8 => self.string_ids(values.as_string::<i32>()),
-                DataType::LargeUtf8 => self.string_ids(values.as_string::<i64>()),
-                DataType::Utf8View => self.string_ids(values.as_string_view()),
+                DataType::Utf8 => self.string_ids(values.as_string::<i32>(), &keep),
+                DataType::LargeUtf8 => self.string_ids(values.as_string::<i64>(), &keep),
+                DataType::Utf8View => self.string_ids(values.as_string_view(), &keep),
                 _ => {
                     let utf8 = cast(values, &DataType::Utf8)?;
-                    self.string_ids(utf8.as_string::<i32>())
+                    self.string_ids(utf8.as_string::<i32>(), &keep)
                 }
             }),
             KeyKind::Integer | KeyKind::Float => {
@@ -160,7 +177,9 @@ impl ValueIds {
                 };
                 let ints = ints.as_primitive::<Int64Type>();
                 Ok((0..ints.len())
-                    .map(|i| ints.is_valid(i).then(|| self.integer_id(ints.value(i))))
+                    .map(|i| {
+                        (keep(i) && ints.is_valid(i)).then(|| self.integer_id(ints.value(i)))
+                    })
                     .collect())
             }
         }

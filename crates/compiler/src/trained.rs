@@ -84,6 +84,8 @@ pub struct TrainedArchetypes {
 pub struct Trained {
     pub models: BTreeMap<String, TrainedModel>,
     pub archetypes: BTreeMap<String, TrainedArchetypes>,
+    /// The stored version of each loaded fit (models and archetype sets share names).
+    pub versions: BTreeMap<String, i64>,
 }
 
 /// The microseconds of a timestamp value (whatever its unit or zone).

@@ -54,6 +54,10 @@ pub struct RunSummary {
     /// Memory the evaluation used: limit, peak, spills.
     #[serde(default)]
     pub memory: MemoryUse,
+    /// The version of each fitted model and archetype set the run scored with (from the
+    /// output's `models` table), so a result can be traced to its parameters.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fits: BTreeMap<String, i64>,
 }
 
 /// Compile the selected segments (empty: all) for an as-of.
@@ -358,6 +362,7 @@ async fn commit(
         segmint_version: env!("CARGO_PKG_VERSION").to_string(),
         table_version: None,
         memory: run.memory.clone(),
+        fits: session.trained.versions.clone(),
     };
     let only: Vec<String> = members.iter().map(|m| m.segment.name.clone()).collect();
     let rows = AsOfRows {

@@ -217,7 +217,11 @@ fn the_model_ranks_next_months_buyers_better_than_recency_deterministically() {
     ));
     assert_eq!(second["version"], 2);
     assert_eq!(second["params_sha256"], first["params_sha256"]);
-    crate::succeeded(&segmint(d, &["run", "--as-of", SCORE_AS_OF]));
+    let rerun = json(&segmint(d, &["run", "--as-of", SCORE_AS_OF, "--json"]));
+    assert_eq!(
+        rerun["fits"]["will_purchase_30d"], 2,
+        "the run names the version it scored with: {rerun:#}"
+    );
     let again = outputs(&d.join("out"), "everyone", SCORE_AS_OF, &["p"]);
     assert_eq!(again.len(), scored.len());
     for (entity, values) in &again {

@@ -114,6 +114,7 @@ pub async fn load_trained(
             }
             Some(s) => {
                 let params: TrainedModel = serde_json::from_str(&s.params)?;
+                trained.versions.insert(name.clone(), s.version);
                 trained.models.insert(name, params);
             }
         }
@@ -142,6 +143,7 @@ pub async fn load_trained(
             }
             Some(s) => {
                 let params: TrainedArchetypes = serde_json::from_str(&s.params)?;
+                trained.versions.insert(name.clone(), s.version);
                 trained.archetypes.insert(name, params);
             }
         }

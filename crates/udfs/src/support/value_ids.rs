@@ -177,9 +177,7 @@ impl ValueIds {
                 };
                 let ints = ints.as_primitive::<Int64Type>();
                 Ok((0..ints.len())
-                    .map(|i| {
-                        (keep(i) && ints.is_valid(i)).then(|| self.integer_id(ints.value(i)))
-                    })
+                    .map(|i| (keep(i) && ints.is_valid(i)).then(|| self.integer_id(ints.value(i))))
                     .collect())
             }
         }

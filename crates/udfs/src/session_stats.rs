@@ -21,24 +21,20 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, StructArray};
+use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StructArray};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 
 use crate::support::aggregate::{AggregateFunction, GroupedAggregate};
 use crate::support::args::physical_literal;
-use crate::support::event_groups::{Event, EventArgs, EventGroups, EventsKernel, sort_events};
 use crate::support::lists::list_field;
-use crate::support::single_group::Factory;
+use crate::support::session_summaries::{SessionGroups, totals};
+use crate::support::single_group::{Factory, GroupStore};
 use crate::support::time::{TimeScale, time_and_gap};
 
 const NAME: &str = "session_stats";
-const EVENTS: EventArgs = EventArgs {
-    time: 0,
-    first_condition: 1,
-    conditions: 0,
-};
 
 /// The `session_stats` aggregate.
 pub type SessionStats = GroupedAggregate<SessionStatsFunction>;
@@ -55,49 +51,35 @@ fn result_fields() -> Fields {
     ])
 }
 
-/// Sessionizes sorted event times.
+/// Each group's sessions as summaries (first and last time, events), never every event.
 #[derive(Debug)]
-pub struct Sessions {
-    pub(crate) gap: i64,
-    pub(crate) scale: TimeScale,
+pub struct SessionStatsGroups {
+    sessions: SessionGroups,
+    scale: TimeScale,
 }
 
-impl Sessions {
-    /// (sessions, total session length in native units, events) of sorted events.
-    pub(crate) fn summarise(&self, events: &[Event]) -> (i64, i64, i64) {
-        let Some(first) = events.first() else {
-            return (0, 0, 0);
-        };
-        let (mut sessions, mut total, mut start, mut previous) =
-            (1i64, 0i64, first.time, first.time);
-        for event in &events[1..] {
-            if event.time.saturating_sub(previous) > self.gap {
-                total = total.saturating_add(previous.saturating_sub(start));
-                sessions += 1;
-                start = event.time;
-            }
-            previous = event.time;
-        }
-        total = total.saturating_add(previous.saturating_sub(start));
-        (sessions, total, events.len() as i64)
-    }
-}
-
-impl EventsKernel for Sessions {
-    fn keeps(&self, _mask: u32) -> bool {
-        true
+impl GroupsAccumulator for SessionStatsGroups {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.sessions
+            .update(values, group_indices, opt_filter, total_num_groups)
     }
 
-    fn finish(&self, mut groups: Vec<Vec<Event>>) -> Result<ArrayRef> {
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let groups = self.sessions.take(emit_to);
         let mut sessions = Vec::with_capacity(groups.len());
         let mut mean_seconds = Vec::with_capacity(groups.len());
         let mut mean_events = Vec::with_capacity(groups.len());
-        for events in &mut groups {
-            sort_events(events);
-            let (count, total, n) = self.summarise(events);
+        for group in &groups {
+            let (count, length, events) = totals(group);
             sessions.push(count);
-            mean_seconds.push((count > 0).then(|| self.scale.to_seconds(total) / count as f64));
-            mean_events.push((count > 0).then(|| n as f64 / count as f64));
+            mean_seconds.push((count > 0).then(|| self.scale.to_seconds(length) / count as f64));
+            mean_events.push((count > 0).then(|| events as f64 / count as f64));
         }
         Ok(Arc::new(StructArray::try_new(
             result_fields(),
@@ -109,11 +91,42 @@ impl EventsKernel for Sessions {
             None,
         )?))
     }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        Ok(self.sessions.state(emit_to))
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.sessions.merge(values, group_indices, total_num_groups)
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        self.sessions.convert(values, opt_filter)
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self) + self.sessions.bytes()
+    }
+}
+
+impl GroupStore for SessionStatsGroups {
+    fn ensure_groups(&mut self, n: usize) {
+        self.sessions.ensure_groups(n);
+    }
 }
 
 impl AggregateFunction for SessionStatsFunction {
     const NAME: &'static str = NAME;
-    type Groups = EventGroups<Sessions>;
+    type Groups = SessionStatsGroups;
 
     fn coerce_types(arg_types: &[DataType]) -> Result<Vec<DataType>> {
         time_and_gap(NAME, arg_types)
@@ -125,8 +138,9 @@ impl AggregateFunction for SessionStatsFunction {
 
     fn state_fields(args: &StateFieldsArgs) -> Result<Vec<FieldRef>> {
         Ok(vec![
-            list_field(&format!("{}[times]", args.name), DataType::Int64),
-            list_field(&format!("{}[masks]", args.name), DataType::UInt32),
+            list_field(&format!("{}[starts]", args.name), DataType::Int64),
+            list_field(&format!("{}[ends]", args.name), DataType::Int64),
+            list_field(&format!("{}[events]", args.name), DataType::Int64),
         ])
     }
 
@@ -136,32 +150,54 @@ impl AggregateFunction for SessionStatsFunction {
         };
         let scale = TimeScale::of(NAME, 1, time_field.data_type())?;
         let gap = physical_literal(NAME, args.exprs, 1, "the gap")?;
-        let kernel = Arc::new(Sessions {
-            gap: scale.duration(NAME, "the gap", &gap)?,
+        let gap = scale.duration(NAME, "the gap", &gap)?;
+        Ok(Box::new(move || SessionStatsGroups {
+            sessions: SessionGroups::new(NAME, gap),
             scale,
-        });
-        Ok(Box::new(move || {
-            EventGroups::new(NAME, EVENTS, Arc::clone(&kernel))
         }))
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::Float64Type;
 
     #[test]
-    fn splits_on_gaps_longer_than_the_limit() {
-        let sessions = Sessions {
-            gap: 10,
+    fn splits_on_gaps_longer_than_the_limit_across_partial_states() {
+        let fresh = || SessionStatsGroups {
+            sessions: SessionGroups::new(NAME, 10),
             scale: TimeScale::Integer,
         };
-        let events: Vec<Event> = [0, 5, 15, 40, 41]
-            .iter()
-            .map(|&time| Event { time, mask: 0 })
-            .collect();
-        // sessions: [0, 5, 15] (15 - 5 = 10 is not more than 10), [40, 41]
-        assert_eq!(sessions.summarise(&events), (2, 16, 5));
-        assert_eq!(sessions.summarise(&[]), (0, 0, 0));
+        // One group; events 0 5 15 40 in one partial state, 41 in another.
+        // sessions: [0, 5, 15] (15 - 5 = 10 is not more than 10), [40, 41].
+        let mut a = fresh();
+        let times: ArrayRef = Arc::new(Int64Array::from(vec![15, 0, 40, 5]));
+        a.update_batch(&[times], &[0, 0, 0, 0], None, 1).unwrap();
+        let mut b = fresh();
+        let times: ArrayRef = Arc::new(Int64Array::from(vec![41]));
+        b.update_batch(&[times], &[0], None, 1).unwrap();
+        let mut merged = fresh();
+        merged
+            .merge_batch(&a.state(EmitTo::All).unwrap(), &[0], 1)
+            .unwrap();
+        merged
+            .merge_batch(&b.state(EmitTo::All).unwrap(), &[0], 1)
+            .unwrap();
+        let result = merged.evaluate(EmitTo::All).unwrap();
+        let result = result.as_struct();
+        assert_eq!(
+            result
+                .column(0)
+                .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                .value(0),
+            2
+        );
+        let mean_seconds = result.column(1).as_primitive::<Float64Type>().value(0);
+        assert_eq!(mean_seconds, (15.0 + 1.0) / 2.0);
+        assert_eq!(result.column(2).as_primitive::<Float64Type>().value(0), 2.5);
+        assert!(result.column(1).is_valid(0));
     }
 }

@@ -10,6 +10,7 @@ pub(crate) mod event_groups;
 pub(crate) mod lists;
 pub(crate) mod pattern;
 pub(crate) mod sequence;
+pub(crate) mod session_summaries;
 pub(crate) mod single_group;
 pub(crate) mod time;
 pub(crate) mod value_ids;

@@ -173,8 +173,16 @@ impl LeafCompiler<'_> {
         datafusion::functions::expr_fn::to_local_time(vec![zoned])
     }
 
-    /// Calendar day of the event in the project timezone.
+    /// Calendar day of the event in the project timezone. In UTC the time is first read as
+    /// a plain timestamp, so the day is arithmetic instead of a time-zone lookup per event.
     pub(crate) fn day(&self) -> Expr {
+        if self.as_of.tz.name() == "UTC" {
+            let plain = cast(
+                self.time(),
+                DataType::Timestamp(TimeUnit::Microsecond, None),
+            );
+            return cast(plain, DataType::Date32);
+        }
         cast(self.local_time(), DataType::Date32)
     }
 

@@ -4,9 +4,11 @@
 //! Summaries merge exactly: within a session consecutive events are at most `gap` apart, so
 //! the sessions of a union of event sets are the summaries sorted by start and coalesced
 //! whenever one starts no more than `gap` after the running one ends (overlaps included).
-//! New event times are buffered and folded into summaries once a group has
-//! [`FOLD_AT`] of them, so memory follows the number of sessions, not of events; partial
-//! states exchanged between partitions (and spilled) are summaries too.
+//! An event at or after a group's last session start (the usual case: lakes are read in
+//! time order) extends or follows that session at once; earlier ones are buffered and
+//! folded in once a group has [`FOLD_AT`] of them. Memory follows the number of sessions,
+//! not of events, and the partial states exchanged between partitions (and spilled) are
+//! summaries too.
 
 use std::sync::Arc;
 
@@ -29,20 +31,22 @@ pub(crate) struct Session {
     pub(crate) events: i64,
 }
 
-/// Coalesce summaries (any order) into sorted, separate sessions.
-pub(crate) fn coalesce(mut sessions: Vec<Session>, gap: i64) -> Vec<Session> {
+/// Coalesce summaries (any order), in place, into sorted, separate sessions.
+pub(crate) fn coalesce(sessions: &mut Vec<Session>, gap: i64) {
     sessions.sort_unstable_by_key(|s| (s.start, s.end));
-    let mut out: Vec<Session> = Vec::with_capacity(sessions.len());
-    for s in sessions {
-        match out.last_mut() {
-            Some(last) if s.start.saturating_sub(last.end) <= gap => {
-                last.end = last.end.max(s.end);
-                last.events += s.events;
-            }
-            _ => out.push(s),
+    let mut kept = 0;
+    for read in 0..sessions.len() {
+        let s = sessions[read];
+        if kept > 0 && s.start.saturating_sub(sessions[kept - 1].end) <= gap {
+            let last = &mut sessions[kept - 1];
+            last.end = last.end.max(s.end);
+            last.events += s.events;
+        } else {
+            sessions[kept] = s;
+            kept += 1;
         }
     }
-    out
+    sessions.truncate(kept);
 }
 
 /// What a group's sessions come to: (sessions, total session length, events).
@@ -77,20 +81,21 @@ impl SessionGroups {
         }
     }
 
-    /// Fold group `g`'s buffered times into its summaries.
+    /// Fold group `g`'s buffered times (and any appended summaries) into sorted, separate
+    /// sessions.
     fn fold(&mut self, g: usize) {
-        let pending = std::mem::take(&mut self.pending[g]);
-        let existing = std::mem::take(&mut self.sessions[g]);
-        self.stored -= pending.len() + existing.len();
-        let mut all = existing;
-        all.extend(pending.into_iter().map(|t| Session {
+        let (pending, sessions) = (&mut self.pending[g], &mut self.sessions[g]);
+        let before = pending.len() + sessions.len();
+        sessions.extend(pending.drain(..).map(|t| Session {
             start: t,
             end: t,
             events: 1,
         }));
-        let folded = coalesce(all, self.gap);
-        self.stored += folded.len();
-        self.sessions[g] = folded;
+        if pending.capacity() > FOLD_AT {
+            pending.shrink_to(FOLD_AT);
+        }
+        coalesce(sessions, self.gap);
+        self.stored = self.stored - before + sessions.len();
     }
 
     /// The groups `emit_to` asks for, folded, removed from the accumulator.
@@ -109,10 +114,40 @@ impl SessionGroups {
     }
 
     fn push_time(&mut self, group: usize, time: i64) {
-        self.pending[group].push(time);
-        self.stored += 1;
-        if self.pending[group].len() >= FOLD_AT {
-            self.fold(group);
+        let sessions = &mut self.sessions[group];
+        match sessions.last_mut() {
+            // Within or after the last session: exact without sorting.
+            Some(last) if time >= last.start => {
+                if time <= last.end {
+                    last.events += 1;
+                } else if time - last.end <= self.gap {
+                    last.end = time;
+                    last.events += 1;
+                } else {
+                    sessions.push(Session {
+                        start: time,
+                        end: time,
+                        events: 1,
+                    });
+                    self.stored += 1;
+                }
+            }
+            None => {
+                sessions.push(Session {
+                    start: time,
+                    end: time,
+                    events: 1,
+                });
+                self.stored += 1;
+            }
+            // Earlier than the last session: buffered, folded in later.
+            Some(_) => {
+                self.pending[group].push(time);
+                self.stored += 1;
+                if self.pending[group].len() >= FOLD_AT {
+                    self.fold(group);
+                }
+            }
         }
     }
 }
@@ -180,9 +215,8 @@ impl SessionGroups {
                 end: ends.value(i),
                 events: events.value(i),
             }));
-            if self.sessions[group].len() >= 2 * FOLD_AT {
-                self.fold(group);
-            }
+            // Sorted and separate again before any event is added to them.
+            self.fold(group);
         }
         Ok(())
     }
@@ -227,10 +261,13 @@ mod tests {
     #[test]
     fn summaries_merge_to_the_sessions_of_the_union() {
         // gap 10: events 0 5 15 | 40 41 in one partition, 12 and 30 in another.
-        let a = coalesce([0, 5, 15, 40, 41].map(at).to_vec(), 10);
+        let mut a = [0, 5, 15, 40, 41].map(at).to_vec();
+        coalesce(&mut a, 10);
         assert_eq!(a.len(), 2);
-        let b = coalesce([12, 30].map(at).to_vec(), 10);
-        let merged = coalesce([a, b].concat(), 10);
+        let mut b = [12, 30].map(at).to_vec();
+        coalesce(&mut b, 10);
+        let mut merged = [a, b].concat();
+        coalesce(&mut merged, 10);
         // union 0 5 12 15 30 40 41: 15 → 30 is 15 apart, 30 → 40 is 10: [0..15], [30..41].
         assert_eq!(
             merged,
@@ -248,10 +285,8 @@ mod tests {
             ]
         );
         assert_eq!(totals(&merged), (2, 15 + 11, 7));
-        assert_eq!(
-            coalesce(merged.clone(), 10),
-            merged,
-            "folding is idempotent"
-        );
+        let mut again = merged.clone();
+        coalesce(&mut again, 10);
+        assert_eq!(again, merged, "folding is idempotent");
     }
 }

@@ -84,11 +84,8 @@ impl GroupsAccumulator for DistinctGroups {
         let Some(column) = values.first() else {
             return internal_err!("{NAME}: missing argument");
         };
-        let ids = self.ids.ids_where(column, opt_filter)?;
-        for (&group, id) in group_indices.iter().zip(ids) {
-            if let Some(id) = id {
-                self.sets.insert(group, id);
-            }
+        for (row, id) in self.ids.kept_ids(column, opt_filter)? {
+            self.sets.insert(group_indices[row], id);
         }
         Ok(())
     }

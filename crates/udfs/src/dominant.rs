@@ -180,11 +180,8 @@ impl GroupsAccumulator for DominantGroups {
         let Some(column) = values.first() else {
             return internal_err!("{NAME}: missing argument");
         };
-        let ids = self.ids.ids_where(column, opt_filter)?;
-        for (&group, id) in group_indices.iter().zip(ids) {
-            if let Some(id) = id {
-                self.add(group, id, 1);
-            }
+        for (row, id) in self.ids.kept_ids(column, opt_filter)? {
+            self.add(group_indices[row], id, 1);
         }
         Ok(())
     }

@@ -34,7 +34,7 @@ use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 use crate::support::aggregate::{AggregateFunction, GroupedAggregate};
 use crate::support::args::physical_literal;
 use crate::support::single_group::{Factory, GroupStore};
-use crate::support::time::{TimeScale, is_duration_type, kept_times};
+use crate::support::time::{TimeScale, is_duration_type, kept_time_rows, kept_times};
 
 const NAME: &str = "momentum";
 
@@ -125,9 +125,9 @@ impl GroupsAccumulator for MomentumGroups {
         total_num_groups: usize,
     ) -> Result<()> {
         self.ensure_groups(total_num_groups);
-        let windows = self.row_windows(values, opt_filter)?;
-        for (&group, window) in group_indices.iter().zip(windows) {
-            match window {
+        for (row, time) in kept_time_rows(NAME, values, opt_filter)? {
+            let group = group_indices[row];
+            match self.windows.window_of(time) {
                 Some(0) => self.recent[group] += 1,
                 Some(_) => self.baseline[group] += 1,
                 None => {}

@@ -16,7 +16,7 @@ use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 
 use super::lists::{list_array, lists_of, row_range, state_lists};
 use super::single_group::GroupStore;
-use super::time::native_times;
+use super::time::{kept_rows, native_times};
 
 /// One kept row: time in native units, and the bitmask of conditions it met.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -72,6 +72,20 @@ impl<K: EventsKernel> EventGroups<K> {
         values: &[ArrayRef],
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<Option<Event>>> {
+        let len = values.get(self.args.time).map_or(0, |c| c.len());
+        let mut events = vec![None; len];
+        for (row, event) in self.kept_events(values, opt_filter)? {
+            events[row] = Some(event);
+        }
+        Ok(events)
+    }
+
+    /// (row, event) of each row the filter keeps that has a time and that the kernel keeps.
+    fn kept_events(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<(usize, Event)>> {
         let Some(time_column) = values.get(self.args.time) else {
             return internal_err!("{}: missing time column", self.name);
         };
@@ -86,11 +100,9 @@ impl<K: EventsKernel> EventGroups<K> {
             };
             conditions.push(column);
         }
-        let mut events = Vec::with_capacity(times.len());
-        for row in 0..times.len() {
-            let passes = opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row));
-            if !passes || times.is_null(row) {
-                events.push(None);
+        let mut events = Vec::new();
+        for row in kept_rows(opt_filter, times.len()) {
+            if times.is_null(row) {
                 continue;
             }
             let mut mask = 0u32;
@@ -99,10 +111,15 @@ impl<K: EventsKernel> EventGroups<K> {
                     mask |= 1 << bit;
                 }
             }
-            events.push(self.kernel.keeps(mask).then_some(Event {
-                time: times.value(row),
-                mask,
-            }));
+            if self.kernel.keeps(mask) {
+                events.push((
+                    row,
+                    Event {
+                        time: times.value(row),
+                        mask,
+                    },
+                ));
+            }
         }
         Ok(events)
     }
@@ -130,12 +147,9 @@ impl<K: EventsKernel> GroupsAccumulator for EventGroups<K> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.ensure_groups(total_num_groups);
-        let events = self.row_events(values, opt_filter)?;
-        for (&group, event) in group_indices.iter().zip(events) {
-            if let Some(event) = event {
-                self.groups[group].push(event);
-                self.stored += 1;
-            }
+        for (row, event) in self.kept_events(values, opt_filter)? {
+            self.groups[group_indices[row]].push(event);
+            self.stored += 1;
         }
         Ok(())
     }

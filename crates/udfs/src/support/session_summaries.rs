@@ -18,7 +18,7 @@ use datafusion::common::Result;
 use datafusion::logical_expr::EmitTo;
 
 use super::lists::{list_array, lists_of, row_range, state_lists};
-use super::time::kept_times;
+use super::time::{kept_time_rows, kept_times};
 
 /// Buffered event times per group before they are folded into summaries.
 pub(crate) const FOLD_AT: usize = 128;
@@ -181,11 +181,8 @@ impl SessionGroups {
         total_num_groups: usize,
     ) -> Result<()> {
         self.ensure_groups(total_num_groups);
-        let times = kept_times(self.function, values, opt_filter)?;
-        for (&group, time) in group_indices.iter().zip(times) {
-            if let Some(time) = time {
-                self.push_time(group, time);
-            }
+        for (row, time) in kept_time_rows(self.function, values, opt_filter)? {
+            self.push_time(group_indices[row], time);
         }
         Ok(())
     }

@@ -212,6 +212,39 @@ pub(crate) fn passes(filter: Option<&BooleanArray>, row: usize) -> bool {
     filter.is_none_or(|f| f.is_valid(row) && f.value(row))
 }
 
+/// The rows an aggregate's `FILTER (WHERE …)` keeps, in order (no filter: every row),
+/// found by walking the set bits of the filter, so a selective filter costs little.
+pub(crate) fn kept_rows(filter: Option<&BooleanArray>, len: usize) -> Vec<usize> {
+    match filter {
+        None => (0..len).collect(),
+        Some(f) => {
+            let bits = match f.nulls() {
+                Some(valid) => f.values() & valid.inner(),
+                None => f.values().clone(),
+            };
+            bits.set_indices().collect()
+        }
+    }
+}
+
+/// (row, native time) of each row the filter keeps that has a time, from the time column
+/// `values[0]`.
+pub(crate) fn kept_time_rows(
+    function: &str,
+    values: &[ArrayRef],
+    filter: Option<&BooleanArray>,
+) -> Result<Vec<(usize, i64)>> {
+    let Some(times) = values.first() else {
+        return internal_err!("{function}: missing the time column");
+    };
+    let times = native_times(times)?;
+    Ok(kept_rows(filter, times.len())
+        .into_iter()
+        .filter(|&row| times.is_valid(row))
+        .map(|row| (row, times.value(row)))
+        .collect())
+}
+
 /// The native time of each row that passes the filter and has a time (`None` otherwise),
 /// from the time column `values[0]`.
 pub(crate) fn kept_times(

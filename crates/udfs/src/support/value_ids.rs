@@ -135,38 +135,33 @@ impl ValueIds {
         id
     }
 
-    fn string_ids<'a>(
-        &mut self,
-        values: impl ArrayAccessor<Item = &'a str>,
-        keep: &dyn Fn(usize) -> bool,
-    ) -> Vec<Option<u32>> {
-        (0..values.len())
-            .map(|i| (keep(i) && values.is_valid(i)).then(|| self.string_id(values.value(i))))
-            .collect()
-    }
-
     /// The id of every element of `values` (input values, or a state's list items);
     /// `None` for NULLs.
     pub(crate) fn ids(&mut self, values: &ArrayRef) -> Result<Vec<Option<u32>>> {
-        self.ids_where(values, None)
+        let mut ids = vec![None; values.len()];
+        for (row, id) in self.kept_ids(values, None)? {
+            ids[row] = Some(id);
+        }
+        Ok(ids)
     }
 
-    /// Like [`ValueIds::ids`], but only rows passing `filter` get an id (others `None`):
-    /// a filtered aggregate neither hashes nor remembers the values it does not count.
-    pub(crate) fn ids_where(
+    /// (row, id) of each non-NULL value among the rows `filter` keeps (walking the filter's
+    /// set bits): a filtered aggregate neither hashes nor remembers the values it does not
+    /// count.
+    pub(crate) fn kept_ids(
         &mut self,
         values: &ArrayRef,
         filter: Option<&BooleanArray>,
-    ) -> Result<Vec<Option<u32>>> {
-        let keep = |i: usize| filter.is_none_or(|f| f.is_valid(i) && f.value(i));
+    ) -> Result<Vec<(usize, u32)>> {
+        let rows = crate::support::time::kept_rows(filter, values.len());
         match self.kind {
             KeyKind::String => Ok(match values.data_type() {
-                DataType::Utf8 => self.string_ids(values.as_string::<i32>(), &keep),
-                DataType::LargeUtf8 => self.string_ids(values.as_string::<i64>(), &keep),
-                DataType::Utf8View => self.string_ids(values.as_string_view(), &keep),
+                DataType::Utf8 => self.string_rows(values.as_string::<i32>(), rows),
+                DataType::LargeUtf8 => self.string_rows(values.as_string::<i64>(), rows),
+                DataType::Utf8View => self.string_rows(values.as_string_view(), rows),
                 _ => {
                     let utf8 = cast(values, &DataType::Utf8)?;
-                    self.string_ids(utf8.as_string::<i32>(), &keep)
+                    self.string_rows(utf8.as_string::<i32>(), rows)
                 }
             }),
             KeyKind::Integer | KeyKind::Float => {
@@ -176,11 +171,24 @@ impl ValueIds {
                     _ => cast(values, &DataType::Int64)?,
                 };
                 let ints = ints.as_primitive::<Int64Type>();
-                Ok((0..ints.len())
-                    .map(|i| (keep(i) && ints.is_valid(i)).then(|| self.integer_id(ints.value(i))))
+                Ok(rows
+                    .into_iter()
+                    .filter(|&row| ints.is_valid(row))
+                    .map(|row| (row, self.integer_id(ints.value(row))))
                     .collect())
             }
         }
+    }
+
+    fn string_rows<'a>(
+        &mut self,
+        values: impl ArrayAccessor<Item = &'a str>,
+        rows: Vec<usize>,
+    ) -> Vec<(usize, u32)> {
+        rows.into_iter()
+            .filter(|&row| values.is_valid(row))
+            .map(|row| (row, self.string_id(values.value(row))))
+            .collect()
     }
 
     /// The values of `ids`, as the state's item type.

@@ -41,7 +41,7 @@ use crate::support::aggregate::{AggregateFunction, GroupedAggregate};
 use crate::support::args::physical_literal;
 use crate::support::lists::{list_array, list_field, lists_of, row_range, state_lists};
 use crate::support::single_group::{Factory, GroupStore};
-use crate::support::time::{TimeScale, kept_time_rows, kept_times};
+use crate::support::time::{TimeScale, for_each_kept_time, kept_times};
 
 const NAME: &str = "cadence";
 
@@ -151,13 +151,13 @@ impl GroupsAccumulator for CadenceGroups {
         total_num_groups: usize,
     ) -> Result<()> {
         self.ensure_groups(total_num_groups);
-        for (row, time) in kept_time_rows(NAME, values, opt_filter)? {
-            let day = self.scale.day_of(time);
-            if day <= self.as_of_day {
+        let (scale, as_of_day) = (self.scale, self.as_of_day);
+        for_each_kept_time(NAME, values, opt_filter, |row, time| {
+            let day = scale.day_of(time);
+            if day <= as_of_day {
                 self.push(group_indices[row], day);
             }
-        }
-        Ok(())
+        })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {

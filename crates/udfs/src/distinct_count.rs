@@ -84,10 +84,10 @@ impl GroupsAccumulator for DistinctGroups {
         let Some(column) = values.first() else {
             return internal_err!("{NAME}: missing argument");
         };
-        for (row, id) in self.ids.kept_ids(column, opt_filter)? {
-            self.sets.insert(group_indices[row], id);
-        }
-        Ok(())
+        let sets = &mut self.sets;
+        self.ids.for_each_kept_id(column, opt_filter, |row, id| {
+            sets.insert(group_indices[row], id);
+        })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {

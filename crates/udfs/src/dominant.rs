@@ -180,10 +180,12 @@ impl GroupsAccumulator for DominantGroups {
         let Some(column) = values.first() else {
             return internal_err!("{NAME}: missing argument");
         };
-        for (row, id) in self.ids.kept_ids(column, opt_filter)? {
-            self.add(group_indices[row], id, 1);
-        }
-        Ok(())
+        let (groups, stored) = (&mut self.groups, &mut self.stored);
+        self.ids.for_each_kept_id(column, opt_filter, |row, id| {
+            if groups[group_indices[row]].add(id, 1) {
+                *stored += 1;
+            }
+        })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {

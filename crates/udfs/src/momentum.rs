@@ -34,7 +34,7 @@ use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 use crate::support::aggregate::{AggregateFunction, GroupedAggregate};
 use crate::support::args::physical_literal;
 use crate::support::single_group::{Factory, GroupStore};
-use crate::support::time::{TimeScale, is_duration_type, kept_time_rows, kept_times};
+use crate::support::time::{TimeScale, for_each_kept_time, is_duration_type, kept_times};
 
 const NAME: &str = "momentum";
 
@@ -125,15 +125,15 @@ impl GroupsAccumulator for MomentumGroups {
         total_num_groups: usize,
     ) -> Result<()> {
         self.ensure_groups(total_num_groups);
-        for (row, time) in kept_time_rows(NAME, values, opt_filter)? {
+        let (windows, recent, baseline) = (&self.windows, &mut self.recent, &mut self.baseline);
+        for_each_kept_time(NAME, values, opt_filter, |row, time| {
             let group = group_indices[row];
-            match self.windows.window_of(time) {
-                Some(0) => self.recent[group] += 1,
-                Some(_) => self.baseline[group] += 1,
+            match windows.window_of(time) {
+                Some(0) => recent[group] += 1,
+                Some(_) => baseline[group] += 1,
                 None => {}
             }
-        }
-        Ok(())
+        })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {

@@ -74,18 +74,18 @@ impl<K: EventsKernel> EventGroups<K> {
     ) -> Result<Vec<Option<Event>>> {
         let len = values.get(self.args.time).map_or(0, |c| c.len());
         let mut events = vec![None; len];
-        for (row, event) in self.kept_events(values, opt_filter)? {
-            events[row] = Some(event);
-        }
+        self.for_each_kept_event(values, opt_filter, |row, event| events[row] = Some(event))?;
         Ok(events)
     }
 
-    /// (row, event) of each row the filter keeps that has a time and that the kernel keeps.
-    fn kept_events(
+    /// Call `f(row, event)` for each row the filter keeps that has a time and that the
+    /// kernel keeps.
+    fn for_each_kept_event(
         &self,
         values: &[ArrayRef],
         opt_filter: Option<&BooleanArray>,
-    ) -> Result<Vec<(usize, Event)>> {
+        mut f: impl FnMut(usize, Event),
+    ) -> Result<()> {
         let Some(time_column) = values.get(self.args.time) else {
             return internal_err!("{}: missing time column", self.name);
         };
@@ -100,7 +100,6 @@ impl<K: EventsKernel> EventGroups<K> {
             };
             conditions.push(column);
         }
-        let mut events = Vec::new();
         for row in kept_rows(opt_filter, times.len()) {
             if times.is_null(row) {
                 continue;
@@ -112,16 +111,16 @@ impl<K: EventsKernel> EventGroups<K> {
                 }
             }
             if self.kernel.keeps(mask) {
-                events.push((
+                f(
                     row,
                     Event {
                         time: times.value(row),
                         mask,
                     },
-                ));
+                );
             }
         }
-        Ok(events)
+        Ok(())
     }
 
     fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<Event>> {
@@ -147,9 +146,13 @@ impl<K: EventsKernel> GroupsAccumulator for EventGroups<K> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.ensure_groups(total_num_groups);
-        for (row, event) in self.kept_events(values, opt_filter)? {
-            self.groups[group_indices[row]].push(event);
-            self.stored += 1;
+        let mut kept: Vec<(usize, Event)> = Vec::new();
+        self.for_each_kept_event(values, opt_filter, |row, event| {
+            kept.push((group_indices[row], event));
+        })?;
+        self.stored += kept.len();
+        for (group, event) in kept {
+            self.groups[group].push(event);
         }
         Ok(())
     }

@@ -18,7 +18,7 @@ use datafusion::common::Result;
 use datafusion::logical_expr::EmitTo;
 
 use super::lists::{list_array, lists_of, row_range, state_lists};
-use super::time::{kept_time_rows, kept_times};
+use super::time::{for_each_kept_time, kept_times};
 
 /// Buffered event times per group before they are folded into summaries.
 pub(crate) const FOLD_AT: usize = 128;
@@ -181,10 +181,10 @@ impl SessionGroups {
         total_num_groups: usize,
     ) -> Result<()> {
         self.ensure_groups(total_num_groups);
-        for (row, time) in kept_time_rows(self.function, values, opt_filter)? {
+        let function = self.function;
+        for_each_kept_time(function, values, opt_filter, |row, time| {
             self.push_time(group_indices[row], time);
-        }
-        Ok(())
+        })
     }
 
     pub(crate) fn state(&mut self, emit_to: EmitTo) -> Vec<ArrayRef> {

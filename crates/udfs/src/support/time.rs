@@ -212,37 +212,56 @@ pub(crate) fn passes(filter: Option<&BooleanArray>, row: usize) -> bool {
     filter.is_none_or(|f| f.is_valid(row) && f.value(row))
 }
 
-/// The rows an aggregate's `FILTER (WHERE …)` keeps, in order (no filter: every row),
-/// found by walking the set bits of the filter, so a selective filter costs little.
-pub(crate) fn kept_rows(filter: Option<&BooleanArray>, len: usize) -> Vec<usize> {
+/// The rows an aggregate's `FILTER (WHERE …)` keeps, in order: every row without a filter
+/// (no allocation), else the filter's set bits, so a selective filter costs little.
+pub(crate) enum KeptRows {
+    All(std::ops::Range<usize>),
+    Set(std::vec::IntoIter<usize>),
+}
+
+impl Iterator for KeptRows {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            KeptRows::All(rows) => rows.next(),
+            KeptRows::Set(rows) => rows.next(),
+        }
+    }
+}
+
+/// The rows `filter` keeps among `len`.
+pub(crate) fn kept_rows(filter: Option<&BooleanArray>, len: usize) -> KeptRows {
     match filter {
-        None => (0..len).collect(),
+        None => KeptRows::All(0..len),
         Some(f) => {
             let bits = match f.nulls() {
                 Some(valid) => f.values() & valid.inner(),
                 None => f.values().clone(),
             };
-            bits.set_indices().collect()
+            KeptRows::Set(bits.set_indices().collect::<Vec<_>>().into_iter())
         }
     }
 }
 
-/// (row, native time) of each row the filter keeps that has a time, from the time column
-/// `values[0]`.
-pub(crate) fn kept_time_rows(
+/// Call `f(row, native time)` for each row the filter keeps that has a time, from the time
+/// column `values[0]`.
+pub(crate) fn for_each_kept_time(
     function: &str,
     values: &[ArrayRef],
     filter: Option<&BooleanArray>,
-) -> Result<Vec<(usize, i64)>> {
+    mut f: impl FnMut(usize, i64),
+) -> Result<()> {
     let Some(times) = values.first() else {
         return internal_err!("{function}: missing the time column");
     };
     let times = native_times(times)?;
-    Ok(kept_rows(filter, times.len())
-        .into_iter()
-        .filter(|&row| times.is_valid(row))
-        .map(|row| (row, times.value(row)))
-        .collect())
+    for row in kept_rows(filter, times.len()) {
+        if times.is_valid(row) {
+            f(row, times.value(row));
+        }
+    }
+    Ok(())
 }
 
 /// The native time of each row that passes the filter and has a time (`None` otherwise),

@@ -139,31 +139,30 @@ impl ValueIds {
     /// `None` for NULLs.
     pub(crate) fn ids(&mut self, values: &ArrayRef) -> Result<Vec<Option<u32>>> {
         let mut ids = vec![None; values.len()];
-        for (row, id) in self.kept_ids(values, None)? {
-            ids[row] = Some(id);
-        }
+        self.for_each_kept_id(values, None, |row, id| ids[row] = Some(id))?;
         Ok(ids)
     }
 
-    /// (row, id) of each non-NULL value among the rows `filter` keeps (walking the filter's
-    /// set bits): a filtered aggregate neither hashes nor remembers the values it does not
-    /// count.
-    pub(crate) fn kept_ids(
+    /// Call `f(row, id)` for each non-NULL value among the rows `filter` keeps (walking the
+    /// filter's set bits): a filtered aggregate neither hashes nor remembers the values it
+    /// does not count.
+    pub(crate) fn for_each_kept_id(
         &mut self,
         values: &ArrayRef,
         filter: Option<&BooleanArray>,
-    ) -> Result<Vec<(usize, u32)>> {
+        mut f: impl FnMut(usize, u32),
+    ) -> Result<()> {
         let rows = crate::support::time::kept_rows(filter, values.len());
         match self.kind {
-            KeyKind::String => Ok(match values.data_type() {
-                DataType::Utf8 => self.string_rows(values.as_string::<i32>(), rows),
-                DataType::LargeUtf8 => self.string_rows(values.as_string::<i64>(), rows),
-                DataType::Utf8View => self.string_rows(values.as_string_view(), rows),
+            KeyKind::String => match values.data_type() {
+                DataType::Utf8 => self.string_rows(values.as_string::<i32>(), rows, f),
+                DataType::LargeUtf8 => self.string_rows(values.as_string::<i64>(), rows, f),
+                DataType::Utf8View => self.string_rows(values.as_string_view(), rows, f),
                 _ => {
                     let utf8 = cast(values, &DataType::Utf8)?;
-                    self.string_rows(utf8.as_string::<i32>(), rows)
+                    self.string_rows(utf8.as_string::<i32>(), rows, f)
                 }
-            }),
+            },
             KeyKind::Integer | KeyKind::Float => {
                 let ints = match (self.kind, values.data_type()) {
                     (_, DataType::Int64) => Arc::clone(values),
@@ -171,24 +170,27 @@ impl ValueIds {
                     _ => cast(values, &DataType::Int64)?,
                 };
                 let ints = ints.as_primitive::<Int64Type>();
-                Ok(rows
-                    .into_iter()
-                    .filter(|&row| ints.is_valid(row))
-                    .map(|row| (row, self.integer_id(ints.value(row))))
-                    .collect())
+                for row in rows {
+                    if ints.is_valid(row) {
+                        f(row, self.integer_id(ints.value(row)));
+                    }
+                }
             }
         }
+        Ok(())
     }
 
     fn string_rows<'a>(
         &mut self,
         values: impl ArrayAccessor<Item = &'a str>,
-        rows: Vec<usize>,
-    ) -> Vec<(usize, u32)> {
-        rows.into_iter()
-            .filter(|&row| values.is_valid(row))
-            .map(|row| (row, self.string_id(values.value(row))))
-            .collect()
+        rows: crate::support::time::KeptRows,
+        mut f: impl FnMut(usize, u32),
+    ) {
+        for row in rows {
+            if values.is_valid(row) {
+                f(row, self.string_id(values.value(row)));
+            }
+        }
     }
 
     /// The values of `ids`, as the state's item type.

@@ -137,10 +137,15 @@ impl LeafCompiler<'_> {
         Ok(self.range(lo, hi))
     }
 
-    /// The event filter of a leaf: its event name, property filters and window.
+    /// The event filter of a leaf: its window, then its event name and property filters.
+    ///
+    /// The window comes first on purpose: a batch usually comes from one day's file, so the
+    /// window is all true or all false on it, and DataFusion's `AND` then skips the rest
+    /// (all false) or evaluates it alone (all true). With a selective event match first,
+    /// `AND` would copy every column of the batch to evaluate the window on the matches.
     pub(crate) fn events_in(&self, m: &EventMatch, w: Window) -> Result<Vec<Expr>> {
-        let mut cond = self.matching(m);
-        cond.extend(self.window(w)?);
+        let mut cond = self.window(w)?;
+        cond.extend(self.matching(m));
         Ok(cond)
     }
 

@@ -120,12 +120,132 @@ impl Counts {
     }
 }
 
+/// Value ids below this are counted in one flat table (group × id) while no larger id has
+/// been seen: no allocation per group for the usual low-cardinality properties (channel,
+/// category, topic).
+const DENSE_IDS: usize = 16;
+
+/// Every group's counts: a flat table while ids stay below [`DENSE_IDS`], then per group.
+#[derive(Debug)]
+enum Storage {
+    /// `counts[group * width + id]`.
+    Dense {
+        width: usize,
+        counts: Vec<u64>,
+    },
+    Sparse {
+        groups: Vec<Counts>,
+        stored: usize,
+    },
+}
+
+impl Storage {
+    fn ensure_groups(&mut self, n: usize) {
+        match self {
+            Storage::Dense { width, counts } => {
+                if counts.len() < n * *width {
+                    counts.resize(n * *width, 0);
+                }
+            }
+            Storage::Sparse { groups, .. } => {
+                if groups.len() < n {
+                    groups.resize_with(n, Counts::default);
+                }
+            }
+        }
+    }
+
+    fn add(&mut self, group: usize, id: u32, n: u64) {
+        let id_index = id as usize;
+        if let Storage::Dense { width, counts } = self {
+            if id_index < *width {
+                counts[group * *width + id_index] += n;
+                return;
+            }
+            if id_index < DENSE_IDS {
+                // Widen the table, keeping every group's counts.
+                let wider = (id_index + 1).next_power_of_two().min(DENSE_IDS);
+                let rows = counts.len() / *width;
+                let mut table = vec![0u64; rows * wider];
+                for (row, old) in counts.chunks_exact(*width).enumerate() {
+                    table[row * wider..row * wider + *width].copy_from_slice(old);
+                }
+                *width = wider;
+                *counts = table;
+                counts[group * wider + id_index] += n;
+                return;
+            }
+            let sparse = sparse_from(*width, counts);
+            *self = sparse;
+        }
+        if let Storage::Sparse { groups, stored } = self
+            && groups[group].add(id, n)
+        {
+            *stored += 1;
+        }
+    }
+
+    /// The groups `emit_to` asks for, removed.
+    fn take(&mut self, emit_to: EmitTo) -> Vec<Counts> {
+        match self {
+            Storage::Dense { width, counts } => {
+                let rows = counts.len() / *width;
+                let n = match emit_to {
+                    EmitTo::All => rows,
+                    EmitTo::First(n) => n.min(rows),
+                };
+                let taken: Vec<Counts> = counts[..n * *width]
+                    .chunks_exact(*width)
+                    .map(row_counts)
+                    .collect();
+                counts.drain(..n * *width);
+                taken
+            }
+            Storage::Sparse { groups, stored } => {
+                let taken = emit_to.take_needed(groups);
+                *stored -= taken.iter().map(Counts::len).sum::<usize>();
+                taken
+            }
+        }
+    }
+
+    fn size(&self) -> usize {
+        match self {
+            Storage::Dense { counts, .. } => counts.capacity() * std::mem::size_of::<u64>(),
+            Storage::Sparse { groups, stored } => {
+                groups.capacity() * std::mem::size_of::<Counts>() + stored * 16
+            }
+        }
+    }
+}
+
+/// A dense row's non-zero counts.
+fn row_counts(row: &[u64]) -> Counts {
+    let pairs: Vec<(u32, u64)> = row
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c > 0)
+        .map(|(id, c)| (id as u32, *c))
+        .collect();
+    if pairs.is_empty() {
+        Counts::Empty
+    } else {
+        Counts::Small(pairs)
+    }
+}
+
+/// A dense table's counts, one map per group.
+fn sparse_from(width: usize, counts: &[u64]) -> Storage {
+    let groups: Vec<Counts> = counts.chunks_exact(width).map(row_counts).collect();
+    let stored = groups.iter().map(Counts::len).sum();
+    Storage::Sparse { groups, stored }
+}
+
 #[derive(Debug)]
 pub struct DominantGroups {
     ids: ValueIds,
     output: DataType,
-    groups: Vec<Counts>,
-    stored: usize,
+    storage: Storage,
 }
 
 impl DominantGroups {
@@ -133,21 +253,19 @@ impl DominantGroups {
         Self {
             ids: ValueIds::new(kind),
             output: value_type(input),
-            groups: Vec::new(),
-            stored: 0,
+            storage: Storage::Dense {
+                width: 4,
+                counts: Vec::new(),
+            },
         }
     }
 
     fn add(&mut self, group: usize, id: u32, n: u64) {
-        if self.groups[group].add(id, n) {
-            self.stored += 1;
-        }
+        self.storage.add(group, id, n);
     }
 
     fn take(&mut self, emit_to: EmitTo) -> Vec<Counts> {
-        let taken = emit_to.take_needed(&mut self.groups);
-        self.stored -= taken.iter().map(Counts::len).sum::<usize>();
-        taken
+        self.storage.take(emit_to)
     }
 
     /// The most frequent value (ties: the smallest), its count and the group's total.
@@ -180,11 +298,9 @@ impl GroupsAccumulator for DominantGroups {
         let Some(column) = values.first() else {
             return internal_err!("{NAME}: missing argument");
         };
-        let (groups, stored) = (&mut self.groups, &mut self.stored);
+        let storage = &mut self.storage;
         self.ids.for_each_kept_id(column, opt_filter, |row, id| {
-            if groups[group_indices[row]].add(id, 1) {
-                *stored += 1;
-            }
+            storage.add(group_indices[row], id, 1);
         })
     }
 
@@ -266,18 +382,13 @@ impl GroupsAccumulator for DominantGroups {
     }
 
     fn size(&self) -> usize {
-        std::mem::size_of_val(self)
-            + self.ids.size()
-            + self.groups.capacity() * std::mem::size_of::<Counts>()
-            + self.stored * 16
+        std::mem::size_of_val(self) + self.ids.size() + self.storage.size()
     }
 }
 
 impl GroupStore for DominantGroups {
     fn ensure_groups(&mut self, n: usize) {
-        if self.groups.len() < n {
-            self.groups.resize_with(n, Counts::default);
-        }
+        self.storage.ensure_groups(n);
     }
 }
 
@@ -311,5 +422,53 @@ impl AggregateFunction for DominantFunction {
         let kind = KeyKind::of(NAME, field.data_type())?;
         let input = field.data_type().clone();
         Ok(Box::new(move || DominantGroups::new(kind, &input)))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::{Float64Type, Int64Type};
+
+    /// (value, count, share) of each group after feeding `rows` (group, value).
+    fn dominant_of(rows: &[(usize, i64)], groups: usize) -> Vec<(i64, i64, f64)> {
+        let mut acc = DominantGroups::new(KeyKind::Integer, &DataType::Int64);
+        let values: ArrayRef = Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.1)));
+        let indices: Vec<usize> = rows.iter().map(|r| r.0).collect();
+        acc.update_batch(&[values], &indices, None, groups).unwrap();
+        // Through a partial state and a merge, as between two aggregation stages.
+        let state = acc.state(EmitTo::All).unwrap();
+        let mut merged = DominantGroups::new(KeyKind::Integer, &DataType::Int64);
+        merged
+            .merge_batch(&state, &(0..groups).collect::<Vec<_>>(), groups)
+            .unwrap();
+        let result = merged.evaluate(EmitTo::All).unwrap();
+        let result = result.as_struct();
+        (0..groups)
+            .map(|g| {
+                (
+                    result.column(0).as_primitive::<Int64Type>().value(g),
+                    result.column(1).as_primitive::<Int64Type>().value(g),
+                    result.column(2).as_primitive::<Float64Type>().value(g),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn counts_stay_exact_as_the_table_widens_and_turns_sparse() {
+        // Group 0 sees values 0..3 (the first table width), group 1 values up to 9 (the
+        // table widens to 16), group 2 forty values (past DENSE_IDS: per-group maps).
+        let mut rows = vec![(0, 2), (0, 2), (0, 1)];
+        rows.extend((0..10).map(|v| (1, v)));
+        rows.extend([(1, 7), (1, 7)]);
+        rows.extend((0..40).map(|v| (2, 100 + v)));
+        rows.extend([(2, 120), (2, 5)]);
+        let got = dominant_of(&rows, 3);
+        assert_eq!(got[0], (2, 2, 2.0 / 3.0));
+        assert_eq!(got[1], (7, 3, 3.0 / 12.0));
+        assert_eq!(got[2], (120, 2, 2.0 / 42.0));
     }
 }

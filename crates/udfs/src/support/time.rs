@@ -199,8 +199,33 @@ fn interval_nanos(function: &str, what: &str, value: &ScalarValue) -> Result<Opt
 /// A time column as `i64` values in its native unit (NULL where the input is NULL or does
 /// not fit, e.g. an unsigned value above `i64::MAX`).
 pub(crate) fn native_times(array: &ArrayRef) -> Result<Int64Array> {
+    use datafusion::arrow::datatypes::{
+        TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+        TimestampSecondType,
+    };
+    // Timestamps are i64 already: the same buffer read as Int64, no copy.
     let as_i64 = match array.data_type() {
         DataType::Int64 => return Ok(array.as_primitive::<Int64Type>().clone()),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            return Ok(array
+                .as_primitive::<TimestampMicrosecondType>()
+                .reinterpret_cast::<Int64Type>());
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            return Ok(array
+                .as_primitive::<TimestampMillisecondType>()
+                .reinterpret_cast::<Int64Type>());
+        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            return Ok(array
+                .as_primitive::<TimestampNanosecondType>()
+                .reinterpret_cast::<Int64Type>());
+        }
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            return Ok(array
+                .as_primitive::<TimestampSecondType>()
+                .reinterpret_cast::<Int64Type>());
+        }
         DataType::Date64 => cast(&cast(array, &DataType::Date32)?, &DataType::Int64)?,
         _ => cast(array, &DataType::Int64)?,
     };

@@ -112,9 +112,18 @@ impl ProjectSession {
     }
 }
 
+/// Rows per batch (DataFusion's default is 8,192). The fused `GROUP BY entity` evaluates
+/// ~55 aggregates' arguments and FILTERs per batch, with fixed costs per batch and
+/// aggregate (literal arguments expanded to arrays, short-circuit checks): on the shipped
+/// library over 20.5 M events (release, 2 cores), 8,192 rows took 4.3–4.7 s, 32,768 rows
+/// 3.7–3.9 s with a lower operators' peak (185 MB against 432 MB), 65,536 rows 3.65–3.75 s
+/// with more RSS. A memory limit sets its own, smaller batches (`memory::limited_config`).
+pub const BATCH_SIZE: usize = 32_768;
+
 /// segmint's session settings (also the base of a cluster client's settings).
 pub fn session_config(config: SessionConfig) -> SessionConfig {
     config
+        .with_batch_size(BATCH_SIZE)
         .with_information_schema(true)
         .set_bool("datafusion.execution.parquet.pushdown_filters", true)
 }

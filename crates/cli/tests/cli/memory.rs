@@ -44,8 +44,9 @@ fn a_limited_run_spills_and_commits_the_same_members() {
     assert_eq!(free["memory"]["limit_bytes"], serde_json::Value::Null);
     assert_eq!(free["memory"]["spills"], 0);
 
-    // Half the unbounded peak: the aggregation spills, the members are the same.
-    let limit = (peak / 2).to_string();
+    // Three quarters of the unbounded peak: the aggregation spills, the members are the
+    // same. (The unbounded peak uses 32K-row batches, the limited run 1K-row batches.)
+    let limit = (peak * 3 / 4).to_string();
     let limited = summary(&segmint(
         d,
         &[
@@ -60,11 +61,11 @@ fn a_limited_run_spills_and_commits_the_same_members() {
         ],
     ));
     let memory = &limited["memory"];
-    assert_eq!(memory["limit_bytes"].as_u64(), Some(peak / 2));
+    assert_eq!(memory["limit_bytes"].as_u64(), Some(peak * 3 / 4));
     assert!(memory["spills"].as_u64().unwrap() > 0, "{memory:#}");
     assert!(memory["spilled_bytes"].as_u64().unwrap() > 0, "{memory:#}");
     assert!(
-        memory["peak_bytes"].as_u64().unwrap() <= peak / 2,
+        memory["peak_bytes"].as_u64().unwrap() <= peak * 3 / 4,
         "{memory:#}"
     );
     let expected = blocking(members_at(&d.join("free"), None, AS_OF));

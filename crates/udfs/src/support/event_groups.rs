@@ -16,7 +16,7 @@ use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 
 use super::lists::{list_array, lists_of, row_range, state_lists};
 use super::single_group::GroupStore;
-use super::time::{kept_rows, native_times};
+use super::time::{for_each_kept_row, native_times};
 
 /// One kept row: time in native units, and the bitmask of conditions it met.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -42,6 +42,53 @@ pub(crate) struct EventArgs {
     pub(crate) first_condition: usize,
     /// Number of condition columns (0 to 32).
     pub(crate) conditions: usize,
+}
+
+/// Call `f(row, event)` for each row the filter keeps that has a time and that `kernel`
+/// keeps (its conditions' mask; NULL conditions count as not met).
+fn for_each_kept_event<K: EventsKernel>(
+    name: &str,
+    args: EventArgs,
+    kernel: &K,
+    values: &[ArrayRef],
+    opt_filter: Option<&BooleanArray>,
+    mut f: impl FnMut(usize, Event),
+) -> Result<()> {
+    let Some(time_column) = values.get(args.time) else {
+        return internal_err!("{name}: missing time column");
+    };
+    let times = native_times(time_column)?;
+    let mut conditions = Vec::with_capacity(args.conditions);
+    for i in 0..args.conditions {
+        let column = values
+            .get(args.first_condition + i)
+            .and_then(|c| c.as_boolean_opt());
+        let Some(column) = column else {
+            return internal_err!("{name}: condition {} is not BOOLEAN", i + 1);
+        };
+        conditions.push(column);
+    }
+    for_each_kept_row(opt_filter, times.len(), |row| {
+        if times.is_null(row) {
+            return;
+        }
+        let mut mask = 0u32;
+        for (bit, condition) in conditions.iter().enumerate() {
+            if condition.is_valid(row) && condition.value(row) {
+                mask |= 1 << bit;
+            }
+        }
+        if kernel.keeps(mask) {
+            f(
+                row,
+                Event {
+                    time: times.value(row),
+                    mask,
+                },
+            );
+        }
+    });
+    Ok(())
 }
 
 /// The grouped accumulator shared by the ordered aggregates.
@@ -74,53 +121,15 @@ impl<K: EventsKernel> EventGroups<K> {
     ) -> Result<Vec<Option<Event>>> {
         let len = values.get(self.args.time).map_or(0, |c| c.len());
         let mut events = vec![None; len];
-        self.for_each_kept_event(values, opt_filter, |row, event| events[row] = Some(event))?;
+        for_each_kept_event(
+            self.name,
+            self.args,
+            self.kernel.as_ref(),
+            values,
+            opt_filter,
+            |row, event| events[row] = Some(event),
+        )?;
         Ok(events)
-    }
-
-    /// Call `f(row, event)` for each row the filter keeps that has a time and that the
-    /// kernel keeps.
-    fn for_each_kept_event(
-        &self,
-        values: &[ArrayRef],
-        opt_filter: Option<&BooleanArray>,
-        mut f: impl FnMut(usize, Event),
-    ) -> Result<()> {
-        let Some(time_column) = values.get(self.args.time) else {
-            return internal_err!("{}: missing time column", self.name);
-        };
-        let times = native_times(time_column)?;
-        let mut conditions = Vec::with_capacity(self.args.conditions);
-        for i in 0..self.args.conditions {
-            let column = values
-                .get(self.args.first_condition + i)
-                .and_then(|c| c.as_boolean_opt());
-            let Some(column) = column else {
-                return internal_err!("{}: condition {} is not BOOLEAN", self.name, i + 1);
-            };
-            conditions.push(column);
-        }
-        for row in kept_rows(opt_filter, times.len()) {
-            if times.is_null(row) {
-                continue;
-            }
-            let mut mask = 0u32;
-            for (bit, condition) in conditions.iter().enumerate() {
-                if condition.is_valid(row) && condition.value(row) {
-                    mask |= 1 << bit;
-                }
-            }
-            if self.kernel.keeps(mask) {
-                f(
-                    row,
-                    Event {
-                        time: times.value(row),
-                        mask,
-                    },
-                );
-            }
-        }
-        Ok(())
     }
 
     fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<Event>> {
@@ -146,15 +155,18 @@ impl<K: EventsKernel> GroupsAccumulator for EventGroups<K> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.ensure_groups(total_num_groups);
-        let mut kept: Vec<(usize, Event)> = Vec::new();
-        self.for_each_kept_event(values, opt_filter, |row, event| {
-            kept.push((group_indices[row], event));
-        })?;
-        self.stored += kept.len();
-        for (group, event) in kept {
-            self.groups[group].push(event);
-        }
-        Ok(())
+        let (groups, stored) = (&mut self.groups, &mut self.stored);
+        for_each_kept_event(
+            self.name,
+            self.args,
+            self.kernel.as_ref(),
+            values,
+            opt_filter,
+            |row, event| {
+                groups[group_indices[row]].push(event);
+                *stored += 1;
+            },
+        )
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {

@@ -237,34 +237,18 @@ pub(crate) fn passes(filter: Option<&BooleanArray>, row: usize) -> bool {
     filter.is_none_or(|f| f.is_valid(row) && f.value(row))
 }
 
-/// The rows an aggregate's `FILTER (WHERE …)` keeps, in order: every row without a filter
-/// (no allocation), else the filter's set bits, so a selective filter costs little.
-pub(crate) enum KeptRows {
-    All(std::ops::Range<usize>),
-    Set(std::vec::IntoIter<usize>),
-}
-
-impl Iterator for KeptRows {
-    type Item = usize;
-
-    fn next(&mut self) -> Option<usize> {
-        match self {
-            KeptRows::All(rows) => rows.next(),
-            KeptRows::Set(rows) => rows.next(),
-        }
-    }
-}
-
-/// The rows `filter` keeps among `len`.
-pub(crate) fn kept_rows(filter: Option<&BooleanArray>, len: usize) -> KeptRows {
+/// Call `f(row)` for each row an aggregate's `FILTER (WHERE …)` keeps, in order: every row
+/// without a filter, else the filter's set bits (NULL counts as not kept), so a selective
+/// filter costs little and nothing is collected.
+pub(crate) fn for_each_kept_row(filter: Option<&BooleanArray>, len: usize, f: impl FnMut(usize)) {
     match filter {
-        None => KeptRows::All(0..len),
-        Some(f) => {
-            let bits = match f.nulls() {
-                Some(valid) => f.values() & valid.inner(),
-                None => f.values().clone(),
+        None => (0..len).for_each(f),
+        Some(filter) => {
+            let bits = match filter.nulls() {
+                Some(valid) => filter.values() & valid.inner(),
+                None => filter.values().clone(),
             };
-            KeptRows::Set(bits.set_indices().collect::<Vec<_>>().into_iter())
+            bits.set_indices().for_each(f);
         }
     }
 }
@@ -281,11 +265,11 @@ pub(crate) fn for_each_kept_time(
         return internal_err!("{function}: missing the time column");
     };
     let times = native_times(times)?;
-    for row in kept_rows(filter, times.len()) {
+    for_each_kept_row(filter, times.len(), |row| {
         if times.is_valid(row) {
             f(row, times.value(row));
         }
-    }
+    });
     Ok(())
 }
 

@@ -13,6 +13,8 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, FieldRef, Float64Type, Int64Type};
 use datafusion::common::{HashMap, Result, plan_err};
 
+use super::time::for_each_kept_row;
+
 /// How values become ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KeyKind {
@@ -152,15 +154,15 @@ impl ValueIds {
         filter: Option<&BooleanArray>,
         mut f: impl FnMut(usize, u32),
     ) -> Result<()> {
-        let rows = crate::support::time::kept_rows(filter, values.len());
+        let len = values.len();
         match self.kind {
             KeyKind::String => match values.data_type() {
-                DataType::Utf8 => self.string_rows(values.as_string::<i32>(), rows, f),
-                DataType::LargeUtf8 => self.string_rows(values.as_string::<i64>(), rows, f),
-                DataType::Utf8View => self.string_rows(values.as_string_view(), rows, f),
+                DataType::Utf8 => self.string_rows(values.as_string::<i32>(), filter, len, f),
+                DataType::LargeUtf8 => self.string_rows(values.as_string::<i64>(), filter, len, f),
+                DataType::Utf8View => self.string_rows(values.as_string_view(), filter, len, f),
                 _ => {
                     let utf8 = cast(values, &DataType::Utf8)?;
-                    self.string_rows(utf8.as_string::<i32>(), rows, f)
+                    self.string_rows(utf8.as_string::<i32>(), filter, len, f)
                 }
             },
             KeyKind::Integer | KeyKind::Float => {
@@ -170,11 +172,11 @@ impl ValueIds {
                     _ => cast(values, &DataType::Int64)?,
                 };
                 let ints = ints.as_primitive::<Int64Type>();
-                for row in rows {
+                for_each_kept_row(filter, len, |row| {
                     if ints.is_valid(row) {
                         f(row, self.integer_id(ints.value(row)));
                     }
-                }
+                });
             }
         }
         Ok(())
@@ -183,14 +185,15 @@ impl ValueIds {
     fn string_rows<'a>(
         &mut self,
         values: impl ArrayAccessor<Item = &'a str>,
-        rows: crate::support::time::KeptRows,
+        filter: Option<&BooleanArray>,
+        len: usize,
         mut f: impl FnMut(usize, u32),
     ) {
-        for row in rows {
+        for_each_kept_row(filter, len, |row| {
             if values.is_valid(row) {
                 f(row, self.string_id(values.value(row)));
             }
-        }
+        });
     }
 
     /// The values of `ids`, as the state's item type.

@@ -167,8 +167,3 @@ pub fn spills(plan: &dyn ExecutionPlan) -> (u64, u64) {
     }
     (count, bytes)
 }
-
-/// The pool of a session as a trait object, for `RuntimeEnvBuilder::with_memory_pool`.
-pub fn as_pool(pool: &Arc<MeteredPool>) -> Arc<dyn MemoryPool> {
-    pool.clone()
-}

@@ -250,7 +250,7 @@ fn local_context(
     let pool = MeteredPool::new(limit);
     let runtime = RuntimeEnvBuilder::new()
         .with_object_store_registry(registry)
-        .with_memory_pool(crate::memory::as_pool(&pool))
+        .with_memory_pool(pool.clone())
         .build_arc()
         .map_err(EngineError::Plan)?;
     let config = crate::memory::limited_config(session_config(SessionConfig::new()), limit);

@@ -84,12 +84,7 @@ pub async fn load_trained(
         return Ok((trained, missing));
     }
     let stored = store::read_all(out).await?;
-    let latest = |kind: Kind, name: &str| {
-        stored
-            .iter()
-            .filter(|s| s.kind == kind && s.name == name)
-            .max_by_key(|s| s.version)
-    };
+    let latest = |kind: Kind, name: &str| store::latest_of(&stored, kind, name);
     for name in models {
         let Some(spec) = checked.catalog.model(&name) else {
             continue;

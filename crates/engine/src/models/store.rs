@@ -135,13 +135,17 @@ pub async fn read_all(out: &OutputTables) -> Result<Vec<Stored>> {
     Ok(stored)
 }
 
-/// The latest fit of each (kind, name).
-pub async fn latest(out: &OutputTables, kind: Kind, name: &str) -> Result<Option<Stored>> {
-    Ok(read_all(out)
-        .await?
-        .into_iter()
+/// The latest fit of (kind, name) among `stored`.
+pub fn latest_of<'a>(stored: &'a [Stored], kind: Kind, name: &str) -> Option<&'a Stored> {
+    stored
+        .iter()
         .filter(|s| s.kind == kind && s.name == name)
-        .max_by_key(|s| s.version))
+        .max_by_key(|s| s.version)
+}
+
+/// The latest fit of (kind, name).
+pub async fn latest(out: &OutputTables, kind: Kind, name: &str) -> Result<Option<Stored>> {
+    Ok(latest_of(&read_all(out).await?, kind, name).cloned())
 }
 
 /// What one fit stores.

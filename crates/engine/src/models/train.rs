@@ -117,6 +117,14 @@ fn with_recency(features: &[Feature]) -> Vec<Feature> {
     all
 }
 
+/// Remove the hidden recency column from `frame` (it is the baseline, not an input); its
+/// values.
+fn take_recency(frame: &mut Frame) -> Vec<Option<f64>> {
+    let recency = frame.numbers(RECENCY).unwrap_or_default().to_vec();
+    frame.columns.retain(|c| c.name != RECENCY);
+    recency
+}
+
 /// Whether each entity of `frame` did the label event in the horizon before `until`.
 async fn labels(
     session: &ProjectSession,
@@ -187,7 +195,7 @@ pub async fn train(session: &ProjectSession, name: &str, as_of: NaiveDate) -> Re
     let horizon = model.horizon.calendar_days().unwrap_or(30);
     let features_as_of = minus(as_of, horizon)?;
     let features = with_recency(&model.features);
-    let data = frame(session, &features, &model.log, features_as_of).await?;
+    let mut data = frame(session, &features, &model.log, features_as_of).await?;
     let fail = |message: String| EngineError::Fit {
         name: name.to_string(),
         message,
@@ -209,18 +217,12 @@ pub async fn train(session: &ProjectSession, name: &str, as_of: NaiveDate) -> Re
             model.min_positives
         )));
     }
-    let columns: Vec<_> = data
-        .columns
-        .iter()
-        .filter(|c| c.name != RECENCY)
-        .cloned()
-        .collect();
-    let inputs = fit_inputs(&columns, &fit_rows);
-    let z = encode(&columns, &inputs, data.entities.len());
+    let recency = take_recency(&mut data);
+    let inputs = fit_inputs(&data.columns, &fit_rows);
+    let z = encode(&data.columns, &inputs, data.entities.len());
     let fit_z = z.select(ndarray::Axis(0), &fit_rows);
     let fit_y: Vec<bool> = fit_rows.iter().map(|&r| y[r]).collect();
     let coefficients = logistic::fit(&fit_z, &fit_y, model.l2).map_err(|e| fail(e.to_string()))?;
-    let recency = data.numbers(RECENCY).unwrap_or_default().to_vec();
     let test_eval = evaluate(
         &coefficients,
         &z,
@@ -233,16 +235,10 @@ pub async fn train(session: &ProjectSession, name: &str, as_of: NaiveDate) -> Re
     // Out of time: features as of D, labels from the horizon after it, when the lake has it.
     let until = plus(as_of, horizon)?;
     let out_of_time = if super::lake_has_day(session, until).await? {
-        let later = frame(session, &features, &model.log, as_of).await?;
+        let mut later = frame(session, &features, &model.log, as_of).await?;
         let later_y = labels(session, model, &later, until).await?;
-        let later_columns: Vec<_> = later
-            .columns
-            .iter()
-            .filter(|c| c.name != RECENCY)
-            .cloned()
-            .collect();
-        let later_z = encode(&later_columns, &inputs, later.entities.len());
-        let later_recency = later.numbers(RECENCY).unwrap_or_default().to_vec();
+        let later_recency = take_recency(&mut later);
+        let later_z = encode(&later.columns, &inputs, later.entities.len());
         let rows: Vec<usize> = (0..later.entities.len()).collect();
         Some(evaluate(
             &coefficients,

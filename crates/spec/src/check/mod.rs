@@ -208,6 +208,18 @@ fn check_destination_segments(
     }
 }
 
+/// The hash a checked spec carries: SHA-256 of its file's text.
+pub(crate) fn spec_hash(source: &SourceText) -> String {
+    format!("{:x}", Sha256::digest(source.text.as_bytes()))
+}
+
+/// A file's `description:`, trimmed (empty when absent).
+pub(crate) fn description(written: Option<&serde_saphyr::Spanned<String>>) -> String {
+    written
+        .map(|d| d.value.trim().to_string())
+        .unwrap_or_default()
+}
+
 /// Names are used as column names and path components: `a-z`, digits and `_`.
 pub(crate) fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
@@ -268,15 +280,11 @@ fn lower_segment(lowerer: &mut Lowerer, input: &SegmentInput) -> Option<Segment>
     }
     Some(Segment {
         name: name.value.clone(),
-        description: syntax
-            .description
-            .as_ref()
-            .map(|d| d.value.trim().to_string())
-            .unwrap_or_default(),
+        description: description(syntax.description.as_ref()),
         file: input.source.name.clone(),
         body,
         outputs: outputs?,
-        spec_hash: format!("{:x}", Sha256::digest(input.source.text.as_bytes())),
+        spec_hash: spec_hash(&input.source),
         holdout,
     })
 }

@@ -5,11 +5,10 @@
 use std::collections::BTreeSet;
 
 use serde_saphyr::Spanned;
-use sha2::{Digest, Sha256};
 
 use super::context::{FileContext, at};
 use super::lower::{Lowerer, Purpose};
-use super::valid_name;
+use super::{description, spec_hash, valid_name};
 use crate::diagnostic::{Code, Diagnostics, SourceText};
 use crate::model::{
     ArchetypeSpec, Catalog, Cond, Feature, KChoice, Leaf, ModelSpec, features_hash,
@@ -93,10 +92,6 @@ pub fn check_catalog(
         }
     }
     catalog
-}
-
-fn sha(source: &SourceText) -> String {
-    format!("{:x}", Sha256::digest(source.text.as_bytes()))
 }
 
 /// Models and archetype sets share one namespace (their parameters are stored by name).
@@ -319,11 +314,7 @@ fn lower_model(
     }
     Some(ModelSpec {
         name: name.value.clone(),
-        description: syntax
-            .description
-            .as_ref()
-            .map(|d| d.value.trim().to_string())
-            .unwrap_or_default(),
+        description: description(syntax.description.as_ref()),
         file: ctx.source.name.clone(),
         label: matching?,
         horizon: horizon?,
@@ -333,7 +324,7 @@ fn lower_model(
         test_share: test_share?,
         min_positives: syntax.min_positives.as_ref().map_or(30, |m| m.value),
         l2: l2?,
-        spec_hash: sha(ctx.source),
+        spec_hash: spec_hash(ctx.source),
     })
 }
 
@@ -403,11 +394,7 @@ fn lower_archetypes(
     }
     Some(ArchetypeSpec {
         name: name.value.clone(),
-        description: syntax
-            .description
-            .as_ref()
-            .map(|d| d.value.trim().to_string())
-            .unwrap_or_default(),
+        description: description(syntax.description.as_ref()),
         file: ctx.source.name.clone(),
         // The log transforms change the space the centroids live in: part of the hash.
         features_hash: features_hash(&resolved, log.as_ref()?),
@@ -415,6 +402,6 @@ fn lower_archetypes(
         k: k?,
         log: log?,
         seed: syntax.seed.as_ref().map_or(42, |s| s.value),
-        spec_hash: sha(ctx.source),
+        spec_hash: spec_hash(ctx.source),
     })
 }

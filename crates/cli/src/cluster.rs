@@ -44,6 +44,14 @@ impl Target {
         self.builder(project).await?.open().await
     }
 
+    /// Open a project for the `identity` commands on this target.
+    pub async fn open_identity(
+        &self,
+        project: &Path,
+    ) -> Result<segmint_engine::identity::IdentitySession, EngineError> {
+        self.builder(project).await?.open_identity().await
+    }
+
     /// Open a project's lake for SQL on this target.
     pub async fn open_lake(&self, project: &Path) -> Result<LakeSession, EngineError> {
         self.builder(project).await?.open_lake().await

@@ -136,6 +136,7 @@ pub async fn dispatch(cli: &Cli) -> u8 {
             seed,
             format,
             campaign_lift,
+            identities,
         } => {
             let config = LakeGenConfig {
                 users: *users,
@@ -144,13 +145,21 @@ pub async fn dispatch(cli: &Cli) -> u8 {
                 seed: *seed,
                 campaign: campaign_lift
                     .map(|lift| segmint_lakegen::campaign::Campaign::two_weeks_before(*end, lift)),
+                identities: *identities,
             };
             match generate(out, &config) {
                 Ok(()) if *format == crate::LakeFormat::Delta => to_delta(out).await,
                 other => other,
             }
         }
-        Command::Demo { dir, users } => demo(dir, *users).await,
+        Command::Demo {
+            dir,
+            users,
+            identities,
+        } => demo(dir, *users, *identities).await,
+        Command::Identity { command } => {
+            crate::identity::identity(target, &cli.project, command).await
+        }
         Command::Sql {
             query,
             file,
@@ -438,14 +447,18 @@ async fn to_delta(lake: &Path) -> Result<(), EngineError> {
     Ok(())
 }
 
-async fn demo(dir: &Path, users: usize) -> Result<(), EngineError> {
+async fn demo(dir: &Path, users: usize, identities: bool) -> Result<(), EngineError> {
     let project = segmint_lakegen::demo::write_demo_project(dir)
         .map_err(|e| EngineError::output(dir.display().to_string(), e))?;
     let config = LakeGenConfig {
         users,
+        identities,
         ..LakeGenConfig::default()
     };
     generate(&dir.join("lake"), &config)?;
+    if identities {
+        crate::identity::demo_identities(&project, config.end).await?;
+    }
     let forward = crate::fit::demo_models(&project, config.end).await?;
     if forward {
         let (name, text) = segmint_lakegen::demo::FORWARD_SEGMENT;

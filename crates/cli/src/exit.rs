@@ -8,7 +8,7 @@
 //! | 2 | invalid spec or usage (also a destination's secret variable not set) |
 //! | 3 | source data unreadable or not matching the spec |
 //! | 4 | output not written (including a commit race lost to another run), or a destination refused a batch after its retries |
-//! | 5 | a guard tripped (`--max-change`): nothing committed |
+//! | 5 | a guard tripped (`--max-change`, or `identity.max_person_size`): nothing committed |
 //! | 6 | the run needs more memory than `--memory-limit` / `memory_limit:` allows, even spilling: nothing committed |
 
 use segmint_engine::EngineError;
@@ -33,7 +33,7 @@ pub fn exit_code(error: &EngineError) -> u8 {
         EngineError::Output { .. }
         | EngineError::CommitConflict { .. }
         | EngineError::Delivery { .. } => 4,
-        EngineError::SizeGuard { .. } => 5,
+        EngineError::SizeGuard { .. } | EngineError::OversizedPeople { .. } => 5,
         EngineError::MemoryLimit { .. } => 6,
         EngineError::Plan(_)
         | EngineError::Arrow(_)

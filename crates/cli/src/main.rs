@@ -11,6 +11,7 @@ mod commands;
 mod exit;
 mod fit;
 mod history;
+mod identity;
 mod progress;
 mod report;
 mod sql;
@@ -384,6 +385,19 @@ pub enum Command {
         /// `segmint impact`.
         #[arg(long, value_name = "LIFT")]
         campaign_lift: Option<f64>,
+        /// Plant identities: events gain `anonymous_id` (1–3 devices per person), some
+        /// sessions are logged out (`user_id` empty), ~2% of people share a household device
+        /// and ~10% of logged-in events carry a junk placeholder id — for trying
+        /// `identity:` and `segmint identity build`.
+        #[arg(long)]
+        identities: bool,
+    },
+    /// Stitch devices, anonymous visitors and logins into people (`identity:` in
+    /// segmint.yaml; see docs/identity.md). Exit 5 when a person would exceed
+    /// `identity.max_person_size` (nothing committed).
+    Identity {
+        #[command(subcommand)]
+        command: IdentityCommand,
     },
     /// Generate a small lake in a folder, train the shipped propensity model
     /// (`will_purchase_30d`) and fit the shipped archetypes (`activity_styles`) on it, run
@@ -395,6 +409,44 @@ pub enum Command {
         dir: PathBuf,
         #[arg(long, default_value_t = 2000)]
         users: usize,
+        /// Plant identities in the lake (see `generate-lake --identities`), configure
+        /// `identity:`, build the map and print raw identifiers against people.
+        #[arg(long)]
+        identities: bool,
+    },
+}
+
+/// `segmint identity …`
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// Stitch every event up to the end of `--as-of` (and every edge table and profile) into
+    /// people and commit the identity map (replacing the previous one; merges are recorded).
+    Build {
+        #[arg(long)]
+        as_of: chrono::NaiveDate,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add the events since the last build or update, up to the end of `--as-of`,
+    /// re-stitching only the people they touch; the result equals a build.
+    Update {
+        #[arg(long)]
+        as_of: chrono::NaiveDate,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One person: by person id, `type:value` or a bare identifier value.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The committed map's statistics: people, identifiers, the size histogram, the largest
+    /// people and dropped edges by reason.
+    Stats {
+        #[arg(long)]
+        json: bool,
     },
 }
 

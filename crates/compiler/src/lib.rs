@@ -29,6 +29,6 @@ pub use leaf::event_filter;
 pub use leaves::sequence_pattern;
 pub use plan::{
     Compiled, LeafColumn, OutputColumn, SegmentColumn, as_of_day_filter, compile, scan_filter,
-    scan_range, time_range_filter,
+    scan_range, span_filter, time_range_filter,
 };
 pub use time::AsOf;

@@ -8,7 +8,7 @@ use datafusion::common::{Column, ScalarValue};
 use datafusion::logical_expr::{
     Expr, JoinType, LogicalPlan, LogicalPlanBuilder, TableSource, col, lit, when,
 };
-use segmint_spec::{Checked, Cond, PartitionType, SegmentBody, Window};
+use segmint_spec::{Checked, Cond, PartitionType, Project, SegmentBody, Window};
 
 use crate::compare::{conjunction, timestamp};
 use crate::describe::describe;
@@ -295,7 +295,7 @@ pub fn as_of_day_filter(checked: &Checked, as_of: &AsOf) -> Option<Expr> {
         time.clone().gt_eq(timestamp(lo)),
         time.lt(timestamp(as_of.end_us)),
     ];
-    parts.extend(partition_bounds(checked, Some(lo), as_of.end_us));
+    parts.extend(partition_bounds(&checked.project, Some(lo), as_of.end_us));
     Some(conjunction(parts))
 }
 
@@ -308,24 +308,28 @@ pub fn time_range_filter(checked: &Checked, lo: i64, hi: i64) -> Expr {
 /// Events with an entity and a time in `[lo, hi)` (`lo = None`: from the beginning), and
 /// only the matching date partitions.
 pub(crate) fn bounded_filter(checked: &Checked, lo: Option<i64>, hi: i64) -> Expr {
-    let table = &checked.project.events;
-    let time = col(&table.time);
-    let mut parts = vec![
-        col(&table.entity).is_not_null(),
-        time.clone().lt(timestamp(hi)),
-    ];
+    col(&checked.project.events.entity)
+        .is_not_null()
+        .and(span_filter(&checked.project, lo, hi))
+}
+
+/// Events with a time in `[lo, hi)` (`lo = None`: from the beginning), reading only the
+/// matching date partitions — whatever their entity (e.g. identity resolution's scan).
+pub fn span_filter(project: &Project, lo: Option<i64>, hi: i64) -> Expr {
+    let time = col(&project.events.time);
+    let mut parts = vec![time.clone().lt(timestamp(hi))];
     if let Some(lo) = lo {
         parts.push(time.gt_eq(timestamp(lo)));
     }
-    parts.extend(partition_bounds(checked, lo, hi));
+    parts.extend(partition_bounds(project, lo, hi));
     conjunction(parts)
 }
 
 /// Bounds on `date`-typed hive partition columns, one day of slack on each side because
 /// partition dates need not be in the project timezone.
-fn partition_bounds(checked: &Checked, lo: Option<i64>, hi: i64) -> Vec<Expr> {
+fn partition_bounds(project: &Project, lo: Option<i64>, hi: i64) -> Vec<Expr> {
     let mut out = Vec::new();
-    for (name, kind) in &checked.project.events.partitioning {
+    for (name, kind) in &project.events.partitioning {
         if *kind != PartitionType::Date {
             continue;
         }

@@ -101,6 +101,18 @@ pub enum EngineError {
         /// `segment: before → after (change%)`, one per segment over the limit.
         changes: Vec<String>,
     },
+    /// Identity resolution would make people with more identifiers than
+    /// `identity.max_person_size` (usually one shared placeholder id): nothing committed.
+    #[error(
+        "{} people would have more than {max} identifiers (largest: {}): nothing committed",
+        people.len(),
+        people.iter().take(5).map(|(p, n)| format!("{p} with {n}")).collect::<Vec<_>>().join(", ")
+    )]
+    OversizedPeople {
+        max: u64,
+        /// `(person id, identifiers)`, largest first.
+        people: Vec<(String, u64)>,
+    },
     /// Building or optimizing a plan failed (a bug: checked specs always plan).
     #[error("planning failed: {0}")]
     Plan(#[source] datafusion::error::DataFusionError),

@@ -24,6 +24,7 @@ pub mod delta_lake;
 pub mod error;
 mod failure;
 pub mod history;
+pub mod identity;
 pub mod impact;
 pub mod members;
 pub mod memory;

@@ -201,6 +201,12 @@ pub fn days_since_epoch(day: NaiveDate) -> i32 {
     (day - epoch).num_days() as i32
 }
 
+/// The day `days` after 1970-01-01 (an Arrow `Date32`).
+pub fn date_of_days(days: i32) -> NaiveDate {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    epoch + chrono::Duration::days(days as i64)
+}
+
 /// The members of every compiled segment, each with its outputs and holdout flags.
 pub fn members_of_all(
     checked: &segmint_spec::Checked,

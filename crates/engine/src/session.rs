@@ -45,6 +45,12 @@ pub enum EventsSource {
     Listing(Arc<dyn TableSource>),
     /// A Delta table: each run scans the files whose statistics overlap its range.
     Delta(Arc<DeltaSource>),
+    /// With identity resolution: these events, each with the `person_id` of the map.
+    People {
+        events: Box<EventsSource>,
+        identity: segmint_spec::Identity,
+        map: Arc<dyn TableSource>,
+    },
 }
 
 impl EventsSource {
@@ -55,6 +61,11 @@ impl EventsSource {
             EventsSource::Delta(delta) => {
                 Ok(provider_as_source(Arc::new(delta.listing(lo, Some(hi))?)))
             }
+            EventsSource::People {
+                events,
+                identity,
+                map,
+            } => crate::identity::view::events(identity, events.for_range(lo, hi)?, map),
         }
     }
 }
@@ -181,16 +192,30 @@ impl ProjectSessionBuilder {
             object: lake.events_location.display.clone(),
             diagnostics: d,
         })?;
-        let events = match lake.delta_events {
+        let mut events = match lake.delta_events {
             Some(delta) => EventsSource::Delta(delta),
             None => EventsSource::Listing(provider_as_source(lake.events)),
         };
+        let mut profiles = lake.profiles.map(|p| provider_as_source(p));
+        if let Some(identity) = &checked.project.identity {
+            // Segments group by person: events and profiles gain `person_id` from the map.
+            let map = crate::identity::view::map_source(&output).await?;
+            profiles = match profiles {
+                Some(p) => Some(crate::identity::view::profiles(identity, p, &map)?),
+                None => None,
+            };
+            events = EventsSource::People {
+                events: Box::new(events),
+                identity: identity.clone(),
+                map,
+            };
+        }
         let (trained, untrained) = crate::models::load_trained(&checked, &output).await?;
         Ok(ProjectSession {
             checked,
             ctx: lake.ctx,
             events,
-            profiles: lake.profiles.map(|p| provider_as_source(p)),
+            profiles,
             schema: lake.schema,
             events_location: lake.events_location,
             output,
@@ -219,6 +244,50 @@ impl ProjectSessionBuilder {
         let registry = Arc::new(StoreRegistry::new(project.storage.clone()));
         let limit = self.limit(&project);
         register_lake(&project, registry, self.ctx, limit).await
+    }
+
+    /// `segmint.yaml` (with `identity:`), its lake and edge tables, and the output: for the
+    /// `identity` commands, which work while a segment file is being edited.
+    pub async fn open_identity(self) -> Result<crate::identity::IdentitySession> {
+        let input =
+            segmint_spec::load::load_project(&self.project_file).map_err(EngineError::Spec)?;
+        let offline = segmint_spec::check_project(&input, None).map_err(EngineError::Spec)?;
+        let registry = Arc::new(StoreRegistry::new(offline.storage.clone()));
+        let output = output_tables(&registry, &offline)?;
+        let cluster = self.ctx.is_some();
+        let limit = self.limit(&offline);
+        let lake = register_lake(&offline, registry.clone(), self.ctx, limit).await?;
+        let project = segmint_spec::check_project(&input, Some(&lake.schema)).map_err(|d| {
+            EngineError::LakeMismatch {
+                object: lake.events_location.display.clone(),
+                diagnostics: d,
+            }
+        })?;
+        let Some(identity) = project.identity.clone() else {
+            return Err(EngineError::Usage(format!(
+                "{} has no `identity:` section: add one to stitch identifiers into people (see docs/identity.md)",
+                self.project_file.display()
+            )));
+        };
+        let mut edge_tables = Vec::new();
+        for edges in &identity.edges {
+            let located = registry.locate(&project.root, &edges.location)?;
+            let table: Arc<ListingTable> = Arc::new(match edges.format {
+                TableFormat::Parquet => listing_table(&lake.ctx, &located, vec![]).await?,
+                TableFormat::Delta => DeltaSource::open(&located, None)
+                    .await?
+                    .listing(None, None)?,
+            });
+            edge_tables.push(provider_as_source(table));
+        }
+        Ok(crate::identity::IdentitySession {
+            project,
+            identity,
+            lake,
+            edge_tables,
+            output,
+            cluster,
+        })
     }
 
     /// The output location (segments and lake are not read): for `diff` and `gc`, which

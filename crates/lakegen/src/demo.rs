@@ -201,6 +201,15 @@ segments: {segments}
     )
 }
 
+/// The `identity:` section for a lake generated with identities
+/// (`generate-lake --identities`): people are stitched from `user_id` and `anonymous_id`.
+pub const IDENTITY_YAML: &str = "\
+identity:
+  identifiers: [user_id, anonymous_id]
+  limits: {user_id: 1, anonymous_id: 50}
+  max_person_size: 200
+";
+
 /// The demo project file for a generated lake made of Delta tables (`generate-lake
 /// --format delta`) at `lake`, results at `output`.
 pub fn delta_project_yaml(lake: &str, output: &str, segments: &str) -> String {

@@ -25,6 +25,7 @@
 pub mod campaign;
 mod day;
 pub mod demo;
+pub mod identities;
 mod personas;
 mod rng;
 mod schema;
@@ -60,6 +61,9 @@ pub struct LakeGenConfig {
     pub seed: u64,
     /// A campaign with a known effect, planted on top of the personas (`None`: none).
     pub campaign: Option<campaign::Campaign>,
+    /// Plant devices, logged-out sessions, shared household devices and junk placeholder
+    /// ids ([`identities`]): events gain `anonymous_id` and some lose `user_id`.
+    pub identities: bool,
 }
 
 impl Default for LakeGenConfig {
@@ -70,6 +74,7 @@ impl Default for LakeGenConfig {
             end: NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or(NaiveDate::MIN),
             seed: 42,
             campaign: None,
+            identities: false,
         }
     }
 }
@@ -288,7 +293,10 @@ impl DayCtx<'_> {
         if builder.rows() == 0 {
             return Ok(None);
         }
-        let batch = builder.finish()?;
+        let mut batch = builder.finish()?;
+        if self.cfg.identities {
+            batch = identities::plant(&batch, self.cfg.seed, day_start_micros / 86_400_000_000)?;
+        }
         let part_dir = self
             .events_dir
             .join(format!("date={}", date.format("%Y-%m-%d")));

@@ -81,6 +81,8 @@ pub enum Code {
     UnknownModel,
     /// A project setting with a value it cannot take (e.g. `memory_limit: lots`).
     BadSetting,
+    /// An `identity:` setting that cannot work (unknown identifier, bad regex, bad limit).
+    BadIdentity,
 }
 
 impl Code {
@@ -121,6 +123,7 @@ impl Code {
             Code::BadModel => "SM033",
             Code::UnknownModel => "SM034",
             Code::BadSetting => "SM035",
+            Code::BadIdentity => "SM036",
         }
     }
 }

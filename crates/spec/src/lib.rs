@@ -37,12 +37,12 @@ pub use check::{
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Position, SourceText};
 pub use model::{
     Affinity, ArchetypeOf, ArchetypeSpec, Cadence, CadenceClass, CadenceRules, Catalog, Comparison,
-    Cond, Destination, DestinationTarget, EventMatch, EventsTable, Feature, FilesTarget, Filter,
-    Funnel, FunnelMode, FunnelOutcome, Gap, Holdout, KChoice, Leaf, Measure, Metric, ModelSpec,
-    Momentum, Occurrence, Output, Performed, Predict, ProfilesTable, Project, RFM_CLASSES, Rfm,
-    RfmCutPoints, RfmScoring, ScoreTest, Segment, SegmentBody, Sequence, SequenceStep, Sessions,
-    StorageOptions, Tier, Trait, Webhook, When, Which, Window, archetype_name, features_hash,
-    holdout_position,
+    Cond, DEFAULT_BLOCKED, Destination, DestinationTarget, EdgeTable, EventMatch, EventsTable,
+    Feature, FilesTarget, Filter, Funnel, FunnelMode, FunnelOutcome, Gap, Holdout, Identity,
+    KChoice, Leaf, Measure, Metric, ModelSpec, Momentum, Occurrence, Output, PERSON_ID, Performed,
+    Predict, ProfilesTable, Project, RFM_CLASSES, Rfm, RfmCutPoints, RfmScoring, ScoreTest,
+    Segment, SegmentBody, Sequence, SequenceStep, Sessions, StorageOptions, Tier, Trait, Webhook,
+    When, Which, Window, archetype_name, features_hash, holdout_position,
 };
 pub use schema::{ColumnKind, LakeSchema, TableColumns};
 pub use size::parse_size;

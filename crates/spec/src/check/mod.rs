@@ -7,6 +7,7 @@ mod activation;
 mod context;
 mod goal;
 mod graph;
+mod identity;
 mod leaf;
 mod lower;
 mod models;

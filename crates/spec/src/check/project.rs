@@ -5,7 +5,7 @@ use std::str::FromStr;
 use super::ProjectInput;
 use super::context::{FileContext, at};
 use crate::diagnostic::{Code, Diagnostics};
-use crate::model::{EventsTable, ProfilesTable, Project, StorageOptions};
+use crate::model::{EventsTable, PERSON_ID, ProfilesTable, Project, StorageOptions};
 use crate::schema::{ColumnKind, LakeSchema};
 use crate::syntax::TableFormat;
 
@@ -131,20 +131,36 @@ pub fn check_project(
         },
         None => None,
     };
+    let identity = match &syntax.identity {
+        Some(i) => {
+            let checked = super::identity::check_identity(&mut ctx, i, syntax);
+            ok &= checked.is_some();
+            checked
+        }
+        None => None,
+    };
+    // With identity resolution, segments group by person and profiles join by person.
+    let entity = match &identity {
+        Some(_) => PERSON_ID.to_string(),
+        None => columns.entity.value.clone(),
+    };
     ok.then(|| Project {
         root: input.root.clone(),
         events: EventsTable {
             location: events.location.value.clone(),
             format,
             partitioning,
-            entity: columns.entity.value.clone(),
+            entity,
             time: columns.time.value.clone(),
             event: columns.event.value.clone(),
         },
         profiles: syntax.lake.profiles.as_ref().map(|p| ProfilesTable {
             location: p.location.value.clone(),
             format: p.format.as_ref().map(|f| f.value).unwrap_or_default(),
-            key: p.key.value.clone(),
+            key: match &identity {
+                Some(_) => PERSON_ID.to_string(),
+                None => p.key.value.clone(),
+            },
         }),
         output_location: syntax.output.location.value.clone(),
         timezone,
@@ -155,6 +171,7 @@ pub fn check_project(
             .map_or_else(|| "segmint".to_string(), |s| s.value.clone()),
         destinations,
         memory_limit,
+        identity,
     })
 }
 

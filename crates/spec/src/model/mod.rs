@@ -5,6 +5,7 @@
 //! reported by `check` already. The leaves are in [`leaf`], one type each.
 
 mod activation;
+mod identity;
 mod leaf;
 mod models;
 
@@ -19,6 +20,7 @@ use crate::window::Span;
 pub use activation::{
     Destination, DestinationTarget, FilesTarget, Holdout, Webhook, holdout_position,
 };
+pub use identity::{DEFAULT_BLOCKED, EdgeTable, Identity, PERSON_ID};
 pub use leaf::{
     Affinity, Cadence, CadenceClass, CadenceRules, Funnel, FunnelMode, FunnelOutcome, Gap, Leaf,
     Measure, Metric, Momentum, Occurrence, Performed, RFM_CLASSES, Rfm, RfmCutPoints, RfmScoring,
@@ -48,6 +50,8 @@ pub struct Project {
     pub destinations: Vec<Destination>,
     /// The most memory (bytes) a local evaluation may reserve; `None`: unbounded.
     pub memory_limit: Option<u64>,
+    /// Identity resolution; with it, `events.entity` and `profiles.key` are [`PERSON_ID`].
+    pub identity: Option<Identity>,
 }
 
 /// Object-store settings of a project, defaults filled in. Credentials are never here:
@@ -82,7 +86,8 @@ impl Default for StorageOptions {
     }
 }
 
-/// The events table and its column roles.
+/// The events table and its column roles. With `identity:`, `entity` is [`PERSON_ID`]: the
+/// engine maps each event's identifiers to a person before the one `GROUP BY`.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventsTable {
     pub location: String,

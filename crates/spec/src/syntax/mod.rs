@@ -25,7 +25,7 @@ pub use models::{
 };
 pub use predicate::{Predicate, PredicateSyntax};
 pub use project::{
-    DestinationSyntax, FileFormat, FileMode, FilesSyntax, PartitionType, ProjectSyntax,
-    StorageSyntax, TableFormat, WebhookSyntax,
+    DestinationSyntax, EdgeTableSyntax, FileFormat, FileMode, FilesSyntax, IdentitySyntax,
+    PartitionType, ProjectSyntax, StorageSyntax, TableFormat, WebhookSyntax,
 };
 pub use segment::{OutputSyntax, SegmentSyntax, TierSyntax};

@@ -25,6 +25,13 @@
 //!     segments: [cart_abandoners]
 //!   exports:
 //!     files: {location: s3://acme-lake/exports, format: csv, mode: delta}
+//! identity:                              # optional: stitch identifiers into people (docs/identity.md)
+//!   identifiers: [user_id, anonymous_id]  # event columns, highest priority first
+//!   limits: {user_id: 1, anonymous_id: 100}
+//!   blocked: ['^test-']                   # regexes, on top of the default placeholders
+//!   edges:                                # optional tables of identifier pairs
+//!     - {location: ./lake/aliases, columns: {user_id: uid, anonymous_id: device}}
+//!   max_person_size: 1000                 # identifiers per person; beyond: exit 5
 //! storage:                               # optional object-store settings (never credentials)
 //!   endpoint: http://127.0.0.1:9000      # S3-compatible servers (else AWS_ENDPOINT_URL)
 //!   allow_http: true                     # (else AWS_ALLOW_HTTP)
@@ -68,6 +75,46 @@ pub struct ProjectSyntax {
     /// Name → destination.
     #[serde(default)]
     pub destinations: Option<BTreeMap<String, Spanned<DestinationSyntax>>>,
+    /// Identity resolution: events' identifiers stitched into people before segmenting.
+    #[serde(default)]
+    pub identity: Option<Spanned<IdentitySyntax>>,
+}
+
+/// `identity:` — which identifiers name a person, and the rules for joining them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySyntax {
+    /// Identifier columns of the events table, highest priority first.
+    pub identifiers: Spanned<Vec<Spanned<String>>>,
+    /// Identifier type → the most values of that type one person may have.
+    #[serde(default)]
+    pub limits: Option<BTreeMap<String, Spanned<u32>>>,
+    /// Regexes of values that never identify anyone (on top of the defaults).
+    #[serde(default)]
+    pub blocked: Option<Vec<Spanned<String>>>,
+    /// Keep the default placeholder patterns (`''`, `0`, `-1`, `null`, `guest`, …; default true).
+    #[serde(default)]
+    pub default_blocked: Option<Spanned<bool>>,
+    /// Tables of identifier pairs (identify/alias calls, CRM exports).
+    #[serde(default)]
+    pub edges: Option<Vec<Spanned<EdgeTableSyntax>>>,
+    /// The most identifiers one person may have before `identity build` fails (default 1000).
+    #[serde(default)]
+    pub max_person_size: Option<Spanned<u64>>,
+    /// Commit people above `max_person_size` anyway, reporting them (default false).
+    #[serde(default)]
+    pub allow_oversized: Option<Spanned<bool>>,
+}
+
+/// A table whose rows link identifiers: each row joins its non-blank identifier columns.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EdgeTableSyntax {
+    pub location: Spanned<String>,
+    #[serde(default)]
+    pub format: Option<Spanned<TableFormat>>,
+    /// Identifier type → the column holding it (two or more).
+    pub columns: BTreeMap<String, Spanned<String>>,
 }
 
 /// One destination of `segmint sync`: a webhook or files, and which members go there.

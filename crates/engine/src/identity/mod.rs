@@ -1,0 +1,840 @@
+//! Identity resolution: devices, anonymous visitors and logins stitched into people before
+//! segmenting (`identity:` in `segmint.yaml`; the whole story is in `docs/identity.md`).
+//!
+//! | stage | where | file |
+//! |---|---|---|
+//! | identifier tuples, nodes, edges (blocked values removed) | DataFusion | [`observe`] |
+//! | raw connected components (randomized contraction) | DataFusion | [`contract`] |
+//! | limits (greedy merge, dropped edges), anchors, person ids | Rust, per component | [`graph`] |
+//! | the `identity` Delta table (map, edges, merges, state) | one commit | [`table`] |
+//! | events and profiles seen per person | a DataFusion view | [`view`] |
+//!
+//! `build` reads every event before the as-of; `update` reads only the days since the last
+//! build or update and re-stitches only the raw components those days touched — the
+//! result equals a full build.
+
+pub mod contract;
+pub mod graph;
+pub mod observe;
+pub mod scratch;
+pub mod table;
+pub mod view;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{
+    Array, AsArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::datasource::provider_as_source;
+use datafusion::logical_expr::{JoinType, TableSource, col};
+use datafusion::prelude::SessionContext;
+use segmint_spec::{Identity, Project};
+use serde::Serialize;
+
+use crate::error::{EngineError, Result};
+use crate::output::OutputTables;
+use crate::session::LakeSession;
+use graph::{Edge, Node, Rules, Stitched, person_id, stitch};
+use scratch::Scratch;
+use table::{Merge, State};
+
+/// A project opened for identity commands: its lake, edge tables and output.
+pub struct IdentitySession {
+    pub project: Project,
+    pub identity: Identity,
+    pub lake: LakeSession,
+    /// The edge tables, in `identity.edges` order.
+    pub edge_tables: Vec<Arc<dyn TableSource>>,
+    pub output: OutputTables,
+    /// True on a cluster client: intermediates go to files executors can read.
+    pub cluster: bool,
+}
+
+/// What a build or update did (printed by `identity … --json`, kept in the `state` row).
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct IdentitySummary {
+    /// `build` or `update`.
+    pub mode: String,
+    /// Events before this day (in the project timezone) were read.
+    pub as_of: String,
+    /// Hash of the identity settings the map was built under.
+    pub settings_hash: String,
+    /// The `identity` table version committed.
+    pub version: i64,
+    pub identifiers: u64,
+    pub identifiers_by_type: BTreeMap<String, u64>,
+    pub people: u64,
+    pub edges: u64,
+    /// Edges not merged, by reason (`limit:<type>`).
+    pub dropped_edges: BTreeMap<String, u64>,
+    /// Merges of two earlier people this build or update recorded.
+    pub merges: u64,
+    /// Contraction rounds (a build) or 0 (an update).
+    pub rounds: usize,
+    /// Raw components re-stitched (an update) or found (a build).
+    pub components: u64,
+    /// People by number of identifiers: `1`, `2`, `3-5`, `6-10`, `11-100`, `101-1000`, `>1000`.
+    pub size_histogram: BTreeMap<String, u64>,
+    /// The largest people: `(person id, identifiers)`.
+    pub largest: Vec<(String, u64)>,
+    /// People above `max_person_size` (committed only with `allow_oversized`).
+    pub oversized: Vec<(String, u64)>,
+    pub read_ms: u64,
+    pub components_ms: u64,
+    pub stitch_ms: u64,
+    pub write_ms: u64,
+}
+
+/// A hash of the settings a map depends on: an update under other settings would not equal
+/// a build, so it is refused.
+fn settings_hash(identity: &Identity) -> String {
+    use sha2::{Digest, Sha256};
+    let text = serde_json::to_string(&(
+        &identity.identifiers,
+        &identity.limits,
+        &identity.blocked,
+        &identity.edges,
+    ))
+    .unwrap_or_default();
+    hex::encode(&Sha256::digest(text.as_bytes())[..8])
+}
+
+fn bucket(size: u64) -> &'static str {
+    match size {
+        0 | 1 => "1",
+        2 => "2",
+        3..=5 => "3-5",
+        6..=10 => "6-10",
+        11..=100 => "11-100",
+        101..=1000 => "101-1000",
+        _ => ">1000",
+    }
+}
+
+impl IdentitySession {
+    fn rules(&self) -> Rules {
+        Rules::from_identity(&self.identity)
+    }
+
+    /// UTC microseconds where as-of `day` ends (events before it are read).
+    fn end_of(&self, day: NaiveDate) -> Result<i64> {
+        Ok(segmint_compiler::AsOf::new(day, &self.project.timezone)?.end_us)
+    }
+
+    /// The identifier tuples of events in `[lo, hi)`, every edge table and the profiles.
+    fn tuple_sources(&self, lo: Option<i64>, hi: i64) -> Vec<observe::TupleSource> {
+        let rank = |t: &str| self.identity.rank(t);
+        let events = observe::TupleSource {
+            source: provider_as_source(self.lake.events.clone()),
+            columns: self
+                .identity
+                .identifiers
+                .iter()
+                .enumerate()
+                .map(|(r, c)| (r, c.clone()))
+                .collect(),
+            time: Some(self.project.events.time.clone()),
+            filter: Some(segmint_compiler::span_filter(&self.project, lo, hi)),
+        };
+        let mut sources = vec![events];
+        for (table, source) in self.identity.edges.iter().zip(&self.edge_tables) {
+            sources.push(observe::TupleSource {
+                source: source.clone(),
+                columns: table
+                    .columns
+                    .iter()
+                    .filter_map(|(t, c)| rank(t).map(|r| (r, c.clone())))
+                    .collect(),
+                time: None,
+                filter: None,
+            });
+        }
+        if let (Some(key), Some(profiles)) = (&self.identity.profiles_key, &self.lake.profiles)
+            && let Some(r) = rank(key)
+        {
+            sources.push(observe::TupleSource {
+                source: provider_as_source(profiles.clone()),
+                columns: vec![(r, key.clone())],
+                time: None,
+                filter: None,
+            });
+        }
+        sources
+    }
+
+    fn scratch(&self, label: &str) -> Scratch {
+        if self.cluster {
+            Scratch::files(
+                self.output.location.clone(),
+                format!(
+                    "{}/_scratch/{label}-{}",
+                    table::IDENTITY,
+                    uuid::Uuid::new_v4()
+                ),
+            )
+        } else {
+            Scratch::memory(self.lake.ctx.state().config().target_partitions())
+        }
+    }
+
+    /// Stitch every event before the end of `as_of` (and every edge table and profile) into
+    /// people, and commit the map.
+    pub async fn build(&self, as_of: NaiveDate) -> Result<IdentitySummary> {
+        let ctx = &self.lake.ctx;
+        let scratch = self.scratch("build");
+        let result = self.build_in(ctx, &scratch, as_of).await;
+        scratch.clean().await?;
+        result
+    }
+
+    async fn build_in(
+        &self,
+        ctx: &SessionContext,
+        scratch: &Scratch,
+        as_of: NaiveDate,
+    ) -> Result<IdentitySummary> {
+        let plan = EngineError::Plan;
+        let started = Instant::now();
+        let hi = self.end_of(as_of)?;
+        let tuples = observe::tuples(ctx, &self.identity, self.tuple_sources(None, hi))?;
+        let tuples = scratch.keep(ctx, "tuples", tuples).await?.df;
+        let node_batches = scratch
+            .collect(observe::nodes(&tuples, &self.identity)?)
+            .await?;
+        let types = self.identity.identifiers.clone();
+        let (nodes, numbered) = number_nodes(&types, node_batches)?;
+        let numbered = scratch
+            .keep_batches(ctx, "nodes", numbered_schema(), numbered)
+            .await?;
+        let mut edges: Vec<Edge> = Vec::new();
+        let mut edge_df = None;
+        if let Some(links) = observe::edges(&tuples, &self.identity)? {
+            let na = numbered
+                .clone()
+                .select(vec![
+                    col("id_type").alias("na_type"),
+                    col("id_value").alias("na_value"),
+                    col("n").alias("a"),
+                ])
+                .map_err(plan)?;
+            let nb = numbered
+                .clone()
+                .select(vec![
+                    col("id_type").alias("nb_type"),
+                    col("id_value").alias("nb_value"),
+                    col("n").alias("b"),
+                ])
+                .map_err(plan)?;
+            let joined = links
+                .join(
+                    na,
+                    JoinType::Inner,
+                    &["a_type", "a_value"],
+                    &["na_type", "na_value"],
+                    None,
+                )
+                .and_then(|d| {
+                    d.join(
+                        nb,
+                        JoinType::Inner,
+                        &["b_type", "b_value"],
+                        &["nb_type", "nb_value"],
+                        None,
+                    )
+                })
+                .and_then(|d| {
+                    d.select(vec![
+                        col("a"),
+                        col("b"),
+                        col("first_seen"),
+                        col("last_seen"),
+                    ])
+                })
+                .map_err(plan)?;
+            let kept = scratch.keep(ctx, "links", joined).await?.df;
+            for b in scratch.collect(kept.clone()).await? {
+                read_numbered_edges(&b, &mut edges)?;
+            }
+            edge_df = Some(kept.select(vec![col("a"), col("b")]).map_err(plan)?);
+        }
+        let read_ms = started.elapsed().as_millis() as u64;
+        let started = Instant::now();
+        let components = match edge_df {
+            Some(df) => contract::components(ctx, scratch, df, nodes.len()).await?,
+            None => contract::Components {
+                labels: (0..nodes.len() as u32).collect(),
+                rounds: 0,
+            },
+        };
+        let components_ms = started.elapsed().as_millis() as u64;
+        let started = Instant::now();
+        let stitched = stitch(&nodes, &edges, Some(&components.labels), &self.rules());
+        let previous = table::load(&self.output, &types).await.ok().flatten();
+        let mut state = self.state_of(nodes, edges, &stitched);
+        state.merges = previous
+            .as_ref()
+            .map(|p| p.merges.clone())
+            .unwrap_or_default();
+        let merges = match &previous {
+            Some(p) => record_merges(p, &mut state, None, as_of),
+            None => 0,
+        };
+        let stitch_ms = started.elapsed().as_millis() as u64;
+        let raw: HashSet<&String> = state.component.iter().collect();
+        let summary = IdentitySummary {
+            mode: "build".into(),
+            rounds: components.rounds,
+            components: raw.len() as u64,
+            merges,
+            read_ms,
+            components_ms,
+            stitch_ms,
+            ..IdentitySummary::default()
+        };
+        self.commit(state, summary, as_of).await
+    }
+
+    /// Add the events since the last build or update (up to the end of `as_of`), re-stitch
+    /// only the raw components they touch, and commit.
+    pub async fn update(&self, as_of: NaiveDate) -> Result<IdentitySummary> {
+        let ctx = &self.lake.ctx;
+        let types = self.identity.identifiers.clone();
+        let object = self.output.describe(table::IDENTITY);
+        let started = Instant::now();
+        let Some(mut previous) = table::load(&self.output, &types).await? else {
+            return Err(EngineError::Usage(format!(
+                "no identity map at {object} yet: run `segmint identity build --as-of {as_of}` first"
+            )));
+        };
+        let built: IdentitySummary = serde_json::from_str(&previous.summary).unwrap_or_default();
+        if built.settings_hash != settings_hash(&self.identity) {
+            return Err(EngineError::Usage(format!(
+                "`identity:` settings changed since the map at {object} was built: run `segmint identity build --as-of {as_of}` to rebuild it"
+            )));
+        }
+        let Some(watermark) = previous.as_of else {
+            return Err(EngineError::output(
+                &object,
+                "the identity map has no as-of",
+            ));
+        };
+        if as_of < watermark {
+            return Err(EngineError::Usage(format!(
+                "the identity map already includes events up to {watermark}; an update goes forward (rebuild with `segmint identity build --as-of {as_of}`)"
+            )));
+        }
+        let lo = self.end_of(watermark)?;
+        let hi = self.end_of(as_of)?;
+        let scratch = self.scratch("update");
+        let tuples = observe::tuples(ctx, &self.identity, self.tuple_sources(Some(lo), hi))?;
+        let tuples = scratch.keep(ctx, "tuples", tuples).await?.df;
+        let new_nodes = scratch
+            .collect(observe::nodes(&tuples, &self.identity)?)
+            .await?;
+        let new_edges = match observe::edges(&tuples, &self.identity)? {
+            Some(df) => scratch.collect(df).await?,
+            None => Vec::new(),
+        };
+        scratch.clean().await?;
+        let read_ms = started.elapsed().as_millis() as u64;
+        let started = Instant::now();
+        // Merge the new observations into the state; note what they touched.
+        let mut index: HashMap<(u8, String), u32> = previous
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| ((n.rank, n.value.clone()), i as u32))
+            .collect();
+        let old_nodes = previous.nodes.len();
+        let mut touched: HashSet<u32> = HashSet::new();
+        for b in &new_nodes {
+            for node in read_nodes(&types, b)? {
+                let i = *index
+                    .entry((node.rank, node.value.clone()))
+                    .or_insert_with(|| {
+                        previous.nodes.push(Node {
+                            first_seen: None,
+                            last_seen: None,
+                            ..node.clone()
+                        });
+                        previous.person.push(String::new());
+                        previous.component.push(String::new());
+                        (previous.nodes.len() - 1) as u32
+                    });
+                let n = &mut previous.nodes[i as usize];
+                n.first_seen = min_opt(n.first_seen, node.first_seen);
+                n.last_seen = max_opt(n.last_seen, node.last_seen);
+                touched.insert(i);
+            }
+        }
+        let mut edge_index: HashMap<(u32, u32), usize> = previous
+            .edges
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ((e.a, e.b), i))
+            .collect();
+        for b in &new_edges {
+            for (a, bb, first, last) in read_string_edges(&types, b)? {
+                let (Some(&a), Some(&bb)) = (index.get(&a), index.get(&bb)) else {
+                    return Err(EngineError::Internal("an edge end is not a node".into()));
+                };
+                let i = *edge_index.entry((a, bb)).or_insert_with(|| {
+                    previous.edges.push(Edge {
+                        a,
+                        b: bb,
+                        first_seen: None,
+                        last_seen: None,
+                    });
+                    previous.dropped.push(None);
+                    previous.edges.len() - 1
+                });
+                let e = &mut previous.edges[i];
+                e.first_seen = min_opt(e.first_seen, first);
+                e.last_seen = max_opt(e.last_seen, last);
+                touched.insert(a);
+                touched.insert(bb);
+            }
+        }
+        // The raw components touched: all their nodes and edges are stitched again.
+        let hit: HashSet<String> = touched
+            .iter()
+            .filter(|i| (**i as usize) < old_nodes)
+            .map(|i| previous.component[*i as usize].clone())
+            .collect();
+        let affected: Vec<u32> = (0..previous.nodes.len() as u32)
+            .filter(|i| {
+                (*i as usize) >= old_nodes || hit.contains(&previous.component[*i as usize])
+            })
+            .collect();
+        let local: HashMap<u32, u32> = affected
+            .iter()
+            .enumerate()
+            .map(|(l, g)| (*g, l as u32))
+            .collect();
+        let sub_nodes: Vec<Node> = affected
+            .iter()
+            .map(|g| previous.nodes[*g as usize].clone())
+            .collect();
+        let sub_edge_ids: Vec<usize> = (0..previous.edges.len())
+            .filter(|i| local.contains_key(&previous.edges[*i].a))
+            .collect();
+        let sub_edges: Vec<Edge> = sub_edge_ids
+            .iter()
+            .map(|i| {
+                let e = &previous.edges[*i];
+                Edge {
+                    a: local[&e.a],
+                    b: local[&e.b],
+                    ..e.clone()
+                }
+            })
+            .collect();
+        let stitched = stitch(&sub_nodes, &sub_edges, None, &self.rules());
+        let before = previous.clone();
+        let (person, component) = self.ids_of(&sub_nodes, &stitched);
+        for (l, g) in affected.iter().enumerate() {
+            previous.person[*g as usize] = person[l].clone();
+            previous.component[*g as usize] = component[l].clone();
+        }
+        for (l, i) in sub_edge_ids.iter().enumerate() {
+            previous.dropped[*i] = stitched.dropped[l].map(|d| self.reason(d));
+        }
+        let merges = record_merges(&before, &mut previous, Some(&affected), as_of);
+        let stitch_ms = started.elapsed().as_millis() as u64;
+        let hit_components: HashSet<&String> = affected
+            .iter()
+            .map(|g| &previous.component[*g as usize])
+            .collect();
+        let summary = IdentitySummary {
+            mode: "update".into(),
+            components: hit_components.len() as u64,
+            merges,
+            read_ms,
+            stitch_ms,
+            ..IdentitySummary::default()
+        };
+        self.commit(previous, summary, as_of).await
+    }
+
+    fn reason(&self, d: graph::Dropped) -> String {
+        format!("limit:{}", self.identity.identifiers[d.limit_rank as usize])
+    }
+
+    /// Person and component ids of each node.
+    fn ids_of(&self, nodes: &[Node], stitched: &Stitched) -> (Vec<String>, Vec<String>) {
+        let types = &self.identity.identifiers;
+        let mut cache: HashMap<u32, String> = HashMap::new();
+        let mut id = |anchor: u32| {
+            cache
+                .entry(anchor)
+                .or_insert_with(|| {
+                    let n = &nodes[anchor as usize];
+                    person_id(&types[n.rank as usize], &n.value)
+                })
+                .clone()
+        };
+        let person = stitched.person.iter().map(|a| id(*a)).collect();
+        let component = stitched
+            .component
+            .iter()
+            .map(|a| format!("c_{}", &id(*a)[2..]))
+            .collect();
+        (person, component)
+    }
+
+    fn state_of(&self, nodes: Vec<Node>, edges: Vec<Edge>, stitched: &Stitched) -> State {
+        let (person, component) = self.ids_of(&nodes, stitched);
+        let dropped = stitched
+            .dropped
+            .iter()
+            .map(|d| d.map(|d| self.reason(d)))
+            .collect();
+        State {
+            types: self.identity.identifiers.clone(),
+            nodes,
+            person,
+            component,
+            edges,
+            dropped,
+            merges: Vec::new(),
+            as_of: None,
+            summary: String::new(),
+        }
+    }
+
+    /// Check the size guard, fill in the statistics and commit.
+    async fn commit(
+        &self,
+        mut state: State,
+        mut summary: IdentitySummary,
+        as_of: NaiveDate,
+    ) -> Result<IdentitySummary> {
+        let mut sizes: HashMap<&str, u64> = HashMap::new();
+        for p in &state.person {
+            *sizes.entry(p.as_str()).or_default() += 1;
+        }
+        let mut largest: Vec<(String, u64)> =
+            sizes.iter().map(|(p, n)| (p.to_string(), *n)).collect();
+        largest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let max = self.identity.max_person_size;
+        let oversized: Vec<(String, u64)> =
+            largest.iter().filter(|(_, n)| *n > max).cloned().collect();
+        if !oversized.is_empty() && !self.identity.allow_oversized {
+            return Err(EngineError::OversizedPeople {
+                max,
+                people: oversized,
+            });
+        }
+        for n in sizes.values() {
+            *summary.size_histogram.entry(bucket(*n).into()).or_default() += 1;
+        }
+        for n in &state.nodes {
+            *summary
+                .identifiers_by_type
+                .entry(state.types[n.rank as usize].clone())
+                .or_default() += 1;
+        }
+        for d in state.dropped.iter().flatten() {
+            *summary.dropped_edges.entry(d.clone()).or_default() += 1;
+        }
+        largest.truncate(10);
+        summary.as_of = as_of.to_string();
+        summary.settings_hash = settings_hash(&self.identity);
+        summary.identifiers = state.nodes.len() as u64;
+        summary.people = sizes.len() as u64;
+        summary.edges = state.edges.len() as u64;
+        summary.largest = largest;
+        summary.oversized = oversized;
+        state.as_of = Some(as_of);
+        let started = Instant::now();
+        state.summary = serde_json::to_string(&summary)?;
+        summary.version = state.commit(&self.output).await?;
+        summary.write_ms = started.elapsed().as_millis() as u64;
+        Ok(summary)
+    }
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) | (None, x) => x,
+    }
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) | (None, x) => x,
+    }
+}
+
+/// Record a merge for each person of `before` (among `only` nodes, else all) that no node
+/// carries any more: it went into the person its anchor identifier belongs to now.
+fn record_merges(before: &State, after: &mut State, only: Option<&[u32]>, as_of: NaiveDate) -> u64 {
+    let nodes: Vec<u32> = match only {
+        Some(list) => list.to_vec(),
+        None => (0..after.nodes.len() as u32).collect(),
+    };
+    // Old people and their anchor (as they were), by node (type, value).
+    let old_index: HashMap<(u8, &str), usize> = before
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| ((n.rank, n.value.as_str()), i))
+        .collect();
+    let now: HashSet<&str> = nodes
+        .iter()
+        .map(|g| after.person[*g as usize].as_str())
+        .collect();
+    let mut gone: BTreeMap<String, (i64, u8, String, String)> = BTreeMap::new();
+    for g in &nodes {
+        let n = &after.nodes[*g as usize];
+        let Some(&old) = old_index.get(&(n.rank, n.value.as_str())) else {
+            continue;
+        };
+        let old_person = &before.person[old];
+        if old_person.is_empty() || now.contains(old_person.as_str()) {
+            continue;
+        }
+        let o = &before.nodes[old];
+        let key = (
+            o.first_seen.unwrap_or(i64::MAX),
+            o.rank,
+            o.value.clone(),
+            after.person[*g as usize].clone(),
+        );
+        gone.entry(old_person.clone())
+            .and_modify(|k| {
+                if (key.0, key.1, &key.2) < (k.0, k.1, &k.2) {
+                    *k = key.clone();
+                }
+            })
+            .or_insert(key);
+    }
+    let count = gone.len() as u64;
+    for (merged, (_, _, _, into)) in gone {
+        after.merges.push(Merge {
+            as_of,
+            merged,
+            into,
+        });
+    }
+    count
+}
+
+fn numbered_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("id_type", DataType::Utf8, false),
+        Field::new("id_value", DataType::Utf8, false),
+        Field::new("n", DataType::Int64, false),
+    ]))
+}
+
+fn text_col<'a>(b: &'a RecordBatch, i: usize) -> Result<&'a StringArray> {
+    b.column(i)
+        .as_string_opt::<i32>()
+        .ok_or_else(|| EngineError::Internal(format!("column {i} is not text")))
+}
+
+fn time_col(b: &RecordBatch, i: usize) -> Result<&TimestampMicrosecondArray> {
+    b.column(i)
+        .as_any()
+        .downcast_ref::<TimestampMicrosecondArray>()
+        .ok_or_else(|| EngineError::Internal(format!("column {i} is not a timestamp")))
+}
+
+fn opt(a: &TimestampMicrosecondArray, i: usize) -> Option<i64> {
+    a.is_valid(i).then(|| a.value(i))
+}
+
+/// Nodes of `id_type, id_value, first_seen, last_seen` batches.
+fn read_nodes(types: &[String], b: &RecordBatch) -> Result<Vec<Node>> {
+    let (t, v, f, l) = (
+        text_col(b, 0)?,
+        text_col(b, 1)?,
+        time_col(b, 2)?,
+        time_col(b, 3)?,
+    );
+    (0..b.num_rows())
+        .map(|i| {
+            let rank = types
+                .iter()
+                .position(|x| x == t.value(i))
+                .ok_or_else(|| EngineError::Internal("unknown identifier type".into()))?;
+            Ok(Node {
+                rank: rank as u8,
+                value: v.value(i).to_string(),
+                first_seen: opt(f, i),
+                last_seen: opt(l, i),
+            })
+        })
+        .collect()
+}
+
+/// The nodes in order, and the same numbered (`id_type`, `id_value`, `n`) for joins.
+fn number_nodes(
+    types: &[String],
+    batches: Vec<RecordBatch>,
+) -> Result<(Vec<Node>, Vec<RecordBatch>)> {
+    let mut nodes = Vec::new();
+    let mut numbered = Vec::new();
+    for b in batches {
+        let start = nodes.len() as i64;
+        nodes.extend(read_nodes(types, &b)?);
+        let n = Int64Array::from_iter_values(start..start + b.num_rows() as i64);
+        numbered.push(
+            RecordBatch::try_new(
+                numbered_schema(),
+                vec![b.column(0).clone(), b.column(1).clone(), Arc::new(n)],
+            )
+            .map_err(EngineError::Arrow)?,
+        );
+    }
+    Ok((nodes, numbered))
+}
+
+/// Edges of `a, b, first_seen, last_seen` batches (node numbers).
+fn read_numbered_edges(b: &RecordBatch, out: &mut Vec<Edge>) -> Result<()> {
+    let num = |i: usize| {
+        b.column(i)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or_else(|| EngineError::Internal("edge ends are not Int64".into()))
+    };
+    let (a, bb, f, l) = (num(0)?, num(1)?, time_col(b, 2)?, time_col(b, 3)?);
+    for i in 0..b.num_rows() {
+        out.push(Edge {
+            a: a.value(i) as u32,
+            b: bb.value(i) as u32,
+            first_seen: opt(f, i),
+            last_seen: opt(l, i),
+        });
+    }
+    Ok(())
+}
+
+type EndKey = (u8, String);
+
+/// Edges of `a_type, a_value, b_type, b_value, first_seen, last_seen` batches.
+fn read_string_edges(
+    types: &[String],
+    b: &RecordBatch,
+) -> Result<Vec<(EndKey, EndKey, Option<i64>, Option<i64>)>> {
+    let rank = |t: &str| {
+        types
+            .iter()
+            .position(|x| x == t)
+            .map(|r| r as u8)
+            .ok_or_else(|| EngineError::Internal("unknown identifier type".into()))
+    };
+    let (at, av, bt, bv) = (
+        text_col(b, 0)?,
+        text_col(b, 1)?,
+        text_col(b, 2)?,
+        text_col(b, 3)?,
+    );
+    let (f, l) = (time_col(b, 4)?, time_col(b, 5)?);
+    (0..b.num_rows())
+        .map(|i| {
+            Ok((
+                (rank(at.value(i))?, av.value(i).to_string()),
+                (rank(bt.value(i))?, bv.value(i).to_string()),
+                opt(f, i),
+                opt(l, i),
+            ))
+        })
+        .collect()
+}
+
+/// One person as `identity show` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonView {
+    pub person_id: String,
+    /// `(type, value, first seen, last seen)`.
+    pub identifiers: Vec<(String, String, Option<String>, Option<String>)>,
+    /// Edges touching this person that were not merged, with the reason.
+    pub dropped_edges: Vec<String>,
+    /// People merged into this one.
+    pub merged_from: Vec<Merge>,
+}
+
+fn time_text(us: Option<i64>) -> Option<String> {
+    us.and_then(chrono::DateTime::from_timestamp_micros)
+        .map(|t| t.to_rfc3339())
+}
+
+/// The committed state (for `identity show` / `stats`).
+pub async fn load_state(output: &OutputTables, identity: &Identity) -> Result<State> {
+    table::load(output, &identity.identifiers)
+        .await?
+        .ok_or_else(|| {
+            EngineError::Usage(format!(
+                "no identity map at {} yet: run `segmint identity build` first",
+                output.describe(table::IDENTITY)
+            ))
+        })
+}
+
+/// A person by person id, or by any of its identifiers (`type:value` or a bare value).
+pub fn person(state: &State, id: &str) -> Option<PersonView> {
+    let by_identifier = state.nodes.iter().enumerate().find(|(_, n)| {
+        let t = &state.types[n.rank as usize];
+        n.value == id || format!("{t}:{}", n.value) == id
+    });
+    let person_id = if state.person.iter().any(|p| p == id) {
+        id.to_string()
+    } else if let Some(m) = state.merges.iter().rev().find(|m| m.merged == id) {
+        m.into.clone()
+    } else {
+        state.person[by_identifier?.0].clone()
+    };
+    let members: HashSet<u32> = (0..state.nodes.len() as u32)
+        .filter(|i| state.person[*i as usize] == person_id)
+        .collect();
+    let mut identifiers: Vec<_> = members
+        .iter()
+        .map(|i| {
+            let n = &state.nodes[*i as usize];
+            (
+                state.types[n.rank as usize].clone(),
+                n.value.clone(),
+                time_text(n.first_seen),
+                time_text(n.last_seen),
+            )
+        })
+        .collect();
+    identifiers.sort();
+    let dropped_edges = state
+        .edges
+        .iter()
+        .zip(&state.dropped)
+        .filter(|(e, d)| d.is_some() && (members.contains(&e.a) || members.contains(&e.b)))
+        .map(|(e, d)| {
+            let (a, b) = (&state.nodes[e.a as usize], &state.nodes[e.b as usize]);
+            format!(
+                "{}:{} — {}:{} ({})",
+                state.types[a.rank as usize],
+                a.value,
+                state.types[b.rank as usize],
+                b.value,
+                d.clone().unwrap_or_default()
+            )
+        })
+        .collect();
+    let merged_from = state
+        .merges
+        .iter()
+        .filter(|m| m.into == person_id)
+        .cloned()
+        .collect();
+    Some(PersonView {
+        person_id,
+        identifiers,
+        dropped_edges,
+        merged_from,
+    })
+}

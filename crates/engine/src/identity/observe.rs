@@ -1,0 +1,193 @@
+//! What the lake says about identifiers, as DataFusion plans: the distinct identifier tuples
+//! seen together (on an event row, an edge-table row, a profile), then the identifiers
+//! (nodes) and the links between them (edges) with when each was first and last seen.
+//!
+//! A value matching a blocked pattern counts as absent, so a placeholder such as `guest` or
+//! an all-zero UUID never links anyone. Two identifiers on the same row form an edge.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::common::ScalarValue;
+use datafusion::functions::expr_fn::regexp_like;
+use datafusion::functions_aggregate::expr_fn::{max, min};
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, TableSource, cast, col, lit, when};
+use datafusion::prelude::{DataFrame, SessionContext};
+use segmint_spec::Identity;
+
+use crate::error::{EngineError, Result};
+
+/// The tuple column of identifier type `rank`.
+pub fn value_column(rank: usize) -> String {
+    format!("v{rank}")
+}
+
+fn utc_micros() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+/// `value` as text, or NULL when it is blank-by-rule (matches a blocked pattern).
+pub fn unblocked(value: Expr, identity: &Identity) -> Expr {
+    let text = cast(value, DataType::Utf8);
+    if identity.blocked.is_empty() {
+        return text;
+    }
+    let pattern = identity
+        .blocked
+        .iter()
+        .map(|p| format!("(?:{p})"))
+        .collect::<Vec<_>>()
+        .join("|");
+    when(
+        regexp_like(text.clone(), lit(pattern), None),
+        lit(ScalarValue::Utf8(None)),
+    )
+    .otherwise(text)
+    .unwrap_or_else(|_| lit(ScalarValue::Utf8(None)))
+}
+
+/// One input of identifier tuples: a table, the identifier types its columns hold, its time
+/// column and a filter.
+pub struct TupleSource {
+    pub source: Arc<dyn TableSource>,
+    /// `(rank, column)` of each identifier it holds.
+    pub columns: Vec<(usize, String)>,
+    pub time: Option<String>,
+    pub filter: Option<Expr>,
+}
+
+/// The distinct identifier tuples of `sources` (`v0…vk`, `first_seen`, `last_seen`).
+pub fn tuples(
+    ctx: &SessionContext,
+    identity: &Identity,
+    sources: Vec<TupleSource>,
+) -> Result<DataFrame> {
+    let plan = EngineError::Plan;
+    let k = identity.identifiers.len();
+    let mut all: Option<DataFrame> = None;
+    for (i, s) in sources.into_iter().enumerate() {
+        let mut b =
+            LogicalPlanBuilder::scan(format!("tuples_{i}"), s.source, None).map_err(plan)?;
+        if let Some(f) = s.filter {
+            b = b.filter(f).map_err(plan)?;
+        }
+        let mut select: Vec<Expr> = (0..k)
+            .map(|r| {
+                match s.columns.iter().find(|(rank, _)| *rank == r) {
+                    Some((_, c)) => unblocked(col(c), identity),
+                    None => lit(ScalarValue::Utf8(None)),
+                }
+                .alias(value_column(r))
+            })
+            .collect();
+        select.push(
+            match &s.time {
+                Some(t) => cast(col(t), utc_micros()),
+                None => lit(ScalarValue::TimestampMicrosecond(None, Some("UTC".into()))),
+            }
+            .alias("t"),
+        );
+        let df = DataFrame::new(
+            ctx.state(),
+            b.project(select).map_err(plan)?.build().map_err(plan)?,
+        );
+        all = Some(match all {
+            None => df,
+            Some(a) => a.union(df).map_err(plan)?,
+        });
+    }
+    let all = all.ok_or_else(|| EngineError::Internal("no identifier sources".into()))?;
+    let keys: Vec<Expr> = (0..k).map(|r| col(value_column(r))).collect();
+    let any = (0..k)
+        .map(|r| col(value_column(r)).is_not_null())
+        .reduce(Expr::or)
+        .unwrap_or(lit(false));
+    all.filter(any)
+        .and_then(|d| {
+            d.aggregate(
+                keys,
+                vec![
+                    min(col("t")).alias("first_seen"),
+                    max(col("t")).alias("last_seen"),
+                ],
+            )
+        })
+        .map_err(plan)
+}
+
+/// Identifiers of the tuples: `id_type`, `id_value`, `first_seen`, `last_seen`.
+pub fn nodes(tuples: &DataFrame, identity: &Identity) -> Result<DataFrame> {
+    let plan = EngineError::Plan;
+    let mut all: Option<DataFrame> = None;
+    for (r, name) in identity.identifiers.iter().enumerate() {
+        let v = col(value_column(r));
+        let df = tuples
+            .clone()
+            .filter(v.clone().is_not_null())
+            .and_then(|d| {
+                d.select(vec![
+                    lit(name.as_str()).alias("id_type"),
+                    v.alias("id_value"),
+                    col("first_seen"),
+                    col("last_seen"),
+                ])
+            })
+            .map_err(plan)?;
+        all = Some(match all {
+            None => df,
+            Some(a) => a.union(df).map_err(plan)?,
+        });
+    }
+    let all = all.ok_or_else(|| EngineError::Internal("no identifier types".into()))?;
+    all.aggregate(
+        vec![col("id_type"), col("id_value")],
+        vec![
+            min(col("first_seen")).alias("first_seen"),
+            max(col("last_seen")).alias("last_seen"),
+        ],
+    )
+    .map_err(plan)
+}
+
+/// Links of the tuples: every pair of identifiers on one tuple, the higher-priority type as
+/// `a`: `a_type`, `a_value`, `b_type`, `b_value`, `first_seen`, `last_seen`.
+pub fn edges(tuples: &DataFrame, identity: &Identity) -> Result<Option<DataFrame>> {
+    let plan = EngineError::Plan;
+    let types = &identity.identifiers;
+    let mut all: Option<DataFrame> = None;
+    for i in 0..types.len() {
+        for j in i + 1..types.len() {
+            let (a, b) = (col(value_column(i)), col(value_column(j)));
+            let df = tuples
+                .clone()
+                .filter(a.clone().is_not_null().and(b.clone().is_not_null()))
+                .and_then(|d| {
+                    d.select(vec![
+                        lit(types[i].as_str()).alias("a_type"),
+                        a.alias("a_value"),
+                        lit(types[j].as_str()).alias("b_type"),
+                        b.alias("b_value"),
+                        col("first_seen"),
+                        col("last_seen"),
+                    ])
+                })
+                .map_err(plan)?;
+            all = Some(match all {
+                None => df,
+                Some(x) => x.union(df).map_err(plan)?,
+            });
+        }
+    }
+    let Some(all) = all else {
+        return Ok(None);
+    };
+    all.aggregate(
+        vec![col("a_type"), col("a_value"), col("b_type"), col("b_value")],
+        vec![
+            min(col("first_seen")).alias("first_seen"),
+            max(col("last_seen")).alias("last_seen"),
+        ],
+    )
+    .map(Some)
+    .map_err(plan)
+}

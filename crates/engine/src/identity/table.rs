@@ -1,0 +1,439 @@
+//! The `identity` Delta table under the output location: the whole identity state, rewritten
+//! in one commit per `identity build` / `identity update`, partitioned by `kind`.
+//!
+//! | column | `node` rows | `edge` rows | `merge` rows | `state` row |
+//! |---|---|---|---|---|
+//! | `kind` (partition) | `node` | `edge` | `merge` | `state` |
+//! | `id_type`, `id_value` | the identifier | one end | | |
+//! | `other_type`, `other_value` | | the other end | | |
+//! | `person_id` | its person | | the person merged away | |
+//! | `component` | its raw component (limits ignored) | | | |
+//! | `into_person` | | | the surviving person | |
+//! | `first_seen`, `last_seen` | event times | event times | | |
+//! | `dropped` | | why not merged (`limit:<type>`), else null | | |
+//! | `as_of` | | | when | the events read: before this day |
+//! | `summary` | | | | the JSON summary of the build |
+//!
+//! One table, so a build or an update is one atomic commit: a reader never sees a map
+//! from one build with the edges of another.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Date32Array, RecordBatch, StringArray, StringBuilder,
+    TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use deltalake_core::DeltaTable;
+use deltalake_core::kernel::Action;
+use deltalake_core::kernel::transaction::CommitBuilder;
+use deltalake_core::protocol::{DeltaOperation, SaveMode};
+use deltalake_core::writer::{DeltaWriter, RecordBatchWriter};
+
+use super::graph::{Edge, Node};
+use crate::error::{EngineError, Result};
+use crate::members::days_since_epoch;
+use crate::output::OutputTables;
+
+/// The table's folder below the output location.
+pub const IDENTITY: &str = "identity";
+
+const ROWS_PER_BATCH: usize = 1 << 20;
+
+/// The table's schema (with the `kind` partition column).
+pub fn schema() -> SchemaRef {
+    let time = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    Arc::new(Schema::new(vec![
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("id_type", DataType::Utf8, true),
+        Field::new("id_value", DataType::Utf8, true),
+        Field::new("other_type", DataType::Utf8, true),
+        Field::new("other_value", DataType::Utf8, true),
+        Field::new("person_id", DataType::Utf8, true),
+        Field::new("component", DataType::Utf8, true),
+        Field::new("into_person", DataType::Utf8, true),
+        Field::new("first_seen", time.clone(), true),
+        Field::new("last_seen", time, true),
+        Field::new("dropped", DataType::Utf8, true),
+        Field::new("as_of", DataType::Date32, true),
+        Field::new("summary", DataType::Utf8, true),
+    ]))
+}
+
+/// A merge of two people: `merged` is gone, its identifiers are `into`'s now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Merge {
+    pub as_of: NaiveDate,
+    pub merged: String,
+    pub into: String,
+}
+
+/// The identity state, in memory.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// Identifier types, by rank.
+    pub types: Vec<String>,
+    pub nodes: Vec<Node>,
+    /// Per node: its person id and raw component id.
+    pub person: Vec<String>,
+    pub component: Vec<String>,
+    pub edges: Vec<Edge>,
+    /// Per edge: why it was not merged.
+    pub dropped: Vec<Option<String>>,
+    pub merges: Vec<Merge>,
+    /// The events read were before this day.
+    pub as_of: Option<NaiveDate>,
+    pub summary: String,
+}
+
+fn text(rows: usize, value: impl Fn(usize) -> Option<String>) -> ArrayRef {
+    let mut b = StringBuilder::with_capacity(rows, rows * 8);
+    for i in 0..rows {
+        b.append_option(value(i));
+    }
+    Arc::new(b.finish())
+}
+
+fn times(rows: usize, value: impl Fn(usize) -> Option<i64>) -> ArrayRef {
+    Arc::new(
+        TimestampMicrosecondArray::from((0..rows).map(value).collect::<Vec<_>>())
+            .with_timezone("UTC"),
+    )
+}
+
+fn nulls(rows: usize, data_type: &DataType) -> ArrayRef {
+    datafusion::arrow::array::new_null_array(data_type, rows)
+}
+
+/// Rows `lo..hi` of one kind as a batch; `column(name, i)` gives text values.
+struct Rows<'a> {
+    kind: &'static str,
+    lo: usize,
+    hi: usize,
+    text: &'a dyn Fn(&str, usize) -> Option<String>,
+    time: &'a dyn Fn(&str, usize) -> Option<i64>,
+    day: &'a dyn Fn(usize) -> Option<i32>,
+}
+
+fn batch(rows: Rows<'_>) -> Result<RecordBatch> {
+    let schema = schema();
+    let n = rows.hi - rows.lo;
+    let columns: Vec<ArrayRef> = schema
+        .fields()
+        .iter()
+        .map(|f| match (f.name().as_str(), f.data_type()) {
+            ("kind", _) => Arc::new(StringArray::from(vec![rows.kind; n])) as ArrayRef,
+            (name, DataType::Utf8) => text(n, |i| (rows.text)(name, rows.lo + i)),
+            (name, DataType::Timestamp(..)) => times(n, |i| (rows.time)(name, rows.lo + i)),
+            ("as_of", _) => Arc::new(Date32Array::from(
+                (0..n).map(|i| (rows.day)(rows.lo + i)).collect::<Vec<_>>(),
+            )),
+            (_, t) => nulls(n, t),
+        })
+        .collect();
+    RecordBatch::try_new(schema, columns).map_err(EngineError::Arrow)
+}
+
+impl State {
+    fn batches(&self) -> Result<Vec<RecordBatch>> {
+        let mut out = Vec::new();
+        let none_time = |_: &str, _: usize| None;
+        let none_day = |_: usize| None;
+        for lo in (0..self.nodes.len()).step_by(ROWS_PER_BATCH) {
+            let hi = (lo + ROWS_PER_BATCH).min(self.nodes.len());
+            out.push(batch(Rows {
+                kind: "node",
+                lo,
+                hi,
+                text: &|name, i| match name {
+                    "id_type" => Some(self.types[self.nodes[i].rank as usize].clone()),
+                    "id_value" => Some(self.nodes[i].value.clone()),
+                    "person_id" => Some(self.person[i].clone()),
+                    "component" => Some(self.component[i].clone()),
+                    _ => None,
+                },
+                time: &|name, i| match name {
+                    "first_seen" => self.nodes[i].first_seen,
+                    "last_seen" => self.nodes[i].last_seen,
+                    _ => None,
+                },
+                day: &none_day,
+            })?);
+        }
+        for lo in (0..self.edges.len()).step_by(ROWS_PER_BATCH) {
+            let hi = (lo + ROWS_PER_BATCH).min(self.edges.len());
+            out.push(batch(Rows {
+                kind: "edge",
+                lo,
+                hi,
+                text: &|name, i| {
+                    let e = &self.edges[i];
+                    let (a, b) = (&self.nodes[e.a as usize], &self.nodes[e.b as usize]);
+                    match name {
+                        "id_type" => Some(self.types[a.rank as usize].clone()),
+                        "id_value" => Some(a.value.clone()),
+                        "other_type" => Some(self.types[b.rank as usize].clone()),
+                        "other_value" => Some(b.value.clone()),
+                        "dropped" => self.dropped[i].clone(),
+                        _ => None,
+                    }
+                },
+                time: &|name, i| match name {
+                    "first_seen" => self.edges[i].first_seen,
+                    "last_seen" => self.edges[i].last_seen,
+                    _ => None,
+                },
+                day: &none_day,
+            })?);
+        }
+        if !self.merges.is_empty() {
+            out.push(batch(Rows {
+                kind: "merge",
+                lo: 0,
+                hi: self.merges.len(),
+                text: &|name, i| match name {
+                    "person_id" => Some(self.merges[i].merged.clone()),
+                    "into_person" => Some(self.merges[i].into.clone()),
+                    _ => None,
+                },
+                time: &none_time,
+                day: &|i| Some(days_since_epoch(self.merges[i].as_of)),
+            })?);
+        }
+        out.push(batch(Rows {
+            kind: "state",
+            lo: 0,
+            hi: 1,
+            text: &|name, _| (name == "summary").then(|| self.summary.clone()),
+            time: &none_time,
+            day: &|_| self.as_of.map(days_since_epoch),
+        })?);
+        Ok(out)
+    }
+
+    /// Replace the table's contents with this state in one commit; the new version.
+    pub async fn commit(&self, out: &OutputTables) -> Result<i64> {
+        let object = out.describe(IDENTITY);
+        let table = out.ensure(IDENTITY, &schema(), &["kind"]).await?;
+        let snapshot = table
+            .snapshot()
+            .map_err(|e| EngineError::output(&object, e))?;
+        let mut writer =
+            RecordBatchWriter::for_table(&table).map_err(|e| EngineError::output(&object, e))?;
+        for b in self.batches()? {
+            writer
+                .write(b)
+                .await
+                .map_err(|e| EngineError::output(&object, e))?;
+        }
+        let adds = writer
+            .flush()
+            .await
+            .map_err(|e| EngineError::output(&object, e))?;
+        let mut actions: Vec<Action> = snapshot
+            .log_data()
+            .iter()
+            .map(|f| Action::Remove(f.remove_action(true)))
+            .collect();
+        actions.extend(adds.into_iter().map(Action::Add));
+        let operation = DeltaOperation::Write {
+            mode: SaveMode::Overwrite,
+            partition_by: Some(vec!["kind".to_string()]),
+            predicate: None,
+        };
+        let finalized = CommitBuilder::default()
+            .with_actions(actions)
+            .build(Some(snapshot.snapshot()), table.log_store(), operation)
+            .await
+            .map_err(|e| crate::output::commit_error(&object, e))?;
+        Ok(finalized.version() as i64)
+    }
+}
+
+/// The committed table, if any.
+pub async fn existing(out: &OutputTables) -> Result<Option<DeltaTable>> {
+    out.existing(IDENTITY).await
+}
+
+/// Every committed row of one kind, as batches (without the `kind` column).
+pub async fn read_kind(table: &DeltaTable, kind: &str, object: &str) -> Result<Vec<RecordBatch>> {
+    let snapshot = table
+        .snapshot()
+        .map_err(|e| EngineError::output(object, e))?;
+    let mut out = Vec::new();
+    for file in snapshot.log_data().iter() {
+        if file
+            .partition_values_map()
+            .get("kind")
+            .cloned()
+            .flatten()
+            .as_deref()
+            != Some(kind)
+        {
+            continue;
+        }
+        let path = file.object_store_path();
+        out.extend(crate::output::read_table_file(table, &path, None, object).await?);
+    }
+    Ok(out)
+}
+
+/// The URLs of the files holding one kind of row (for a listing table over them).
+pub fn kind_files(table: &DeltaTable, kind: &str, object: &str) -> Result<Vec<String>> {
+    let snapshot = table
+        .snapshot()
+        .map_err(|e| EngineError::output(object, e))?;
+    let base = table.table_url().to_string();
+    let base = if base.ends_with('/') {
+        base
+    } else {
+        format!("{base}/")
+    };
+    Ok(snapshot
+        .log_data()
+        .iter()
+        .filter(|f| {
+            f.partition_values_map()
+                .get("kind")
+                .cloned()
+                .flatten()
+                .as_deref()
+                == Some(kind)
+        })
+        .map(|f| format!("{base}{}", f.object_store_path()))
+        .collect())
+}
+
+fn column<'a>(batch: &'a RecordBatch, name: &str, object: &str) -> Result<&'a StringArray> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_string_opt::<i32>())
+        .ok_or_else(|| EngineError::output(object, format!("no text column `{name}`")))
+}
+
+fn time_column<'a>(
+    batch: &'a RecordBatch,
+    name: &str,
+    object: &str,
+) -> Result<&'a TimestampMicrosecondArray> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
+        .ok_or_else(|| EngineError::output(object, format!("no timestamp column `{name}`")))
+}
+
+fn opt_time(a: &TimestampMicrosecondArray, i: usize) -> Option<i64> {
+    a.is_valid(i).then(|| a.value(i))
+}
+
+fn opt_text(a: &StringArray, i: usize) -> Option<String> {
+    a.is_valid(i).then(|| a.value(i).to_string())
+}
+
+/// Read the committed state; `None` when nothing was built. `types` are the configured
+/// identifier types: a state holding another type was built under another configuration.
+pub async fn load(out: &OutputTables, types: &[String]) -> Result<Option<State>> {
+    let object = out.describe(IDENTITY);
+    let Some(table) = existing(out).await? else {
+        return Ok(None);
+    };
+    let rank = |t: &str| {
+        types.iter().position(|x| x == t).map(|r| r as u8).ok_or_else(|| {
+            EngineError::Usage(format!(
+                "the identity map at {object} holds identifier type `{t}`, which `identity.identifiers` no longer lists: run `segmint identity build` to rebuild it"
+            ))
+        })
+    };
+    let mut state = State {
+        types: types.to_vec(),
+        ..State::default()
+    };
+    let mut index: HashMap<(u8, String), u32> = HashMap::new();
+    for b in read_kind(&table, "node", &object).await? {
+        let (t, v, p, c) = (
+            column(&b, "id_type", &object)?,
+            column(&b, "id_value", &object)?,
+            column(&b, "person_id", &object)?,
+            column(&b, "component", &object)?,
+        );
+        let (first, last) = (
+            time_column(&b, "first_seen", &object)?,
+            time_column(&b, "last_seen", &object)?,
+        );
+        for i in 0..b.num_rows() {
+            let node = Node {
+                rank: rank(t.value(i))?,
+                value: v.value(i).to_string(),
+                first_seen: opt_time(first, i),
+                last_seen: opt_time(last, i),
+            };
+            index.insert((node.rank, node.value.clone()), state.nodes.len() as u32);
+            state.nodes.push(node);
+            state.person.push(p.value(i).to_string());
+            state.component.push(c.value(i).to_string());
+        }
+    }
+    for b in read_kind(&table, "edge", &object).await? {
+        let (t, v, ot, ov, d) = (
+            column(&b, "id_type", &object)?,
+            column(&b, "id_value", &object)?,
+            column(&b, "other_type", &object)?,
+            column(&b, "other_value", &object)?,
+            column(&b, "dropped", &object)?,
+        );
+        let (first, last) = (
+            time_column(&b, "first_seen", &object)?,
+            time_column(&b, "last_seen", &object)?,
+        );
+        for i in 0..b.num_rows() {
+            let end = |t: &str, v: &str| -> Result<u32> {
+                index
+                    .get(&(rank(t)?, v.to_string()))
+                    .copied()
+                    .ok_or_else(|| {
+                        EngineError::output(&object, format!("edge end {t}={v} is not a node"))
+                    })
+            };
+            state.edges.push(Edge {
+                a: end(t.value(i), v.value(i))?,
+                b: end(ot.value(i), ov.value(i))?,
+                first_seen: opt_time(first, i),
+                last_seen: opt_time(last, i),
+            });
+            state.dropped.push(opt_text(d, i));
+        }
+    }
+    for b in read_kind(&table, "merge", &object).await? {
+        let (p, into) = (
+            column(&b, "person_id", &object)?,
+            column(&b, "into_person", &object)?,
+        );
+        let days = b
+            .column_by_name("as_of")
+            .and_then(|c| c.as_any().downcast_ref::<Date32Array>())
+            .ok_or_else(|| EngineError::output(&object, "no `as_of` column"))?;
+        for i in 0..b.num_rows() {
+            state.merges.push(Merge {
+                as_of: crate::members::date_of_days(days.value(i)),
+                merged: p.value(i).to_string(),
+                into: into.value(i).to_string(),
+            });
+        }
+    }
+    for b in read_kind(&table, "state", &object).await? {
+        let summary = column(&b, "summary", &object)?;
+        let days = b
+            .column_by_name("as_of")
+            .and_then(|c| c.as_any().downcast_ref::<Date32Array>())
+            .ok_or_else(|| EngineError::output(&object, "no `as_of` column"))?;
+        for i in 0..b.num_rows() {
+            state.summary = summary.value(i).to_string();
+            state.as_of = days
+                .is_valid(i)
+                .then(|| crate::members::date_of_days(days.value(i)));
+        }
+    }
+    Ok(Some(state))
+}

@@ -1,0 +1,133 @@
+//! Events and profiles as segments see them with identity resolution: each row gains
+//! `person_id`, the person of its highest-priority identifier that the map knows (blocked
+//! values are not in the map, so they fall through to the next identifier).
+//!
+//! Both are DataFusion views over the raw table left-joined with the map's `node` rows, so
+//! the analyzer inlines them into the run's plan: the time and partition filters still
+//! reach the raw scan, and the compiled `GROUP BY person_id` is the one aggregation.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::Column;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::datasource::{ViewTable, provider_as_source};
+use datafusion::logical_expr::{Expr, JoinType, LogicalPlanBuilder, TableSource, cast, col, lit};
+use segmint_spec::{Identity, PERSON_ID};
+
+use super::table::{IDENTITY, existing, kind_files, schema};
+use crate::error::{EngineError, Result};
+use crate::output::OutputTables;
+
+/// The map's `node` rows as a table (`id_type`, `id_value`, `person_id`, …).
+pub async fn map_source(output: &OutputTables) -> Result<Arc<dyn TableSource>> {
+    let object = output.describe(IDENTITY);
+    let Some(table) = existing(output).await? else {
+        return Err(EngineError::Usage(format!(
+            "`identity:` is configured but there is no identity map at {object}: run `segmint identity build --as-of <day>` first"
+        )));
+    };
+    let urls = kind_files(&table, "node", &object)?
+        .iter()
+        .map(|u| ListingTableUrl::parse(u))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| EngineError::output(&object, e))?;
+    if urls.is_empty() {
+        return Err(EngineError::output(
+            &object,
+            "the identity map has no identifiers",
+        ));
+    }
+    let full = schema();
+    let fields: Vec<_> = full
+        .fields()
+        .iter()
+        .filter(|f| f.name() != "kind")
+        .cloned()
+        .collect();
+    let options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .with_schema(Arc::new(datafusion::arrow::datatypes::Schema::new(fields)));
+    let listing = ListingTable::try_new(config).map_err(|e| EngineError::output(&object, e))?;
+    Ok(provider_as_source(Arc::new(listing)))
+}
+
+/// `source` with a `person_id` column: the person of the first of `columns` (identifier
+/// type, column), in priority order, that the map knows.
+fn with_person(
+    source: Arc<dyn TableSource>,
+    map: &Arc<dyn TableSource>,
+    columns: &[(String, String)],
+) -> Result<Arc<dyn TableSource>> {
+    let plan = EngineError::Plan;
+    let raw = "raw";
+    let mut b = LogicalPlanBuilder::scan(raw, source.clone(), None).map_err(plan)?;
+    let mut people: Vec<Expr> = Vec::new();
+    for (i, (id_type, column)) in columns.iter().enumerate() {
+        let alias = format!("map{i}");
+        let m = LogicalPlanBuilder::scan(&alias, map.clone(), None)
+            .and_then(|m| {
+                m.filter(col(Column::new(Some(&alias), "id_type")).eq(lit(id_type.as_str())))
+            })
+            .and_then(|m| {
+                m.project(vec![
+                    col(Column::new(Some(&alias), "id_value")),
+                    col(Column::new(Some(&alias), "person_id")),
+                ])
+            })
+            .and_then(|m| m.build())
+            .map_err(plan)?;
+        b = b
+            .join_on(
+                m,
+                JoinType::Left,
+                vec![
+                    cast(col(Column::new(Some(raw), column)), DataType::Utf8)
+                        .eq(col(Column::new(Some(&alias), "id_value"))),
+                ],
+            )
+            .map_err(plan)?;
+        people.push(col(Column::new(Some(&alias), "person_id")));
+    }
+    let mut projection: Vec<Expr> = source
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| col(Column::new(Some(raw), f.name())))
+        .collect();
+    projection.push(datafusion::functions::expr_fn::coalesce(people).alias(PERSON_ID));
+    let view = b
+        .project(projection)
+        .and_then(|b| b.build())
+        .map_err(plan)?;
+    Ok(provider_as_source(Arc::new(ViewTable::new(view, None))))
+}
+
+/// The events with `person_id`.
+pub fn events(
+    identity: &Identity,
+    source: Arc<dyn TableSource>,
+    map: &Arc<dyn TableSource>,
+) -> Result<Arc<dyn TableSource>> {
+    let columns: Vec<(String, String)> = identity
+        .identifiers
+        .iter()
+        .map(|t| (t.clone(), t.clone()))
+        .collect();
+    with_person(source, map, &columns)
+}
+
+/// The profiles with `person_id` (joined by their key, an identifier type).
+pub fn profiles(
+    identity: &Identity,
+    source: Arc<dyn TableSource>,
+    map: &Arc<dyn TableSource>,
+) -> Result<Arc<dyn TableSource>> {
+    let key = identity.profiles_key.clone().unwrap_or_default();
+    with_person(source, map, &[(key.clone(), key)])
+}

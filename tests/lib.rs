@@ -7,6 +7,7 @@
 pub mod behavior;
 pub mod browser;
 pub mod delta_reader;
+pub mod identity_reference;
 pub mod local_cluster;
 pub mod python_env;
 pub mod reference;

@@ -71,30 +71,46 @@ fn value(array: &dyn Array, i: usize) -> Value {
 impl Lake {
     /// Read `lake/events` and `lake/profiles`.
     pub fn read(lake: &Path) -> Lake {
+        Self::read_keyed(
+            lake,
+            &|b, i| {
+                let users = b.column_by_name("user_id").unwrap().as_string::<i32>();
+                users.is_valid(i).then(|| users.value(i).to_string())
+            },
+            &|user| Some(user.to_string()),
+        )
+    }
+
+    /// Read `lake/events` and `lake/profiles`, each event keyed by `event_key` (skipped when
+    /// `None`) and each profile by `profile_key` of its `user_id`.
+    pub fn read_keyed(
+        lake: &Path,
+        event_key: &dyn Fn(&arrow::array::RecordBatch, usize) -> Option<String>,
+        profile_key: &dyn Fn(&str) -> Option<String>,
+    ) -> Lake {
         let mut batches = Vec::new();
         read_dir_parquet(&lake.join("events"), &mut batches);
         let mut events: BTreeMap<String, Vec<Event>> = BTreeMap::new();
         for b in &batches {
             let schema = b.schema();
-            let users = b.column_by_name("user_id").unwrap().as_string::<i32>();
             let ts = b
                 .column_by_name("event_time")
                 .unwrap()
                 .as_primitive::<TimestampMicrosecondType>();
             for i in 0..b.num_rows() {
+                let Some(key) = event_key(b, i) else {
+                    continue;
+                };
                 let mut props = HashMap::new();
                 for (f, col) in schema.fields().iter().zip(b.columns()) {
                     if f.name() != "user_id" && f.name() != "event_time" {
                         props.insert(f.name().clone(), value(col.as_ref(), i));
                     }
                 }
-                events
-                    .entry(users.value(i).to_string())
-                    .or_default()
-                    .push(Event {
-                        ts: ts.value(i),
-                        props,
-                    });
+                events.entry(key).or_default().push(Event {
+                    ts: ts.value(i),
+                    props,
+                });
             }
         }
         let mut batches = Vec::new();
@@ -108,7 +124,9 @@ impl Lake {
                 for (f, col) in schema.fields().iter().zip(b.columns()) {
                     props.insert(f.name().clone(), value(col.as_ref(), i));
                 }
-                profiles.insert(users.value(i).to_string(), props);
+                if let Some(key) = profile_key(users.value(i)) {
+                    profiles.insert(key, props);
+                }
             }
         }
         Lake { events, profiles }

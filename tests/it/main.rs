@@ -4,6 +4,7 @@
 mod clickhouse_diff;
 mod docs_sql;
 mod errors;
+mod identity;
 mod library;
 mod plans;
 mod udfs_props;

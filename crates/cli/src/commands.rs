@@ -370,6 +370,12 @@ fn print_preview(preview: &Preview) -> Result<(), EngineError> {
     if let Some(sample) = &preview.sample {
         let table = pretty_format_batches(std::slice::from_ref(sample))?;
         println!("\n{table}");
+        if !preview.identifiers.is_empty() {
+            println!("\nidentifiers of these people:");
+            for (person, ids) in &preview.identifiers {
+                println!("  {person}: {}", ids.join(", "));
+            }
+        }
     }
     Ok(())
 }

@@ -248,6 +248,8 @@ pub struct Preview {
     pub sample: Option<RecordBatch>,
     /// What the output tables hold for this segment and as-of, when it was committed.
     pub committed: Option<Committed>,
+    /// With identity resolution: each sampled person's identifiers (`type:value`).
+    pub identifiers: BTreeMap<String, Vec<String>>,
 }
 
 /// A segment's committed result at an as-of.
@@ -283,6 +285,13 @@ pub async fn preview(
         let rows = take_record_batch(&all, &order)?;
         sample = (rows.num_rows() > 0).then_some(rows);
     }
+    let identifiers = match (&session.events, &sample) {
+        (crate::session::EventsSource::People { map, .. }, Some(rows)) => {
+            let people: Vec<String> = crate::identity::view::entity_ids(rows, ENTITY)?;
+            crate::identity::view::identifiers_of(&session.ctx, map, &people).await?
+        }
+        _ => BTreeMap::new(),
+    };
     let history = session.output.history().await?;
     let committed = history.runs_at(as_of).into_iter().rev().find_map(|run| {
         run.segments.get(segment).map(|s| Committed {
@@ -302,5 +311,6 @@ pub async fn preview(
         size,
         leaves: compiled.leaves,
         sample,
+        identifiers,
     })
 }

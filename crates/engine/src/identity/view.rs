@@ -131,3 +131,62 @@ pub fn profiles(
     let key = identity.profiles_key.clone().unwrap_or_default();
     with_person(source, map, &[(key.clone(), key)])
 }
+
+/// The entity ids of a members batch's `column`.
+pub fn entity_ids(
+    rows: &datafusion::arrow::array::RecordBatch,
+    column: &str,
+) -> Result<Vec<String>> {
+    use datafusion::arrow::array::Array;
+    let values = rows
+        .column_by_name(column)
+        .map(|c| datafusion::arrow::compute::cast(c, &DataType::Utf8))
+        .transpose()
+        .map_err(EngineError::Arrow)?
+        .ok_or_else(|| EngineError::Internal(format!("no `{column}` column")))?;
+    let values = values
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::StringArray>()
+        .ok_or_else(|| EngineError::Internal("entity ids are not text".into()))?;
+    Ok((0..values.len())
+        .filter(|i| values.is_valid(*i))
+        .map(|i| values.value(i).to_string())
+        .collect())
+}
+
+/// Each of `people`'s identifiers (`type:value`, sorted), from the map.
+pub async fn identifiers_of(
+    ctx: &datafusion::prelude::SessionContext,
+    map: &Arc<dyn TableSource>,
+    people: &[String],
+) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+    let plan = EngineError::Plan;
+    if people.is_empty() {
+        return Ok(Default::default());
+    }
+    let list: Vec<Expr> = people.iter().map(|p| lit(p.as_str())).collect();
+    let query = LogicalPlanBuilder::scan("map", map.clone(), None)
+        .and_then(|b| b.filter(col("person_id").in_list(list, false)))
+        .and_then(|b| b.project(vec![col("person_id"), col("id_type"), col("id_value")]))
+        .and_then(|b| b.build())
+        .map_err(plan)?;
+    let batches = datafusion::prelude::DataFrame::new(ctx.state(), query)
+        .collect()
+        .await
+        .map_err(plan)?;
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for b in &batches {
+        let (p, t, v) = (
+            entity_ids(b, "person_id")?,
+            entity_ids(b, "id_type")?,
+            entity_ids(b, "id_value")?,
+        );
+        for ((p, t), v) in p.into_iter().zip(t).zip(v) {
+            out.entry(p).or_default().push(format!("{t}:{v}"));
+        }
+    }
+    for ids in out.values_mut() {
+        ids.sort();
+    }
+    Ok(out)
+}

@@ -336,3 +336,135 @@ fn an_executor_killed_mid_run_is_survived_or_fails_cleanly() {
         out.status.code()
     );
 }
+
+/// The identity map's `(type, value, person, component)` rows of an output on the server.
+fn identity_rows(server: &S3Server, output: &str) -> Vec<String> {
+    let store = std::sync::Arc::new(server.client());
+    let batches = server.block_on(segmint_tests::delta_reader::query_on(
+        store,
+        &format!("s3://{BUCKET}/{output}/identity/"),
+        None,
+        "SELECT id_type, id_value, person_id, component, dropped, other_value FROM t \
+         WHERE kind IN ('node', 'edge') ORDER BY 1, 2, 3, 4, 5, 6",
+    ));
+    use segmint_tests::delta_reader::strings;
+    let columns: Vec<_> = (0..6).map(|i| strings(&batches, i)).collect();
+    (0..columns[0].len())
+        .map(|r| format!("{:?}", columns.iter().map(|c| &c[r]).collect::<Vec<_>>()))
+        .collect()
+}
+
+#[test]
+fn identity_build_on_a_cluster_equals_the_local_build() {
+    let server = S3Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let generated = Command::new(env!("CARGO_BIN_EXE_segmint"))
+        .current_dir(d)
+        .args([
+            "generate-lake",
+            "--out",
+            "id-lake",
+            "--users",
+            "250",
+            "--days",
+            "40",
+            "--identities",
+        ])
+        .output()
+        .unwrap();
+    crate::succeeded(&generated);
+    server.upload(&d.join("id-lake"), "id-lake");
+    let segments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../segments");
+    for output in ["id-local", "id-cluster"] {
+        let project = segmint_lakegen::demo::project_yaml_at(
+            &format!("s3://{BUCKET}/id-lake"),
+            &format!("s3://{BUCKET}/{output}"),
+            &segments.display().to_string(),
+        );
+        std::fs::write(
+            d.join(format!("{output}.yaml")),
+            format!("{project}{}", segmint_lakegen::demo::IDENTITY_YAML),
+        )
+        .unwrap();
+    }
+    let logs = d.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let cluster = start_cluster(&server, &logs, 2);
+    let local = segmint(
+        &server,
+        d,
+        &[
+            "-p",
+            "id-local.yaml",
+            "identity",
+            "build",
+            "--as-of",
+            AS_OF,
+            "--json",
+        ],
+    );
+    crate::succeeded(&local);
+    let remote = segmint(
+        &server,
+        d,
+        &[
+            "-p",
+            "id-cluster.yaml",
+            "--cluster",
+            &cluster.url(),
+            "identity",
+            "build",
+            "--as-of",
+            AS_OF,
+            "--json",
+        ],
+    );
+    assert_eq!(
+        remote.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&remote),
+        cluster.all_logs()
+    );
+    let summary = |o: &Output| -> serde_json::Value { serde_json::from_slice(&o.stdout).unwrap() };
+    let (l, r) = (summary(&local), summary(&remote));
+    for key in [
+        "identifiers",
+        "people",
+        "edges",
+        "dropped_edges",
+        "size_histogram",
+    ] {
+        assert_eq!(l[key], r[key], "{key}");
+    }
+    assert!(r["rounds"].as_u64().unwrap() >= 1);
+    assert!(l["people"].as_u64().unwrap() < l["identifiers"].as_u64().unwrap());
+    let expected = identity_rows(&server, "id-local");
+    assert!(!expected.is_empty());
+    assert_eq!(identity_rows(&server, "id-cluster"), expected);
+    // The cluster's scratch files are gone.
+    assert!(server.list("id-cluster/identity/_scratch").is_empty());
+
+    // Person-level segments on the cluster equal the local run.
+    for (output, on_cluster) in [("id-local", false), ("id-cluster", true)] {
+        let project = format!("{output}.yaml");
+        let mut args = vec!["-p", project.as_str()];
+        let url = cluster.url();
+        if on_cluster {
+            args.extend(["--cluster", url.as_str()]);
+        }
+        args.extend(["run", "--as-of", AS_OF, "--json"]);
+        let out = segmint(&server, d, &args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}\n{}",
+            text(&out),
+            cluster.all_logs()
+        );
+    }
+    let want = members(&server, "id-local");
+    assert!(want["heavy_users"].keys().all(|p| p.starts_with("p_")));
+    assert_eq!(members(&server, "id-cluster"), want);
+}

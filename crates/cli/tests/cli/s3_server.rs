@@ -217,6 +217,19 @@ impl S3Server {
         });
     }
 
+    /// The keys of every object under `prefix`.
+    pub fn list(&self, prefix: &str) -> Vec<String> {
+        use futures::TryStreamExt;
+        let client = self.client();
+        self.block_on(async {
+            object_store::ObjectStore::list(&client, Some(&object_store::path::Path::from(prefix)))
+                .map_ok(|m| m.location.to_string())
+                .try_collect()
+                .await
+                .unwrap()
+        })
+    }
+
     /// Run a future on the server's runtime.
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.runtime.as_ref().unwrap().block_on(f)

@@ -231,6 +231,13 @@ case!(
     )
 );
 case!(
+    identity_misconfigured,
+    with_project(
+        "identity:\n  identifiers: [user_id, device]\n  limits: {email: 1}\n  blocked: ['(unclosed']\n",
+        "segment: a\nwhere:\n  performed: {within: 7d}\n"
+    )
+);
+case!(
     typo_key,
     one("segment: a\nwher:\n  performed: {within: 7d}\n")
 );

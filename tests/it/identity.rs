@@ -271,6 +271,23 @@ async fn daily_updates_equal_a_full_build_with_stable_ids_and_merges() {
         before = after;
     }
     assert!(merges > 0, "no merges recorded over three days");
+    // A run past the map's last day would lose identifiers first seen since: refused.
+    let session = ProjectSession::builder(dir.path().join("daily.yaml"))
+        .open()
+        .await
+        .unwrap();
+    let stale = segmint_engine::run(
+        &session,
+        start + chrono::Duration::days(5),
+        &[],
+        RunOptions::default(),
+    )
+    .await;
+    assert!(
+        matches!(&stale, Err(EngineError::Usage(m)) if m.contains("identity update")),
+        "{:?}",
+        stale.err()
+    );
     let full = ProjectSession::builder(&full)
         .open_identity()
         .await

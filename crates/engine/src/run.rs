@@ -67,6 +67,15 @@ pub fn compile_for(
     selected: &[String],
     explain_leaves: bool,
 ) -> Result<Compiled> {
+    if let Some(built) = session.identity_as_of
+        && as_of > built
+    {
+        // Identifiers first seen after the map was built have no person yet: their events
+        // would silently be left out.
+        return Err(EngineError::Usage(format!(
+            "the identity map includes events up to {built} only: run `segmint identity update --as-of {as_of}` first"
+        )));
+    }
     let as_of = AsOf::new(as_of, &session.checked.project.timezone)?;
     let (lo, hi) = segmint_compiler::scan_range(&session.checked, &as_of);
     compile(

@@ -87,6 +87,8 @@ pub struct ProjectSession {
     pub untrained: std::collections::BTreeMap<String, String>,
     /// The local session's memory pool (limit, peak); `None` on a cluster context.
     pub memory: Option<Arc<MeteredPool>>,
+    /// With identity resolution: the last day whose events the identity map includes.
+    pub identity_as_of: Option<chrono::NaiveDate>,
 }
 
 /// A project's lake, registered as the tables `events` and `profiles` (when configured),
@@ -197,9 +199,11 @@ impl ProjectSessionBuilder {
             None => EventsSource::Listing(provider_as_source(lake.events)),
         };
         let mut profiles = lake.profiles.map(|p| provider_as_source(p));
+        let mut identity_as_of = None;
         if let Some(identity) = &checked.project.identity {
             // Segments group by person: events and profiles gain `person_id` from the map.
-            let map = crate::identity::view::map_source(&output).await?;
+            let (map, built) = crate::identity::view::map_source(&output).await?;
+            identity_as_of = built;
             profiles = match profiles {
                 Some(p) => Some(crate::identity::view::profiles(identity, p, &map)?),
                 None => None,
@@ -222,6 +226,7 @@ impl ProjectSessionBuilder {
             trained,
             untrained,
             memory: lake.memory,
+            identity_as_of,
         })
     }
 

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use datafusion::arrow::array::Array;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Column;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -22,8 +23,11 @@ use super::table::{IDENTITY, existing, kind_files, schema};
 use crate::error::{EngineError, Result};
 use crate::output::OutputTables;
 
-/// The map's `node` rows as a table (`id_type`, `id_value`, `person_id`, …).
-pub async fn map_source(output: &OutputTables) -> Result<Arc<dyn TableSource>> {
+/// The map's `node` rows as a table (`id_type`, `id_value`, `person_id`, …), and the last
+/// day whose events it includes.
+pub async fn map_source(
+    output: &OutputTables,
+) -> Result<(Arc<dyn TableSource>, Option<chrono::NaiveDate>)> {
     let object = output.describe(IDENTITY);
     let Some(table) = existing(output).await? else {
         return Err(EngineError::Usage(format!(
@@ -54,7 +58,18 @@ pub async fn map_source(output: &OutputTables) -> Result<Arc<dyn TableSource>> {
         .with_listing_options(options)
         .with_schema(Arc::new(datafusion::arrow::datatypes::Schema::new(fields)));
     let listing = ListingTable::try_new(config).map_err(|e| EngineError::output(&object, e))?;
-    Ok(provider_as_source(Arc::new(listing)))
+    let mut built = None;
+    for b in super::table::read_kind(&table, "state", &object).await? {
+        if let Some(days) = b.column_by_name("as_of").and_then(|c| {
+            c.as_any()
+                .downcast_ref::<datafusion::arrow::array::Date32Array>()
+        }) && days.len() > 0
+            && days.is_valid(0)
+        {
+            built = Some(crate::members::date_of_days(days.value(0)));
+        }
+    }
+    Ok((provider_as_source(Arc::new(listing)), built))
 }
 
 /// `source` with a `person_id` column: the person of the first of `columns` (identifier

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `segmint identity build` over a synthetic identifier graph (benches/peers/identity_graph.py):
+# rounds, wall time and peak RSS of a release build, with the build's own timings.
+#
+# usage: benches/scripts/identity_build.sh [PEOPLE]
+#   PEOPLE defaults to 1000000 (about 10 M identifiers and 18-20 M edges).
+#   SEGMINT=path/to/segmint (default target/release/segmint), PYTHON=python with pyarrow,
+#   DIR=where the lake and output go (default target/bench-identity-PEOPLE).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+people="${1:-1000000}"
+segmint="${SEGMINT:-target/release/segmint}"
+python="${PYTHON:-python3}"
+dir="${DIR:-target/bench-identity-$people}"
+mkdir -p "$dir"
+if [ ! -d "$dir/lake/events" ]; then
+  "$python" benches/peers/identity_graph.py "$dir/lake" "$people"
+fi
+rm -rf "$dir/out"
+mkdir -p "$dir/segments"
+cat > "$dir/segmint.yaml" <<YAML
+lake:
+  events:
+    location: lake/events
+    partitioning: {date: date}
+    columns: {entity: user_id, time: event_time, event: event_name}
+output:
+  location: out
+timezone: UTC
+segments: segments
+identity:
+  identifiers: [user_id, email_hash, anonymous_id]
+  limits: {user_id: 1, email_hash: 1}
+YAML
+/usr/bin/time -f "%e %M" -o "$dir/time.txt" "$segmint" -p "$dir/segmint.yaml" \
+  identity build --as-of 2026-11-22 --json > "$dir/summary.json"
+read -r wall rss_kb < "$dir/time.txt"
+"$python" - "$dir/summary.json" "$wall" "$rss_kb" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+wall, rss = float(sys.argv[2]), int(sys.argv[3]) / 1024
+print(f"identity build: {s['identifiers']} identifiers, {s['edges']} edges -> {s['people']} people; "
+      f"{s['rounds']} contraction rounds; {wall:.1f}s wall, peak RSS {rss:.0f} MB")
+print(f"  read {s['read_ms']} ms, components {s['components_ms']} ms, "
+      f"stitch {s['stitch_ms']} ms, write {s['write_ms']} ms; dropped {s['dropped_edges']}")
+PY

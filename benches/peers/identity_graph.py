@@ -2,9 +2,11 @@
 
 usage: identity_graph.py OUT_DIR PEOPLE
 
-Each person has one user_id, one email_hash and 1-15 devices (anonymous_id, mean 8); one
-event row per (person, device) carries all three, so each device gives two edges (user and
-email) and each person one more (user-email): about 10 identifiers and 18 edges per person.
+Each person has one user_id, one email_hash and 1-5 devices (mean 3), each device with an
+anonymous_id and a push_token; one event row per (person, device) carries all four, so each
+device gives five edges (user, email and each other) and each person one more (user-email):
+8 identifiers and 16 edges per person on average — 1.25 M people give 10 M identifiers and
+20 M edges.
 2 % of people share one of their devices with the next person (a household: those rows
 break the one-user-id limit and are dropped by the rules), and 1 % of rows carry the
 placeholder `00000000-0000-0000-0000-000000000000` instead of a device. Written as
@@ -20,7 +22,7 @@ import pyarrow.parquet as pq
 
 out, people = sys.argv[1], int(sys.argv[2])
 rng = np.random.default_rng(7)
-devices = rng.integers(1, 16, size=people)  # 1..15, mean 8
+devices = rng.integers(1, 6, size=people)  # 1..5, mean 3
 rows = int(devices.sum())
 person = np.repeat(np.arange(people), devices)
 device = np.arange(rows)
@@ -42,6 +44,7 @@ table = pa.table(
         "user_id": pa.array(np.char.add("u", person.astype(str)), pa.string()),
         "email_hash": pa.array(np.char.add("e", person.astype(str)), pa.string()),
         "anonymous_id": pa.array(anon, pa.string()),
+        "push_token": pa.array(np.char.add("t", device.astype(str)), pa.string()),
         "event_time": pa.array(times, pa.timestamp("us", tz="UTC")),
         "event_name": pa.array(np.full(n, "page_view"), pa.string()),
     }
@@ -51,6 +54,6 @@ os.makedirs(folder, exist_ok=True)
 chunk = 2_000_000
 for i, start in enumerate(range(0, n, chunk)):
     pq.write_table(table.slice(start, chunk), os.path.join(folder, f"part-{i}.parquet"))
-identifiers = people * 2 + rows
-print(f"{people} people, {identifiers} identifiers, {n} event rows, "
-      f"~{rows * 2 + people + 2 * len(shared)} edges")
+identifiers = people * 2 + rows * 2
+print(f"{people} people, ~{identifiers} identifiers, {n} event rows, "
+      f"~{rows * 5 + people + 4 * len(shared)} edges")

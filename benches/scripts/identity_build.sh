@@ -3,12 +3,12 @@
 # rounds, wall time and peak RSS of a release build, with the build's own timings.
 #
 # usage: benches/scripts/identity_build.sh [PEOPLE]
-#   PEOPLE defaults to 1000000 (about 10 M identifiers and 18-20 M edges).
+#   PEOPLE defaults to 1250000 (about 10 M identifiers and 20 M edges).
 #   SEGMINT=path/to/segmint (default target/release/segmint), PYTHON=python with pyarrow,
 #   DIR=where the lake and output go (default target/bench-identity-PEOPLE).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-people="${1:-1000000}"
+people="${1:-1250000}"
 segmint="${SEGMINT:-target/release/segmint}"
 python="${PYTHON:-python3}"
 dir="${DIR:-target/bench-identity-$people}"
@@ -29,7 +29,7 @@ output:
 timezone: UTC
 segments: segments
 identity:
-  identifiers: [user_id, email_hash, anonymous_id]
+  identifiers: [user_id, email_hash, anonymous_id, push_token]
   limits: {user_id: 1, email_hash: 1}
 YAML
 /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$segmint" -p "$dir/segmint.yaml" \

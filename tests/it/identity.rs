@@ -13,7 +13,7 @@ use segmint_engine::{EngineError, ProjectSession, RunOptions};
 use segmint_lakegen::{LakeGenConfig, generate_lake};
 use segmint_spec::DEFAULT_BLOCKED;
 use segmint_tests::delta_reader::{members_at, query, strings};
-use segmint_tests::identity_reference::{Reference, Rules, person_of, resolve};
+use segmint_tests::identity_reference::{Id, Reference, Rules, person_of, resolve};
 use segmint_tests::reference::{Lake, evaluate};
 
 const TYPES: [&str; 2] = ["user_id", "anonymous_id"];
@@ -131,7 +131,7 @@ async fn people_equal_a_reference_union_find_and_library_members_the_reference_e
          WHERE kind = 'edge' AND dropped IS NOT NULL",
     )
     .await;
-    let engine_dropped: BTreeMap<((usize, String), (usize, String)), String> = {
+    let engine_dropped: BTreeMap<(Id, Id), String> = {
         let c: Vec<Vec<Option<String>>> = (0..5).map(|i| strings(&dropped, i)).collect();
         (0..c[0].len())
             .map(|r| {

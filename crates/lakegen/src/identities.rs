@@ -67,17 +67,17 @@ pub fn household_device(seed: u64, u: u64) -> String {
 /// What the SDK records for one event: `(user_id present, anonymous_id)`.
 pub fn identify(seed: u64, u: u64, day: i64, time_us: i64) -> (bool, String) {
     let d = h(seed, &[u, 5, day as u64]);
-    if household(seed, u) && (d >> 8) % 4 == 0 {
+    if household(seed, u) && (d >> 8).is_multiple_of(4) {
         // A day on the shared family tablet, logged in.
         return (true, household_device(seed, u));
     }
     let device = device_id(seed, u, d % devices(seed, u));
-    if (d >> 16) % 6 == 0 {
+    if (d >> 16).is_multiple_of(6) {
         // Browsing logged out: only the device knows who it is.
         return (false, device);
     }
     let e = h(seed, &[u, 6, time_us as u64]);
-    if e % 10 == 0 {
+    if e.is_multiple_of(10) {
         let junk = PLACEHOLDERS[((e >> 8) % PLACEHOLDERS.len() as u64) as usize];
         return (true, junk.to_string());
     }

@@ -13,22 +13,23 @@
 //! build or update and re-stitches only the raw components those days touched — the
 //! result equals a full build.
 
+mod batches;
 pub mod contract;
 pub mod graph;
+mod merges;
 pub mod observe;
 pub mod scratch;
+mod show;
 pub mod table;
 pub mod view;
+
+pub use show::{PersonView, load_state, person};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{
-    Array, AsArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
-};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::{JoinType, TableSource, col};
 use datafusion::prelude::SessionContext;
@@ -38,9 +39,11 @@ use serde::Serialize;
 use crate::error::{EngineError, Result};
 use crate::output::OutputTables;
 use crate::session::LakeSession;
+use batches::{number_nodes, numbered_schema, read_nodes, read_numbered_edges, read_string_edges};
 use graph::{Edge, Node, Rules, Stitched, person_id, stitch};
+use merges::{max_opt, min_opt, record_merges};
 use scratch::Scratch;
-use table::{Merge, State};
+use table::State;
 
 /// A project opened for identity commands: its lake, edge tables and output.
 pub struct IdentitySession {
@@ -556,285 +559,4 @@ impl IdentitySession {
         summary.write_ms = started.elapsed().as_millis() as u64;
         Ok(summary)
     }
-}
-
-fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, None) | (None, x) => x,
-    }
-}
-
-fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.max(y)),
-        (x, None) | (None, x) => x,
-    }
-}
-
-/// Record a merge for each person of `before` (among `only` nodes, else all) that no node
-/// carries any more: it went into the person its anchor identifier belongs to now.
-fn record_merges(before: &State, after: &mut State, only: Option<&[u32]>, as_of: NaiveDate) -> u64 {
-    let nodes: Vec<u32> = match only {
-        Some(list) => list.to_vec(),
-        None => (0..after.nodes.len() as u32).collect(),
-    };
-    // Old people and their anchor (as they were), by node (type, value).
-    let old_index: HashMap<(u8, &str), usize> = before
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| ((n.rank, n.value.as_str()), i))
-        .collect();
-    let now: HashSet<&str> = nodes
-        .iter()
-        .map(|g| after.person[*g as usize].as_str())
-        .collect();
-    let mut gone: BTreeMap<String, (i64, u8, String, String)> = BTreeMap::new();
-    for g in &nodes {
-        let n = &after.nodes[*g as usize];
-        let Some(&old) = old_index.get(&(n.rank, n.value.as_str())) else {
-            continue;
-        };
-        let old_person = &before.person[old];
-        if old_person.is_empty() || now.contains(old_person.as_str()) {
-            continue;
-        }
-        let o = &before.nodes[old];
-        let key = (
-            o.first_seen.unwrap_or(i64::MAX),
-            o.rank,
-            o.value.clone(),
-            after.person[*g as usize].clone(),
-        );
-        gone.entry(old_person.clone())
-            .and_modify(|k| {
-                if (key.0, key.1, &key.2) < (k.0, k.1, &k.2) {
-                    *k = key.clone();
-                }
-            })
-            .or_insert(key);
-    }
-    let count = gone.len() as u64;
-    for (merged, (_, _, _, into)) in gone {
-        after.merges.push(Merge {
-            as_of,
-            merged,
-            into,
-        });
-    }
-    count
-}
-
-fn numbered_schema() -> Arc<Schema> {
-    Arc::new(Schema::new(vec![
-        Field::new("id_type", DataType::Utf8, false),
-        Field::new("id_value", DataType::Utf8, false),
-        Field::new("n", DataType::Int64, false),
-    ]))
-}
-
-fn text_col<'a>(b: &'a RecordBatch, i: usize) -> Result<&'a StringArray> {
-    b.column(i)
-        .as_string_opt::<i32>()
-        .ok_or_else(|| EngineError::Internal(format!("column {i} is not text")))
-}
-
-fn time_col(b: &RecordBatch, i: usize) -> Result<&TimestampMicrosecondArray> {
-    b.column(i)
-        .as_any()
-        .downcast_ref::<TimestampMicrosecondArray>()
-        .ok_or_else(|| EngineError::Internal(format!("column {i} is not a timestamp")))
-}
-
-fn opt(a: &TimestampMicrosecondArray, i: usize) -> Option<i64> {
-    a.is_valid(i).then(|| a.value(i))
-}
-
-/// Nodes of `id_type, id_value, first_seen, last_seen` batches.
-fn read_nodes(types: &[String], b: &RecordBatch) -> Result<Vec<Node>> {
-    let (t, v, f, l) = (
-        text_col(b, 0)?,
-        text_col(b, 1)?,
-        time_col(b, 2)?,
-        time_col(b, 3)?,
-    );
-    (0..b.num_rows())
-        .map(|i| {
-            let rank = types
-                .iter()
-                .position(|x| x == t.value(i))
-                .ok_or_else(|| EngineError::Internal("unknown identifier type".into()))?;
-            Ok(Node {
-                rank: rank as u8,
-                value: v.value(i).to_string(),
-                first_seen: opt(f, i),
-                last_seen: opt(l, i),
-            })
-        })
-        .collect()
-}
-
-/// The nodes in order, and the same numbered (`id_type`, `id_value`, `n`) for joins.
-fn number_nodes(
-    types: &[String],
-    batches: Vec<RecordBatch>,
-) -> Result<(Vec<Node>, Vec<RecordBatch>)> {
-    let mut nodes = Vec::new();
-    let mut numbered = Vec::new();
-    for b in batches {
-        let start = nodes.len() as i64;
-        nodes.extend(read_nodes(types, &b)?);
-        let n = Int64Array::from_iter_values(start..start + b.num_rows() as i64);
-        numbered.push(
-            RecordBatch::try_new(
-                numbered_schema(),
-                vec![b.column(0).clone(), b.column(1).clone(), Arc::new(n)],
-            )
-            .map_err(EngineError::Arrow)?,
-        );
-    }
-    Ok((nodes, numbered))
-}
-
-/// Edges of `a, b, first_seen, last_seen` batches (node numbers).
-fn read_numbered_edges(b: &RecordBatch, out: &mut Vec<Edge>) -> Result<()> {
-    let num = |i: usize| {
-        b.column(i)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .ok_or_else(|| EngineError::Internal("edge ends are not Int64".into()))
-    };
-    let (a, bb, f, l) = (num(0)?, num(1)?, time_col(b, 2)?, time_col(b, 3)?);
-    for i in 0..b.num_rows() {
-        out.push(Edge {
-            a: a.value(i) as u32,
-            b: bb.value(i) as u32,
-            first_seen: opt(f, i),
-            last_seen: opt(l, i),
-        });
-    }
-    Ok(())
-}
-
-type EndKey = (u8, String);
-
-/// Edges of `a_type, a_value, b_type, b_value, first_seen, last_seen` batches.
-fn read_string_edges(
-    types: &[String],
-    b: &RecordBatch,
-) -> Result<Vec<(EndKey, EndKey, Option<i64>, Option<i64>)>> {
-    let rank = |t: &str| {
-        types
-            .iter()
-            .position(|x| x == t)
-            .map(|r| r as u8)
-            .ok_or_else(|| EngineError::Internal("unknown identifier type".into()))
-    };
-    let (at, av, bt, bv) = (
-        text_col(b, 0)?,
-        text_col(b, 1)?,
-        text_col(b, 2)?,
-        text_col(b, 3)?,
-    );
-    let (f, l) = (time_col(b, 4)?, time_col(b, 5)?);
-    (0..b.num_rows())
-        .map(|i| {
-            Ok((
-                (rank(at.value(i))?, av.value(i).to_string()),
-                (rank(bt.value(i))?, bv.value(i).to_string()),
-                opt(f, i),
-                opt(l, i),
-            ))
-        })
-        .collect()
-}
-
-/// One person as `identity show` prints it.
-#[derive(Debug, Clone, Serialize)]
-pub struct PersonView {
-    pub person_id: String,
-    /// `(type, value, first seen, last seen)`.
-    pub identifiers: Vec<(String, String, Option<String>, Option<String>)>,
-    /// Edges touching this person that were not merged, with the reason.
-    pub dropped_edges: Vec<String>,
-    /// People merged into this one.
-    pub merged_from: Vec<Merge>,
-}
-
-fn time_text(us: Option<i64>) -> Option<String> {
-    us.and_then(chrono::DateTime::from_timestamp_micros)
-        .map(|t| t.to_rfc3339())
-}
-
-/// The committed state (for `identity show` / `stats`).
-pub async fn load_state(output: &OutputTables, identity: &Identity) -> Result<State> {
-    table::load(output, &identity.identifiers)
-        .await?
-        .ok_or_else(|| {
-            EngineError::Usage(format!(
-                "no identity map at {} yet: run `segmint identity build` first",
-                output.describe(table::IDENTITY)
-            ))
-        })
-}
-
-/// A person by person id, or by any of its identifiers (`type:value` or a bare value).
-pub fn person(state: &State, id: &str) -> Option<PersonView> {
-    let by_identifier = state.nodes.iter().enumerate().find(|(_, n)| {
-        let t = &state.types[n.rank as usize];
-        n.value == id || format!("{t}:{}", n.value) == id
-    });
-    let person_id = if state.person.iter().any(|p| p == id) {
-        id.to_string()
-    } else if let Some(m) = state.merges.iter().rev().find(|m| m.merged == id) {
-        m.into.clone()
-    } else {
-        state.person[by_identifier?.0].clone()
-    };
-    let members: HashSet<u32> = (0..state.nodes.len() as u32)
-        .filter(|i| state.person[*i as usize] == person_id)
-        .collect();
-    let mut identifiers: Vec<_> = members
-        .iter()
-        .map(|i| {
-            let n = &state.nodes[*i as usize];
-            (
-                state.types[n.rank as usize].clone(),
-                n.value.clone(),
-                time_text(n.first_seen),
-                time_text(n.last_seen),
-            )
-        })
-        .collect();
-    identifiers.sort();
-    let dropped_edges = state
-        .edges
-        .iter()
-        .zip(&state.dropped)
-        .filter(|(e, d)| d.is_some() && (members.contains(&e.a) || members.contains(&e.b)))
-        .map(|(e, d)| {
-            let (a, b) = (&state.nodes[e.a as usize], &state.nodes[e.b as usize]);
-            format!(
-                "{}:{} — {}:{} ({})",
-                state.types[a.rank as usize],
-                a.value,
-                state.types[b.rank as usize],
-                b.value,
-                d.clone().unwrap_or_default()
-            )
-        })
-        .collect();
-    let merged_from = state
-        .merges
-        .iter()
-        .filter(|m| m.into == person_id)
-        .cloned()
-        .collect();
-    Some(PersonView {
-        person_id,
-        identifiers,
-        dropped_edges,
-        merged_from,
-    })
 }

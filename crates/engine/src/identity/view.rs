@@ -36,7 +36,7 @@ pub async fn map_source(
     };
     let urls = kind_files(&table, "node", &object)?
         .iter()
-        .map(|u| ListingTableUrl::parse(u))
+        .map(ListingTableUrl::parse)
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| EngineError::output(&object, e))?;
     if urls.is_empty() {
@@ -63,7 +63,7 @@ pub async fn map_source(
         if let Some(days) = b.column_by_name("as_of").and_then(|c| {
             c.as_any()
                 .downcast_ref::<datafusion::arrow::array::Date32Array>()
-        }) && days.len() > 0
+        }) && !days.is_empty()
             && days.is_valid(0)
         {
             built = Some(crate::members::date_of_days(days.value(0)));

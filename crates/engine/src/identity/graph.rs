@@ -58,10 +58,6 @@ impl Rules {
             limits,
         }
     }
-
-    fn limited(&self) -> bool {
-        self.limits.iter().any(|l| *l != u32::MAX)
-    }
 }
 
 /// The person id of a person anchored at identifier (`id_type`, `value`): `p_` and 16 hex
@@ -147,7 +143,8 @@ impl UnionFind {
 }
 
 /// Stitch `nodes` and `edges` into people. `raw`: each node's raw component label when
-/// already known (from the distributed contraction); else found here with a union-find.
+/// already known (from the distributed contraction: a node index per component); else found
+/// here with a union-find.
 pub fn stitch(nodes: &[Node], edges: &[Edge], raw: Option<&[u32]>, rules: &Rules) -> Stitched {
     let n = nodes.len();
     let raw: Vec<u32> = match raw {
@@ -160,27 +157,36 @@ pub fn stitch(nodes: &[Node], edges: &[Edge], raw: Option<&[u32]>, rules: &Rules
             (0..n as u32).map(|v| uf.find(v)).collect()
         }
     };
-    // Nodes of each raw component.
-    let mut members: HashMap<u32, Vec<u32>> = HashMap::new();
-    for (v, label) in raw.iter().enumerate() {
-        members.entry(*label).or_default().push(v as u32);
-    }
-    // Components over a limit.
+    // Components over a limit: counts per (limited type, component label).
     let mut violating: HashMap<u32, Vec<u32>> = HashMap::new();
-    if rules.limited() {
-        for (label, vs) in &members {
-            let mut counts = vec![0u32; rules.types.len()];
-            for v in vs {
-                counts[nodes[*v as usize].rank as usize] += 1;
+    for (t, limit) in rules.limits.iter().enumerate() {
+        if *limit == u32::MAX {
+            continue;
+        }
+        let mut counts = vec![0u32; n];
+        for (v, label) in raw.iter().enumerate() {
+            if nodes[v].rank as usize == t {
+                counts[*label as usize] += 1;
             }
-            if counts.iter().zip(&rules.limits).any(|(c, l)| c > l) {
-                violating.insert(*label, Vec::new());
+        }
+        for (label, c) in counts.iter().enumerate() {
+            if c > limit {
+                violating.entry(label as u32).or_default();
             }
         }
     }
-    for (i, e) in edges.iter().enumerate() {
-        if let Some(list) = violating.get_mut(&raw[e.a as usize]) {
-            list.push(i as u32);
+    // Their nodes and edges.
+    let mut members: HashMap<u32, Vec<u32>> = HashMap::new();
+    if !violating.is_empty() {
+        for (v, label) in raw.iter().enumerate() {
+            if violating.contains_key(label) {
+                members.entry(*label).or_default().push(v as u32);
+            }
+        }
+        for (i, e) in edges.iter().enumerate() {
+            if let Some(list) = violating.get_mut(&raw[e.a as usize]) {
+                list.push(i as u32);
+            }
         }
     }
     let mut person_root: Vec<u32> = raw.clone();
@@ -225,19 +231,16 @@ pub fn stitch(nodes: &[Node], edges: &[Edge], raw: Option<&[u32]>, rules: &Rules
     }
 }
 
-/// Per node, the anchor node of its group (`group[v]` labels the groups).
+/// Per node, the anchor node of its group (`group[v]`, a node index, labels the groups).
 fn anchors(nodes: &[Node], group: &[u32]) -> Vec<u32> {
-    let mut best: HashMap<u32, u32> = HashMap::new();
+    let mut best = vec![u32::MAX; nodes.len()];
     for (v, g) in group.iter().enumerate() {
-        best.entry(*g)
-            .and_modify(|b| {
-                if anchor_key(&nodes[v]) < anchor_key(&nodes[*b as usize]) {
-                    *b = v as u32;
-                }
-            })
-            .or_insert(v as u32);
+        let b = &mut best[*g as usize];
+        if *b == u32::MAX || anchor_key(&nodes[v]) < anchor_key(&nodes[*b as usize]) {
+            *b = v as u32;
+        }
     }
-    group.iter().map(|g| best[g]).collect()
+    group.iter().map(|g| best[*g as usize]).collect()
 }
 
 #[cfg(test)]

@@ -41,10 +41,7 @@ pub(super) fn record_merges(
         .enumerate()
         .map(|(i, n)| ((n.rank, n.value.as_str()), i))
         .collect();
-    let now: HashSet<&str> = nodes
-        .iter()
-        .map(|g| after.person[*g as usize].as_str())
-        .collect();
+    let now: HashSet<&str> = nodes.iter().map(|g| &*after.person[*g as usize]).collect();
     let mut gone: BTreeMap<String, (i64, u8, String, String)> = BTreeMap::new();
     for g in &nodes {
         let n = &after.nodes[*g as usize];
@@ -52,7 +49,7 @@ pub(super) fn record_merges(
             continue;
         };
         let old_person = &before.person[old];
-        if old_person.is_empty() || now.contains(old_person.as_str()) {
+        if old_person.is_empty() || now.contains(&**old_person) {
             continue;
         }
         let o = &before.nodes[old];
@@ -60,9 +57,9 @@ pub(super) fn record_merges(
             o.first_seen.unwrap_or(i64::MAX),
             o.rank,
             o.value.clone(),
-            after.person[*g as usize].clone(),
+            after.person[*g as usize].to_string(),
         );
-        gone.entry(old_person.clone())
+        gone.entry(old_person.to_string())
             .and_modify(|k| {
                 if (key.0, key.1, &key.2) < (k.0, k.1, &k.2) {
                     *k = key.clone();

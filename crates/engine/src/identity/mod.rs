@@ -31,7 +31,7 @@ use std::time::Instant;
 
 use chrono::NaiveDate;
 use datafusion::datasource::provider_as_source;
-use datafusion::logical_expr::{JoinType, TableSource, col};
+use datafusion::logical_expr::{TableSource, col};
 use datafusion::prelude::SessionContext;
 use segmint_spec::{Identity, Project};
 use serde::Serialize;
@@ -90,6 +90,15 @@ pub struct IdentitySummary {
     pub components_ms: u64,
     pub stitch_ms: u64,
     pub write_ms: u64,
+}
+
+/// What the DataFusion stages of a build found.
+struct ObservedGraph {
+    nodes: Vec<Node>,
+    edges: Vec<Edge>,
+    components: contract::Components,
+    read_ms: u64,
+    components_ms: u64,
 }
 
 /// A hash of the settings a map depends on: an update under other settings would not equal
@@ -200,70 +209,76 @@ impl IdentitySession {
         scratch: &Scratch,
         as_of: NaiveDate,
     ) -> Result<IdentitySummary> {
+        let hi = self.end_of(as_of)?;
+        let graph = self.observe_graph(ctx, scratch, hi).await?;
+        let started = Instant::now();
+        let stitched = stitch(
+            &graph.nodes,
+            &graph.edges,
+            Some(&graph.components.labels),
+            &self.rules(),
+        );
+        let previous = table::load(&self.output, &self.identity.identifiers)
+            .await
+            .ok()
+            .flatten();
+        let mut state = self.state_of(graph.nodes, graph.edges, &stitched);
+        state.merges = previous
+            .as_ref()
+            .map(|p| p.merges.clone())
+            .unwrap_or_default();
+        let merges = match &previous {
+            Some(p) => record_merges(p, &mut state, None, as_of),
+            None => 0,
+        };
+        drop(previous);
+        let stitch_ms = started.elapsed().as_millis() as u64;
+        let raw: HashSet<&Arc<str>> = state.component.iter().collect();
+        let summary = IdentitySummary {
+            mode: "build".into(),
+            rounds: graph.components.rounds,
+            components: raw.len() as u64,
+            merges,
+            read_ms: graph.read_ms,
+            components_ms: graph.components_ms,
+            stitch_ms,
+            ..IdentitySummary::default()
+        };
+        self.commit(state, summary, as_of).await
+    }
+
+    /// The DataFusion part of a build: nodes and numbered edges of the events before `hi`,
+    /// and their raw components. Every intermediate is dropped on return.
+    async fn observe_graph(
+        &self,
+        ctx: &SessionContext,
+        scratch: &Scratch,
+        hi: i64,
+    ) -> Result<ObservedGraph> {
         let plan = EngineError::Plan;
         let started = Instant::now();
-        let hi = self.end_of(as_of)?;
         let tuples = observe::tuples(ctx, &self.identity, self.tuple_sources(None, hi))?;
         let tuples = scratch.keep(ctx, "tuples", tuples).await?.df;
         let node_batches = scratch
             .collect(observe::nodes(&tuples, &self.identity)?)
             .await?;
-        let types = self.identity.identifiers.clone();
-        let (nodes, numbered) = number_nodes(&types, node_batches)?;
+        let (nodes, numbered) = number_nodes(&self.identity.identifiers, node_batches)?;
         let numbered = scratch
             .keep_batches(ctx, "nodes", numbered_schema(), numbered)
             .await?;
         let mut edges: Vec<Edge> = Vec::new();
         let mut edge_df = None;
-        if let Some(links) = observe::edges(&tuples, &self.identity)? {
-            let na = numbered
-                .clone()
-                .select(vec![
-                    col("id_type").alias("na_type"),
-                    col("id_value").alias("na_value"),
-                    col("n").alias("a"),
-                ])
-                .map_err(plan)?;
-            let nb = numbered
-                .clone()
-                .select(vec![
-                    col("id_type").alias("nb_type"),
-                    col("id_value").alias("nb_value"),
-                    col("n").alias("b"),
-                ])
-                .map_err(plan)?;
-            let joined = links
-                .join(
-                    na,
-                    JoinType::Inner,
-                    &["a_type", "a_value"],
-                    &["na_type", "na_value"],
-                    None,
-                )
-                .and_then(|d| {
-                    d.join(
-                        nb,
-                        JoinType::Inner,
-                        &["b_type", "b_value"],
-                        &["nb_type", "nb_value"],
-                        None,
-                    )
-                })
-                .and_then(|d| {
-                    d.select(vec![
-                        col("a"),
-                        col("b"),
-                        col("first_seen"),
-                        col("last_seen"),
-                    ])
-                })
-                .map_err(plan)?;
-            let kept = scratch.keep(ctx, "links", joined).await?.df;
+        let with_numbers = observe::numbered_tuples(&tuples, &numbered, &self.identity)?;
+        let with_numbers = scratch.keep(ctx, "numbered_tuples", with_numbers).await?.df;
+        drop((tuples, numbered));
+        if let Some(links) = observe::numbered_edges(&with_numbers, &self.identity)? {
+            let kept = scratch.keep(ctx, "links", links).await?.df;
             for b in scratch.collect(kept.clone()).await? {
                 read_numbered_edges(&b, &mut edges)?;
             }
             edge_df = Some(kept.select(vec![col("a"), col("b")]).map_err(plan)?);
         }
+        drop(with_numbers);
         let read_ms = started.elapsed().as_millis() as u64;
         let started = Instant::now();
         let components = match edge_df {
@@ -273,32 +288,13 @@ impl IdentitySession {
                 rounds: 0,
             },
         };
-        let components_ms = started.elapsed().as_millis() as u64;
-        let started = Instant::now();
-        let stitched = stitch(&nodes, &edges, Some(&components.labels), &self.rules());
-        let previous = table::load(&self.output, &types).await.ok().flatten();
-        let mut state = self.state_of(nodes, edges, &stitched);
-        state.merges = previous
-            .as_ref()
-            .map(|p| p.merges.clone())
-            .unwrap_or_default();
-        let merges = match &previous {
-            Some(p) => record_merges(p, &mut state, None, as_of),
-            None => 0,
-        };
-        let stitch_ms = started.elapsed().as_millis() as u64;
-        let raw: HashSet<&String> = state.component.iter().collect();
-        let summary = IdentitySummary {
-            mode: "build".into(),
-            rounds: components.rounds,
-            components: raw.len() as u64,
-            merges,
+        Ok(ObservedGraph {
+            nodes,
+            edges,
+            components,
             read_ms,
-            components_ms,
-            stitch_ms,
-            ..IdentitySummary::default()
-        };
-        self.commit(state, summary, as_of).await
+            components_ms: started.elapsed().as_millis() as u64,
+        })
     }
 
     /// Add the events since the last build or update (up to the end of `as_of`), re-stitch
@@ -364,8 +360,8 @@ impl IdentitySession {
                             last_seen: None,
                             ..node.clone()
                         });
-                        previous.person.push(String::new());
-                        previous.component.push(String::new());
+                        previous.person.push(Arc::from(""));
+                        previous.component.push(Arc::from(""));
                         (previous.nodes.len() - 1) as u32
                     });
                 let n = &mut previous.nodes[i as usize];
@@ -403,7 +399,7 @@ impl IdentitySession {
             }
         }
         // The raw components touched: all their nodes and edges are stitched again.
-        let hit: HashSet<String> = touched
+        let hit: HashSet<Arc<str>> = touched
             .iter()
             .filter(|i| (**i as usize) < old_nodes)
             .map(|i| previous.component[*i as usize].clone())
@@ -448,7 +444,7 @@ impl IdentitySession {
         }
         let merges = record_merges(&before, &mut previous, Some(&affected), as_of);
         let stitch_ms = started.elapsed().as_millis() as u64;
-        let hit_components: HashSet<&String> = affected
+        let hit_components: HashSet<&Arc<str>> = affected
             .iter()
             .map(|g| &previous.component[*g as usize])
             .collect();
@@ -467,24 +463,33 @@ impl IdentitySession {
         format!("limit:{}", self.identity.identifiers[d.limit_rank as usize])
     }
 
-    /// Person and component ids of each node.
-    fn ids_of(&self, nodes: &[Node], stitched: &Stitched) -> (Vec<String>, Vec<String>) {
+    /// Person and component ids of each node (one shared string per person).
+    fn ids_of(&self, nodes: &[Node], stitched: &Stitched) -> (Vec<Arc<str>>, Vec<Arc<str>>) {
         let types = &self.identity.identifiers;
-        let mut cache: HashMap<u32, String> = HashMap::new();
-        let mut id = |anchor: u32| {
-            cache
-                .entry(anchor)
-                .or_insert_with(|| {
-                    let n = &nodes[anchor as usize];
-                    person_id(&types[n.rank as usize], &n.value)
-                })
-                .clone()
+        let name = |anchor: u32, prefix: &str| -> Arc<str> {
+            let n = &nodes[anchor as usize];
+            let id = person_id(&types[n.rank as usize], &n.value);
+            Arc::from(format!("{prefix}{}", &id[2..]))
         };
-        let person = stitched.person.iter().map(|a| id(*a)).collect();
+        let mut people: Vec<Option<Arc<str>>> = vec![None; nodes.len()];
+        let person = stitched
+            .person
+            .iter()
+            .map(|a| {
+                people[*a as usize]
+                    .get_or_insert_with(|| name(*a, "p_"))
+                    .clone()
+            })
+            .collect();
+        let mut components: Vec<Option<Arc<str>>> = vec![None; nodes.len()];
         let component = stitched
             .component
             .iter()
-            .map(|a| format!("c_{}", &id(*a)[2..]))
+            .map(|a| {
+                components[*a as usize]
+                    .get_or_insert_with(|| name(*a, "c_"))
+                    .clone()
+            })
             .collect();
         (person, component)
     }
@@ -518,7 +523,7 @@ impl IdentitySession {
     ) -> Result<IdentitySummary> {
         let mut sizes: HashMap<&str, u64> = HashMap::new();
         for p in &state.person {
-            *sizes.entry(p.as_str()).or_default() += 1;
+            *sizes.entry(&**p).or_default() += 1;
         }
         let mut largest: Vec<(String, u64)> =
             sizes.iter().map(|(p, n)| (p.to_string(), *n)).collect();

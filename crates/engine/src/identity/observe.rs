@@ -191,3 +191,78 @@ pub fn edges(tuples: &DataFrame, identity: &Identity) -> Result<Option<DataFrame
     .map(Some)
     .map_err(plan)
 }
+
+/// The tuples with their identifiers as node numbers (`n0…nk`, `first_seen`, `last_seen`):
+/// one join of `numbered` (`id_type`, `id_value`, `n`) per identifier type, over the distinct
+/// tuples — far fewer rows than the edges.
+pub fn numbered_tuples(
+    tuples: &DataFrame,
+    numbered: &DataFrame,
+    identity: &Identity,
+) -> Result<DataFrame> {
+    use datafusion::logical_expr::JoinType;
+    let plan = EngineError::Plan;
+    let types = &identity.identifiers;
+    let mut with_numbers = tuples.clone();
+    for (r, name) in types.iter().enumerate() {
+        let key = format!("k{r}");
+        let n = format!("n{r}");
+        let side = numbered
+            .clone()
+            .filter(col("id_type").eq(lit(name.as_str())))
+            .and_then(|d| d.select(vec![col("id_value").alias(&key), col("n").alias(&n)]))
+            .map_err(plan)?;
+        with_numbers = with_numbers
+            .join(side, JoinType::Left, &[&value_column(r)], &[&key], None)
+            .map_err(plan)?;
+    }
+    with_numbers
+        .select(
+            (0..types.len())
+                .map(|r| col(format!("n{r}")))
+                .chain([col("first_seen"), col("last_seen")])
+                .collect::<Vec<Expr>>(),
+        )
+        .map_err(plan)
+}
+
+/// Links of numbered tuples: every pair of a tuple's identifiers, the higher-priority type
+/// as `a`: `a`, `b`, `first_seen`, `last_seen`.
+pub fn numbered_edges(with_numbers: &DataFrame, identity: &Identity) -> Result<Option<DataFrame>> {
+    let plan = EngineError::Plan;
+    let types = &identity.identifiers;
+    let mut all: Option<DataFrame> = None;
+    for i in 0..types.len() {
+        for j in i + 1..types.len() {
+            let (a, b) = (col(format!("n{i}")), col(format!("n{j}")));
+            let df = with_numbers
+                .clone()
+                .filter(a.clone().is_not_null().and(b.clone().is_not_null()))
+                .and_then(|d| {
+                    d.select(vec![
+                        a.alias("a"),
+                        b.alias("b"),
+                        col("first_seen"),
+                        col("last_seen"),
+                    ])
+                })
+                .map_err(plan)?;
+            all = Some(match all {
+                None => df,
+                Some(x) => x.union(df).map_err(plan)?,
+            });
+        }
+    }
+    let Some(all) = all else {
+        return Ok(None);
+    };
+    all.aggregate(
+        vec![col("a"), col("b")],
+        vec![
+            min(col("first_seen")).alias("first_seen"),
+            max(col("last_seen")).alias("last_seen"),
+        ],
+    )
+    .map(Some)
+    .map_err(plan)
+}

@@ -45,15 +45,15 @@ pub fn person(state: &State, id: &str) -> Option<PersonView> {
         let t = &state.types[n.rank as usize];
         n.value == id || format!("{t}:{}", n.value) == id
     });
-    let person_id = if state.person.iter().any(|p| p == id) {
+    let person_id = if state.person.iter().any(|p| &**p == id) {
         id.to_string()
     } else if let Some(m) = state.merges.iter().rev().find(|m| m.merged == id) {
         m.into.clone()
     } else {
-        state.person[by_identifier?.0].clone()
+        state.person[by_identifier?.0].to_string()
     };
     let members: HashSet<u32> = (0..state.nodes.len() as u32)
-        .filter(|i| state.person[*i as usize] == person_id)
+        .filter(|i| *state.person[*i as usize] == *person_id)
         .collect();
     let mut identifiers: Vec<_> = members
         .iter()

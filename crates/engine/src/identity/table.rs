@@ -76,9 +76,9 @@ pub struct State {
     /// Identifier types, by rank.
     pub types: Vec<String>,
     pub nodes: Vec<Node>,
-    /// Per node: its person id and raw component id.
-    pub person: Vec<String>,
-    pub component: Vec<String>,
+    /// Per node: its person id and raw component id (shared by the person's nodes).
+    pub person: Vec<Arc<str>>,
+    pub component: Vec<Arc<str>>,
     pub edges: Vec<Edge>,
     /// Per edge: why it was not merged.
     pub dropped: Vec<Option<String>>,
@@ -88,7 +88,7 @@ pub struct State {
     pub summary: String,
 }
 
-fn text(rows: usize, value: impl Fn(usize) -> Option<String>) -> ArrayRef {
+fn text<'a>(rows: usize, value: impl Fn(usize) -> Option<&'a str>) -> ArrayRef {
     let mut b = StringBuilder::with_capacity(rows, rows * 8);
     for i in 0..rows {
         b.append_option(value(i));
@@ -103,16 +103,13 @@ fn times(rows: usize, value: impl Fn(usize) -> Option<i64>) -> ArrayRef {
     )
 }
 
-fn nulls(rows: usize, data_type: &DataType) -> ArrayRef {
-    datafusion::arrow::array::new_null_array(data_type, rows)
-}
-
-/// Rows `lo..hi` of one kind as a batch; `column(name, i)` gives text values.
+/// Rows `lo..hi` of one kind as a batch: `text(column, i)`, `time(column, i)` and `day(i)`
+/// give the values of row `i` (absent columns are NULL).
 struct Rows<'a> {
     kind: &'static str,
     lo: usize,
     hi: usize,
-    text: &'a dyn Fn(&str, usize) -> Option<String>,
+    text: &'a dyn Fn(&str, usize) -> Option<&'a str>,
     time: &'a dyn Fn(&str, usize) -> Option<i64>,
     day: &'a dyn Fn(usize) -> Option<i32>,
 }
@@ -127,90 +124,106 @@ fn batch(rows: Rows<'_>) -> Result<RecordBatch> {
             ("kind", _) => Arc::new(StringArray::from(vec![rows.kind; n])) as ArrayRef,
             (name, DataType::Utf8) => text(n, |i| (rows.text)(name, rows.lo + i)),
             (name, DataType::Timestamp(..)) => times(n, |i| (rows.time)(name, rows.lo + i)),
-            ("as_of", _) => Arc::new(Date32Array::from(
+            (_, _) => Arc::new(Date32Array::from(
                 (0..n).map(|i| (rows.day)(rows.lo + i)).collect::<Vec<_>>(),
             )),
-            (_, t) => nulls(n, t),
         })
         .collect();
     RecordBatch::try_new(schema, columns).map_err(EngineError::Arrow)
 }
 
 impl State {
-    fn batches(&self) -> Result<Vec<RecordBatch>> {
-        let mut out = Vec::new();
+    /// The table's rows, one batch at a time (`ROWS_PER_BATCH` rows each) into `sink`, so no
+    /// more than one batch of strings is built at once.
+    async fn write_batches(&self, writer: &mut RecordBatchWriter, object: &str) -> Result<()> {
         let none_time = |_: &str, _: usize| None;
         let none_day = |_: usize| None;
+        let types: Vec<&str> = self.types.iter().map(String::as_str).collect();
+        let mut put = async |b: RecordBatch| {
+            writer
+                .write(b)
+                .await
+                .map_err(|e| EngineError::output(object, e))
+        };
         for lo in (0..self.nodes.len()).step_by(ROWS_PER_BATCH) {
             let hi = (lo + ROWS_PER_BATCH).min(self.nodes.len());
-            out.push(batch(Rows {
+            let text = |name: &str, i: usize| match name {
+                "id_type" => Some(types[self.nodes[i].rank as usize]),
+                "id_value" => Some(self.nodes[i].value.as_str()),
+                "person_id" => Some(&*self.person[i]),
+                "component" => Some(&*self.component[i]),
+                _ => None,
+            };
+            let time = |name: &str, i: usize| match name {
+                "first_seen" => self.nodes[i].first_seen,
+                "last_seen" => self.nodes[i].last_seen,
+                _ => None,
+            };
+            put(batch(Rows {
                 kind: "node",
                 lo,
                 hi,
-                text: &|name, i| match name {
-                    "id_type" => Some(self.types[self.nodes[i].rank as usize].clone()),
-                    "id_value" => Some(self.nodes[i].value.clone()),
-                    "person_id" => Some(self.person[i].clone()),
-                    "component" => Some(self.component[i].clone()),
-                    _ => None,
-                },
-                time: &|name, i| match name {
-                    "first_seen" => self.nodes[i].first_seen,
-                    "last_seen" => self.nodes[i].last_seen,
-                    _ => None,
-                },
+                text: &text,
+                time: &time,
                 day: &none_day,
-            })?);
+            })?)
+            .await?;
         }
         for lo in (0..self.edges.len()).step_by(ROWS_PER_BATCH) {
             let hi = (lo + ROWS_PER_BATCH).min(self.edges.len());
-            out.push(batch(Rows {
+            let text = |name: &str, i: usize| {
+                let e = &self.edges[i];
+                let (a, b) = (&self.nodes[e.a as usize], &self.nodes[e.b as usize]);
+                match name {
+                    "id_type" => Some(types[a.rank as usize]),
+                    "id_value" => Some(a.value.as_str()),
+                    "other_type" => Some(types[b.rank as usize]),
+                    "other_value" => Some(b.value.as_str()),
+                    "dropped" => self.dropped[i].as_deref(),
+                    _ => None,
+                }
+            };
+            let time = |name: &str, i: usize| match name {
+                "first_seen" => self.edges[i].first_seen,
+                "last_seen" => self.edges[i].last_seen,
+                _ => None,
+            };
+            put(batch(Rows {
                 kind: "edge",
                 lo,
                 hi,
-                text: &|name, i| {
-                    let e = &self.edges[i];
-                    let (a, b) = (&self.nodes[e.a as usize], &self.nodes[e.b as usize]);
-                    match name {
-                        "id_type" => Some(self.types[a.rank as usize].clone()),
-                        "id_value" => Some(a.value.clone()),
-                        "other_type" => Some(self.types[b.rank as usize].clone()),
-                        "other_value" => Some(b.value.clone()),
-                        "dropped" => self.dropped[i].clone(),
-                        _ => None,
-                    }
-                },
-                time: &|name, i| match name {
-                    "first_seen" => self.edges[i].first_seen,
-                    "last_seen" => self.edges[i].last_seen,
-                    _ => None,
-                },
+                text: &text,
+                time: &time,
                 day: &none_day,
-            })?);
+            })?)
+            .await?;
         }
         if !self.merges.is_empty() {
-            out.push(batch(Rows {
+            let text = |name: &str, i: usize| match name {
+                "person_id" => Some(self.merges[i].merged.as_str()),
+                "into_person" => Some(self.merges[i].into.as_str()),
+                _ => None,
+            };
+            put(batch(Rows {
                 kind: "merge",
                 lo: 0,
                 hi: self.merges.len(),
-                text: &|name, i| match name {
-                    "person_id" => Some(self.merges[i].merged.clone()),
-                    "into_person" => Some(self.merges[i].into.clone()),
-                    _ => None,
-                },
+                text: &text,
                 time: &none_time,
                 day: &|i| Some(days_since_epoch(self.merges[i].as_of)),
-            })?);
+            })?)
+            .await?;
         }
-        out.push(batch(Rows {
+        let text = |name: &str, _: usize| (name == "summary").then_some(self.summary.as_str());
+        put(batch(Rows {
             kind: "state",
             lo: 0,
             hi: 1,
-            text: &|name, _| (name == "summary").then(|| self.summary.clone()),
+            text: &text,
             time: &none_time,
             day: &|_| self.as_of.map(days_since_epoch),
-        })?);
-        Ok(out)
+        })?)
+        .await
     }
 
     /// Replace the table's contents with this state in one commit; the new version.
@@ -222,12 +235,7 @@ impl State {
             .map_err(|e| EngineError::output(&object, e))?;
         let mut writer =
             RecordBatchWriter::for_table(&table).map_err(|e| EngineError::output(&object, e))?;
-        for b in self.batches()? {
-            writer
-                .write(b)
-                .await
-                .map_err(|e| EngineError::output(&object, e))?;
-        }
+        self.write_batches(&mut writer, &object).await?;
         let adds = writer
             .flush()
             .await
@@ -328,6 +336,16 @@ fn opt_time(a: &TimestampMicrosecondArray, i: usize) -> Option<i64> {
     a.is_valid(i).then(|| a.value(i))
 }
 
+/// One shared string per distinct value.
+fn shared(seen: &mut HashMap<String, Arc<str>>, value: &str) -> Arc<str> {
+    if let Some(s) = seen.get(value) {
+        return s.clone();
+    }
+    let s: Arc<str> = Arc::from(value);
+    seen.insert(value.to_string(), s.clone());
+    s
+}
+
 fn opt_text(a: &StringArray, i: usize) -> Option<String> {
     a.is_valid(i).then(|| a.value(i).to_string())
 }
@@ -351,6 +369,8 @@ pub async fn load(out: &OutputTables, types: &[String]) -> Result<Option<State>>
         ..State::default()
     };
     let mut index: HashMap<(u8, String), u32> = HashMap::new();
+    let mut people: HashMap<String, Arc<str>> = HashMap::new();
+    let mut components: HashMap<String, Arc<str>> = HashMap::new();
     for b in read_kind(&table, "node", &object).await? {
         let (t, v, p, c) = (
             column(&b, "id_type", &object)?,
@@ -371,8 +391,8 @@ pub async fn load(out: &OutputTables, types: &[String]) -> Result<Option<State>>
             };
             index.insert((node.rank, node.value.clone()), state.nodes.len() as u32);
             state.nodes.push(node);
-            state.person.push(p.value(i).to_string());
-            state.component.push(c.value(i).to_string());
+            state.person.push(shared(&mut people, p.value(i)));
+            state.component.push(shared(&mut components, c.value(i)));
         }
     }
     for b in read_kind(&table, "edge", &object).await? {

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Thread scaling of a whole-library run: the same release `segmint run` pinned to 1, 2, 4, 8
+# and 16 cores (as many as the machine has) with `taskset`; segmint sizes its partitions and
+# threads from the cores it may use. Prints wall time, speed-up over one core and peak RSS.
+#
+# usage: benches/scripts/thread_scaling.sh [USERS]
+#   USERS defaults to 60000 (about 20 M events). SEGMINT=path/to/segmint (default
+#   target/release/segmint), DIR=where the lake and output go (default
+#   target/bench-library-USERS, shared with library_run.sh).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+users="${1:-60000}"
+segmint="${SEGMINT:-target/release/segmint}"
+dir="${DIR:-target/bench-library-$users}"
+mkdir -p "$dir"
+if [ ! -d "$dir/lake/events" ]; then
+  "$segmint" generate-lake --out "$dir/lake" --users "$users" >/dev/null
+fi
+rm -rf "$dir/segments-scaling"
+cp -r segments "$dir/segments-scaling"
+cat > "$dir/scaling.yaml" <<YAML
+lake:
+  events:
+    location: lake/events
+    partitioning: {date: date}
+    columns: {entity: user_id, time: event_time, event: event_name}
+  profiles:
+    location: lake/profiles
+    key: user_id
+output:
+  location: out-scaling
+timezone: UTC
+segments: segments-scaling
+YAML
+cores=$(nproc)
+one=""
+for n in 1 2 4 8 16; do
+  if [ "$n" -gt "$cores" ]; then break; fi
+  rm -rf "$dir/out-scaling"
+  /usr/bin/time -f "%e %M" -o "$dir/scaling-time.txt" taskset -c "0-$((n - 1))" \
+    "$segmint" -p "$dir/scaling.yaml" run --as-of 2026-11-22 --json > /dev/null
+  read -r wall rss_kb < "$dir/scaling-time.txt"
+  if [ -z "$one" ]; then one=$wall; fi
+  printf "%2d cores: %6.2fs  speed-up %5.2fx  peak RSS %5d MB\n" "$n" "$wall" \
+    "$(echo "$one / $wall" | bc -l)" "$((rss_kb / 1024))"
+done

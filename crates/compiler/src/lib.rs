@@ -19,6 +19,7 @@ mod features;
 mod leaf;
 mod leaves;
 mod plan;
+mod staged;
 mod time;
 pub mod trained;
 
@@ -31,4 +32,5 @@ pub use plan::{
     Compiled, LeafColumn, OutputColumn, SegmentColumn, as_of_day_filter, compile, scan_filter,
     scan_range, span_filter, time_range_filter,
 };
+pub use staged::Staged;
 pub use time::AsOf;

@@ -14,6 +14,7 @@ use crate::compare::{conjunction, timestamp};
 use crate::describe::describe;
 use crate::error::{CompileError, Result};
 use crate::leaf::{Aggregates, LeafCompiler};
+use crate::staged::Staged;
 use crate::time::AsOf;
 use crate::trained::Trained;
 
@@ -49,6 +50,8 @@ pub struct OutputColumn {
 #[derive(Debug, Clone)]
 pub struct Compiled {
     pub plan: LogicalPlan,
+    /// The same result in two steps, for runs under a memory limit: see [`Staged`].
+    pub staged: Staged,
     pub segments: Vec<SegmentColumn>,
     pub leaves: Vec<LeafColumn>,
     pub outputs: Vec<OutputColumn>,
@@ -217,6 +220,7 @@ pub fn compile(
         ]);
     }
 
+    let grouped = plan.clone().build()?;
     plan = with_windows(plan, &aggs)?;
 
     let mut projection = vec![entity.alias("entity")];
@@ -238,9 +242,11 @@ pub fn compile(
         })
         .reduce(Expr::or)
         .unwrap_or(lit(false));
+    let staged = Staged::new(grouped, &aggs.windows, &projection, &any_member)?;
     let plan = plan.project(projection)?.filter(any_member)?.build()?;
     Ok(Compiled {
         plan,
+        staged,
         segments: outputs.into_iter().map(|(s, _)| s).collect(),
         leaves: leaf_columns.into_iter().map(|(l, _)| l).collect(),
         outputs: output_columns.into_iter().map(|(o, _)| o).collect(),

@@ -130,17 +130,89 @@ pub async fn execute_metered(
             _ => read_error(&session.events_location, e).await,
         }
     };
-    let df = DataFrame::new(session.ctx.state(), compiled.plan.clone());
-    let plan = match df.create_physical_plan().await {
-        Ok(plan) => plan,
-        Err(e) => return Err(failed(e).await),
+    let run = |plan: datafusion::logical_expr::LogicalPlan| async {
+        let df = DataFrame::new(session.ctx.state(), plan);
+        let physical = df.create_physical_plan().await?;
+        let batches =
+            datafusion::physical_plan::collect(physical.clone(), session.ctx.task_ctx()).await?;
+        Ok::<_, datafusion::error::DataFusionError>((batches, physical))
     };
-    let batches =
-        match datafusion::physical_plan::collect(plan.clone(), session.ctx.task_ctx()).await {
+    let mut spills = (0, 0);
+    let batches = if limit.is_some() {
+        // Under a limit, in two steps: the grouped rows go to a temporary file, so the
+        // aggregation's memory is free before the ranking windows sort (see `Staged`).
+        let written = async {
+            // In DataFusion's spill folder; removed when `spill` drops.
+            let spill = session
+                .ctx
+                .runtime_env()
+                .disk_manager
+                .create_tmp_file("segmint grouped rows")?;
+            let path = spill
+                .path()
+                .map(|p| p.with_extension("parquet"))
+                .ok_or_else(|| {
+                    datafusion::error::DataFusionError::ResourcesExhausted(
+                        "no spill folder for the grouped rows".into(),
+                    )
+                })?;
+            // Streamed to the file batch by batch: the grouped rows are never all in memory.
+            let physical = DataFrame::new(session.ctx.state(), compiled.staged.grouped.clone())
+                .create_physical_plan()
+                .await?;
+            let mut stream = datafusion::physical_plan::execute_stream(
+                physical.clone(),
+                session.ctx.task_ctx(),
+            )?;
+            let file = std::fs::File::create(&path)?;
+            // Small row groups: the writer buffers one row group before writing it out.
+            let properties = datafusion::parquet::file::properties::WriterProperties::builder()
+                .set_max_row_group_row_count(Some(4096))
+                .build();
+            let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(
+                file,
+                stream.schema(),
+                Some(properties),
+            )?;
+            while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+                writer.write(&batch?)?;
+            }
+            writer.close()?;
+            // Release what step one's operators still reserve (the profiles join's table).
+            drop(stream);
+            spills = crate::memory::spills(physical.as_ref());
+            let table = session
+                .ctx
+                .read_parquet(
+                    path.display().to_string(),
+                    datafusion::prelude::ParquetReadOptions::default(),
+                )
+                .await?
+                .into_view();
+            let finish = compiled
+                .staged
+                .finish(datafusion::datasource::provider_as_source(table))
+                .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+            let (batches, physical) = run(finish).await?;
+            let (c, b) = crate::memory::spills(physical.as_ref());
+            spills = (spills.0 + c, spills.1 + b);
+            let _ = std::fs::remove_file(&path);
+            Ok::<_, datafusion::error::DataFusionError>(batches)
+        };
+        match written.await {
             Ok(batches) => batches,
             Err(e) => return Err(failed(e).await),
-        };
-    let (spills, spilled_bytes) = crate::memory::spills(plan.as_ref());
+        }
+    } else {
+        match run(compiled.plan.clone()).await {
+            Ok((batches, physical)) => {
+                spills = crate::memory::spills(physical.as_ref());
+                batches
+            }
+            Err(e) => return Err(failed(e).await),
+        }
+    };
+    let (spills, spilled_bytes) = spills;
     let memory = MemoryUse {
         limit_bytes: limit,
         peak_bytes: session.memory.as_ref().map(|p| p.peak() as u64),

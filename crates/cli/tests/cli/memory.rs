@@ -44,9 +44,10 @@ fn a_limited_run_spills_and_commits_the_same_members() {
     assert_eq!(free["memory"]["limit_bytes"], serde_json::Value::Null);
     assert_eq!(free["memory"]["spills"], 0);
 
-    // Three quarters of the unbounded peak: the aggregation spills, the members are the
-    // same. (The unbounded peak uses 32K-row batches, the limited run 1K-row batches.)
-    let limit = (peak * 3 / 4).to_string();
+    // A quarter of the unbounded peak: the aggregation spills, the run goes in two steps
+    // (grouped rows to a file, then the ranking windows), and the members are the same.
+    // (The unbounded peak uses 32K-row batches, the limited run 1K-row batches.)
+    let limit = (peak / 4).to_string();
     let limited = summary(&segmint(
         d,
         &[
@@ -61,11 +62,11 @@ fn a_limited_run_spills_and_commits_the_same_members() {
         ],
     ));
     let memory = &limited["memory"];
-    assert_eq!(memory["limit_bytes"].as_u64(), Some(peak * 3 / 4));
+    assert_eq!(memory["limit_bytes"].as_u64(), Some(peak / 4));
     assert!(memory["spills"].as_u64().unwrap() > 0, "{memory:#}");
     assert!(memory["spilled_bytes"].as_u64().unwrap() > 0, "{memory:#}");
     assert!(
-        memory["peak_bytes"].as_u64().unwrap() <= peak * 3 / 4,
+        memory["peak_bytes"].as_u64().unwrap() <= peak / 4,
         "{memory:#}"
     );
     let expected = blocking(members_at(&d.join("free"), None, AS_OF));

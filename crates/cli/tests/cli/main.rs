@@ -8,6 +8,7 @@ mod delta_tables;
 mod destinations;
 mod exit_codes;
 mod holdouts;
+mod identity;
 mod kill;
 mod memory;
 mod models;

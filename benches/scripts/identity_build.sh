@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `segmint identity build` over a synthetic identifier graph (benches/peers/identity_graph.py):
-# rounds, wall time and peak RSS of a release build, with the build's own timings.
+# rounds, wall time and peak RSS of a release build, with the build's own timings; then
+# `identity update` for one more day (benches/peers/identity_day.py: about 1.5 % of the
+# people touched) against a full rebuild of the same days.
 #
 # usage: benches/scripts/identity_build.sh [PEOPLE]
 #   PEOPLE defaults to 1250000 (about 10 M identifiers and 20 M edges).
@@ -16,6 +18,7 @@ mkdir -p "$dir"
 if [ ! -d "$dir/lake/events" ]; then
   "$python" benches/peers/identity_graph.py "$dir/lake" "$people"
 fi
+rm -rf "$dir/lake/events/date=2026-11-23"
 rm -rf "$dir/out"
 mkdir -p "$dir/segments"
 cat > "$dir/segmint.yaml" <<YAML
@@ -43,4 +46,21 @@ print(f"identity build: {s['identifiers']} identifiers, {s['edges']} edges -> {s
       f"{s['rounds']} contraction rounds; {wall:.1f}s wall, peak RSS {rss:.0f} MB")
 print(f"  read {s['read_ms']} ms, components {s['components_ms']} ms, "
       f"stitch {s['stitch_ms']} ms, write {s['write_ms']} ms; dropped {s['dropped_edges']}")
+PY
+
+"$python" benches/peers/identity_day.py "$dir/lake" "$people" 2026-11-23
+/usr/bin/time -f "%e %M" -o "$dir/time.txt" "$segmint" -p "$dir/segmint.yaml" \
+  identity update --as-of 2026-11-23 --json > "$dir/update.json"
+read -r uwall urss_kb < "$dir/time.txt"
+/usr/bin/time -f "%e %M" -o "$dir/time.txt" "$segmint" -p "$dir/segmint.yaml" \
+  identity build --as-of 2026-11-23 --json > "$dir/rebuild.json"
+read -r rwall rrss_kb < "$dir/time.txt"
+"$python" - "$dir/update.json" "$uwall" "$urss_kb" "$rwall" "$rrss_kb" <<'PY'
+import json, sys
+u = json.load(open(sys.argv[1]))
+uw, ur, rw, rr = float(sys.argv[2]), int(sys.argv[3]) / 1024, float(sys.argv[4]), int(sys.argv[5]) / 1024
+print(f"identity update (one more day): {u['components']} components re-stitched, {u['merges']} merges; "
+      f"{uw:.1f}s wall, peak RSS {ur:.0f} MB (read {u['read_ms']} ms, stitch {u['stitch_ms']} ms, "
+      f"write {u['write_ms']} ms)")
+print(f"full rebuild of the same days: {rw:.1f}s wall, peak RSS {rr:.0f} MB; update/rebuild {uw / rw:.2f}")
 PY

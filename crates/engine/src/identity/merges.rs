@@ -2,7 +2,8 @@
 //! of the previous map that no identifier carries any more went into the person its anchor
 //! identifier belongs to now.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
@@ -22,41 +23,30 @@ pub(super) fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     }
 }
 
-/// Record a merge for each person of `before` (among `only` nodes, else all) that no node
-/// carries any more: it went into the person its anchor identifier belongs to now.
+/// Record a merge for each earlier person that no node carries any more: it went into the
+/// person its anchor identifier (the earliest seen of its identifiers, then priority, then
+/// value) belongs to now. `nodes` are the nodes of `after` that may have changed person and
+/// `old[i]` the person `nodes[i]` had before (`None`: a new identifier).
 pub(super) fn record_merges(
-    before: &State,
     after: &mut State,
-    only: Option<&[u32]>,
+    nodes: &[u32],
+    old: &[Option<Arc<str>>],
     as_of: NaiveDate,
 ) -> u64 {
-    let nodes: Vec<u32> = match only {
-        Some(list) => list.to_vec(),
-        None => (0..after.nodes.len() as u32).collect(),
-    };
-    // Old people and their anchor (as they were), by node (type, value).
-    let old_index: HashMap<(u8, &str), usize> = before
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| ((n.rank, n.value.as_str()), i))
-        .collect();
     let now: HashSet<&str> = nodes.iter().map(|g| &*after.person[*g as usize]).collect();
     let mut gone: BTreeMap<String, (i64, u8, String, String)> = BTreeMap::new();
-    for g in &nodes {
-        let n = &after.nodes[*g as usize];
-        let Some(&old) = old_index.get(&(n.rank, n.value.as_str())) else {
+    for (g, old_person) in nodes.iter().zip(old) {
+        let Some(old_person) = old_person else {
             continue;
         };
-        let old_person = &before.person[old];
         if old_person.is_empty() || now.contains(&**old_person) {
             continue;
         }
-        let o = &before.nodes[old];
+        let n = &after.nodes[*g as usize];
         let key = (
-            o.first_seen.unwrap_or(i64::MAX),
-            o.rank,
-            o.value.clone(),
+            n.first_seen.unwrap_or(i64::MAX),
+            n.rank,
+            n.value.clone(),
             after.person[*g as usize].to_string(),
         );
         gone.entry(old_person.to_string())

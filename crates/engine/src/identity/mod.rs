@@ -218,20 +218,30 @@ impl IdentitySession {
             Some(&graph.components.labels),
             &self.rules(),
         );
-        let previous = table::load(&self.output, &self.identity.identifiers)
+        let mut state = self.state_of(graph.nodes, graph.edges, &stitched);
+        // Merges against the previous map (its people, not its edges), if there is one.
+        let previous = table::load_parts(&self.output, &self.identity.identifiers, false)
             .await
             .ok()
             .flatten();
-        let mut state = self.state_of(graph.nodes, graph.edges, &stitched);
-        state.merges = previous
-            .as_ref()
-            .map(|p| p.merges.clone())
-            .unwrap_or_default();
-        let merges = match &previous {
-            Some(p) => record_merges(p, &mut state, None, as_of),
+        let merges = match previous {
+            Some(p) => {
+                let index = p.index();
+                let old: Vec<Option<Arc<str>>> = state
+                    .nodes
+                    .iter()
+                    .map(|n| {
+                        index[n.rank as usize]
+                            .get(n.value.as_str())
+                            .map(|i| p.person[*i as usize].clone())
+                    })
+                    .collect();
+                state.merges = p.merges;
+                let all: Vec<u32> = (0..state.nodes.len() as u32).collect();
+                record_merges(&mut state, &all, &old, as_of)
+            }
             None => 0,
         };
-        drop(previous);
         let stitch_ms = started.elapsed().as_millis() as u64;
         let raw: HashSet<&Arc<str>> = state.component.iter().collect();
         let summary = IdentitySummary {
@@ -342,19 +352,17 @@ impl IdentitySession {
         let read_ms = started.elapsed().as_millis() as u64;
         let started = Instant::now();
         // Merge the new observations into the state; note what they touched.
-        let mut index: HashMap<(u8, String), u32> = previous
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| ((n.rank, n.value.clone()), i as u32))
-            .collect();
+        let mut index = previous.index();
         let old_nodes = previous.nodes.len();
         let mut touched: HashSet<u32> = HashSet::new();
         for b in &new_nodes {
             for node in read_nodes(&types, b)? {
-                let i = *index
-                    .entry((node.rank, node.value.clone()))
-                    .or_insert_with(|| {
+                let slot = &mut index[node.rank as usize];
+                let i = match slot.get(node.value.as_str()) {
+                    Some(i) => *i,
+                    None => {
+                        let i = previous.nodes.len() as u32;
+                        slot.insert(node.value.as_str().into(), i);
                         previous.nodes.push(Node {
                             first_seen: None,
                             last_seen: None,
@@ -362,8 +370,9 @@ impl IdentitySession {
                         });
                         previous.person.push(Arc::from(""));
                         previous.component.push(Arc::from(""));
-                        (previous.nodes.len() - 1) as u32
-                    });
+                        i
+                    }
+                };
                 let n = &mut previous.nodes[i as usize];
                 n.first_seen = min_opt(n.first_seen, node.first_seen);
                 n.last_seen = max_opt(n.last_seen, node.last_seen);
@@ -378,7 +387,10 @@ impl IdentitySession {
             .collect();
         for b in &new_edges {
             for (a, bb, first, last) in read_string_edges(&types, b)? {
-                let (Some(&a), Some(&bb)) = (index.get(&a), index.get(&bb)) else {
+                let (Some(&a), Some(&bb)) = (
+                    index[a.0 as usize].get(a.1.as_str()),
+                    index[bb.0 as usize].get(bb.1.as_str()),
+                ) else {
                     return Err(EngineError::Internal("an edge end is not a node".into()));
                 };
                 let i = *edge_index.entry((a, bb)).or_insert_with(|| {
@@ -409,31 +421,33 @@ impl IdentitySession {
                 (*i as usize) >= old_nodes || hit.contains(&previous.component[*i as usize])
             })
             .collect();
-        let local: HashMap<u32, u32> = affected
-            .iter()
-            .enumerate()
-            .map(|(l, g)| (*g, l as u32))
-            .collect();
+        let mut local = vec![u32::MAX; previous.nodes.len()];
+        for (l, g) in affected.iter().enumerate() {
+            local[*g as usize] = l as u32;
+        }
         let sub_nodes: Vec<Node> = affected
             .iter()
             .map(|g| previous.nodes[*g as usize].clone())
             .collect();
         let sub_edge_ids: Vec<usize> = (0..previous.edges.len())
-            .filter(|i| local.contains_key(&previous.edges[*i].a))
+            .filter(|i| local[previous.edges[*i].a as usize] != u32::MAX)
             .collect();
         let sub_edges: Vec<Edge> = sub_edge_ids
             .iter()
             .map(|i| {
                 let e = &previous.edges[*i];
                 Edge {
-                    a: local[&e.a],
-                    b: local[&e.b],
+                    a: local[e.a as usize],
+                    b: local[e.b as usize],
                     ..e.clone()
                 }
             })
             .collect();
         let stitched = stitch(&sub_nodes, &sub_edges, None, &self.rules());
-        let before = previous.clone();
+        let old: Vec<Option<Arc<str>>> = affected
+            .iter()
+            .map(|g| Some(previous.person[*g as usize].clone()))
+            .collect();
         let (person, component) = self.ids_of(&sub_nodes, &stitched);
         for (l, g) in affected.iter().enumerate() {
             previous.person[*g as usize] = person[l].clone();
@@ -442,7 +456,7 @@ impl IdentitySession {
         for (l, i) in sub_edge_ids.iter().enumerate() {
             previous.dropped[*i] = stitched.dropped[l].map(|d| self.reason(d));
         }
-        let merges = record_merges(&before, &mut previous, Some(&affected), as_of);
+        let merges = record_merges(&mut previous, &affected, &old, as_of);
         let stitch_ms = started.elapsed().as_millis() as u64;
         let hit_components: HashSet<&Arc<str>> = affected
             .iter()

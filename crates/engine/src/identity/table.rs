@@ -133,6 +133,15 @@ fn batch(rows: Rows<'_>) -> Result<RecordBatch> {
 }
 
 impl State {
+    /// Node index by value, one map per identifier type (rank).
+    pub fn index(&self) -> Vec<HashMap<Box<str>, u32>> {
+        let mut index: Vec<HashMap<Box<str>, u32>> = vec![HashMap::new(); self.types.len()];
+        for (i, n) in self.nodes.iter().enumerate() {
+            index[n.rank as usize].insert(n.value.as_str().into(), i as u32);
+        }
+        index
+    }
+
     /// The table's rows, one batch at a time (`ROWS_PER_BATCH` rows each) into `sink`, so no
     /// more than one batch of strings is built at once.
     async fn write_batches(&self, writer: &mut RecordBatchWriter, object: &str) -> Result<()> {
@@ -353,6 +362,15 @@ fn opt_text(a: &StringArray, i: usize) -> Option<String> {
 /// Read the committed state; `None` when nothing was built. `types` are the configured
 /// identifier types: a state holding another type was built under another configuration.
 pub async fn load(out: &OutputTables, types: &[String]) -> Result<Option<State>> {
+    load_parts(out, types, true).await
+}
+
+/// [`load`]; `edges: false` leaves the edges out (to compare people, e.g. for merges).
+pub async fn load_parts(
+    out: &OutputTables,
+    types: &[String],
+    edges: bool,
+) -> Result<Option<State>> {
     let object = out.describe(IDENTITY);
     let Some(table) = existing(out).await? else {
         return Ok(None);
@@ -368,7 +386,6 @@ pub async fn load(out: &OutputTables, types: &[String]) -> Result<Option<State>>
         types: types.to_vec(),
         ..State::default()
     };
-    let mut index: HashMap<(u8, String), u32> = HashMap::new();
     let mut people: HashMap<String, Arc<str>> = HashMap::new();
     let mut components: HashMap<String, Arc<str>> = HashMap::new();
     for b in read_kind(&table, "node", &object).await? {
@@ -389,13 +406,18 @@ pub async fn load(out: &OutputTables, types: &[String]) -> Result<Option<State>>
                 first_seen: opt_time(first, i),
                 last_seen: opt_time(last, i),
             };
-            index.insert((node.rank, node.value.clone()), state.nodes.len() as u32);
             state.nodes.push(node);
             state.person.push(shared(&mut people, p.value(i)));
             state.component.push(shared(&mut components, c.value(i)));
         }
     }
-    for b in read_kind(&table, "edge", &object).await? {
+    let index = if edges { state.index() } else { Vec::new() };
+    let edge_batches = if edges {
+        read_kind(&table, "edge", &object).await?
+    } else {
+        Vec::new()
+    };
+    for b in edge_batches {
         let (t, v, ot, ov, d) = (
             column(&b, "id_type", &object)?,
             column(&b, "id_value", &object)?,
@@ -409,12 +431,9 @@ pub async fn load(out: &OutputTables, types: &[String]) -> Result<Option<State>>
         );
         for i in 0..b.num_rows() {
             let end = |t: &str, v: &str| -> Result<u32> {
-                index
-                    .get(&(rank(t)?, v.to_string()))
-                    .copied()
-                    .ok_or_else(|| {
-                        EngineError::output(&object, format!("edge end {t}={v} is not a node"))
-                    })
+                index[rank(t)? as usize].get(v).copied().ok_or_else(|| {
+                    EngineError::output(&object, format!("edge end {t}={v} is not a node"))
+                })
             };
             state.edges.push(Edge {
                 a: end(t.value(i), v.value(i))?,

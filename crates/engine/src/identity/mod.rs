@@ -21,6 +21,7 @@ pub mod observe;
 pub mod scratch;
 mod show;
 pub mod table;
+mod update;
 pub mod view;
 
 pub use show::{PersonView, load_state, person};
@@ -39,9 +40,9 @@ use serde::Serialize;
 use crate::error::{EngineError, Result};
 use crate::output::OutputTables;
 use crate::session::LakeSession;
-use batches::{number_nodes, numbered_schema, read_nodes, read_numbered_edges, read_string_edges};
+use batches::{number_nodes, numbered_schema, read_numbered_edges};
 use graph::{Edge, Node, Rules, Stitched, person_id, stitch};
-use merges::{max_opt, min_opt, record_merges};
+use merges::record_merges;
 use scratch::Scratch;
 use table::State;
 
@@ -90,6 +91,35 @@ pub struct IdentitySummary {
     pub components_ms: u64,
     pub stitch_ms: u64,
     pub write_ms: u64,
+}
+
+/// Counts over a map's rows: identifiers per person and per type, edges, dropped edges.
+#[derive(Default)]
+struct Stats {
+    sizes: HashMap<String, u64>,
+    by_type: BTreeMap<String, u64>,
+    dropped: BTreeMap<String, u64>,
+    identifiers: u64,
+    edges: u64,
+}
+
+impl Stats {
+    fn add_state(&mut self, state: &State) {
+        for p in &state.person {
+            *self.sizes.entry(p.to_string()).or_default() += 1;
+        }
+        for n in &state.nodes {
+            *self
+                .by_type
+                .entry(state.types[n.rank as usize].clone())
+                .or_default() += 1;
+        }
+        for d in state.dropped.iter().flatten() {
+            *self.dropped.entry(d.clone()).or_default() += 1;
+        }
+        self.identifiers += state.nodes.len() as u64;
+        self.edges += state.edges.len() as u64;
+    }
 }
 
 /// What the DataFusion stages of a build found.
@@ -254,7 +284,8 @@ impl IdentitySession {
             stitch_ms,
             ..IdentitySummary::default()
         };
-        self.commit(state, summary, as_of).await
+        self.commit(state, Stats::default(), None, summary, as_of)
+            .await
     }
 
     /// The DataFusion part of a build: nodes and numbered edges of the events before `hi`,
@@ -305,172 +336,6 @@ impl IdentitySession {
             read_ms,
             components_ms: started.elapsed().as_millis() as u64,
         })
-    }
-
-    /// Add the events since the last build or update (up to the end of `as_of`), re-stitch
-    /// only the raw components they touch, and commit.
-    pub async fn update(&self, as_of: NaiveDate) -> Result<IdentitySummary> {
-        let ctx = &self.lake.ctx;
-        let types = self.identity.identifiers.clone();
-        let object = self.output.describe(table::IDENTITY);
-        let started = Instant::now();
-        let Some(mut previous) = table::load(&self.output, &types).await? else {
-            return Err(EngineError::Usage(format!(
-                "no identity map at {object} yet: run `segmint identity build --as-of {as_of}` first"
-            )));
-        };
-        let built: IdentitySummary = serde_json::from_str(&previous.summary).unwrap_or_default();
-        if built.settings_hash != settings_hash(&self.identity) {
-            return Err(EngineError::Usage(format!(
-                "`identity:` settings changed since the map at {object} was built: run `segmint identity build --as-of {as_of}` to rebuild it"
-            )));
-        }
-        let Some(watermark) = previous.as_of else {
-            return Err(EngineError::output(
-                &object,
-                "the identity map has no as-of",
-            ));
-        };
-        if as_of < watermark {
-            return Err(EngineError::Usage(format!(
-                "the identity map already includes events up to {watermark}; an update goes forward (rebuild with `segmint identity build --as-of {as_of}`)"
-            )));
-        }
-        let lo = self.end_of(watermark)?;
-        let hi = self.end_of(as_of)?;
-        let scratch = self.scratch("update");
-        let tuples = observe::tuples(ctx, &self.identity, self.tuple_sources(Some(lo), hi))?;
-        let tuples = scratch.keep(ctx, "tuples", tuples).await?.df;
-        let new_nodes = scratch
-            .collect(observe::nodes(&tuples, &self.identity)?)
-            .await?;
-        let new_edges = match observe::edges(&tuples, &self.identity)? {
-            Some(df) => scratch.collect(df).await?,
-            None => Vec::new(),
-        };
-        scratch.clean().await?;
-        let read_ms = started.elapsed().as_millis() as u64;
-        let started = Instant::now();
-        // Merge the new observations into the state; note what they touched.
-        let mut index = previous.index();
-        let old_nodes = previous.nodes.len();
-        let mut touched: HashSet<u32> = HashSet::new();
-        for b in &new_nodes {
-            for node in read_nodes(&types, b)? {
-                let slot = &mut index[node.rank as usize];
-                let i = match slot.get(node.value.as_str()) {
-                    Some(i) => *i,
-                    None => {
-                        let i = previous.nodes.len() as u32;
-                        slot.insert(node.value.as_str().into(), i);
-                        previous.nodes.push(Node {
-                            first_seen: None,
-                            last_seen: None,
-                            ..node.clone()
-                        });
-                        previous.person.push(Arc::from(""));
-                        previous.component.push(Arc::from(""));
-                        i
-                    }
-                };
-                let n = &mut previous.nodes[i as usize];
-                n.first_seen = min_opt(n.first_seen, node.first_seen);
-                n.last_seen = max_opt(n.last_seen, node.last_seen);
-                touched.insert(i);
-            }
-        }
-        let mut edge_index: HashMap<(u32, u32), usize> = previous
-            .edges
-            .iter()
-            .enumerate()
-            .map(|(i, e)| ((e.a, e.b), i))
-            .collect();
-        for b in &new_edges {
-            for (a, bb, first, last) in read_string_edges(&types, b)? {
-                let (Some(&a), Some(&bb)) = (
-                    index[a.0 as usize].get(a.1.as_str()),
-                    index[bb.0 as usize].get(bb.1.as_str()),
-                ) else {
-                    return Err(EngineError::Internal("an edge end is not a node".into()));
-                };
-                let i = *edge_index.entry((a, bb)).or_insert_with(|| {
-                    previous.edges.push(Edge {
-                        a,
-                        b: bb,
-                        first_seen: None,
-                        last_seen: None,
-                    });
-                    previous.dropped.push(None);
-                    previous.edges.len() - 1
-                });
-                let e = &mut previous.edges[i];
-                e.first_seen = min_opt(e.first_seen, first);
-                e.last_seen = max_opt(e.last_seen, last);
-                touched.insert(a);
-                touched.insert(bb);
-            }
-        }
-        // The raw components touched: all their nodes and edges are stitched again.
-        let hit: HashSet<Arc<str>> = touched
-            .iter()
-            .filter(|i| (**i as usize) < old_nodes)
-            .map(|i| previous.component[*i as usize].clone())
-            .collect();
-        let affected: Vec<u32> = (0..previous.nodes.len() as u32)
-            .filter(|i| {
-                (*i as usize) >= old_nodes || hit.contains(&previous.component[*i as usize])
-            })
-            .collect();
-        let mut local = vec![u32::MAX; previous.nodes.len()];
-        for (l, g) in affected.iter().enumerate() {
-            local[*g as usize] = l as u32;
-        }
-        let sub_nodes: Vec<Node> = affected
-            .iter()
-            .map(|g| previous.nodes[*g as usize].clone())
-            .collect();
-        let sub_edge_ids: Vec<usize> = (0..previous.edges.len())
-            .filter(|i| local[previous.edges[*i].a as usize] != u32::MAX)
-            .collect();
-        let sub_edges: Vec<Edge> = sub_edge_ids
-            .iter()
-            .map(|i| {
-                let e = &previous.edges[*i];
-                Edge {
-                    a: local[e.a as usize],
-                    b: local[e.b as usize],
-                    ..e.clone()
-                }
-            })
-            .collect();
-        let stitched = stitch(&sub_nodes, &sub_edges, None, &self.rules());
-        let old: Vec<Option<Arc<str>>> = affected
-            .iter()
-            .map(|g| Some(previous.person[*g as usize].clone()))
-            .collect();
-        let (person, component) = self.ids_of(&sub_nodes, &stitched);
-        for (l, g) in affected.iter().enumerate() {
-            previous.person[*g as usize] = person[l].clone();
-            previous.component[*g as usize] = component[l].clone();
-        }
-        for (l, i) in sub_edge_ids.iter().enumerate() {
-            previous.dropped[*i] = stitched.dropped[l].map(|d| self.reason(d));
-        }
-        let merges = record_merges(&mut previous, &affected, &old, as_of);
-        let stitch_ms = started.elapsed().as_millis() as u64;
-        let hit_components: HashSet<&Arc<str>> = affected
-            .iter()
-            .map(|g| &previous.component[*g as usize])
-            .collect();
-        let summary = IdentitySummary {
-            mode: "update".into(),
-            components: hit_components.len() as u64,
-            merges,
-            read_ms,
-            stitch_ms,
-            ..IdentitySummary::default()
-        };
-        self.commit(previous, summary, as_of).await
     }
 
     fn reason(&self, d: graph::Dropped) -> String {
@@ -528,19 +393,19 @@ impl IdentitySession {
         }
     }
 
-    /// Check the size guard, fill in the statistics and commit.
+    /// Check the size guard, fill in the statistics (of `state` plus `stats`, which count
+    /// the `copied` rows) and commit `state` and the copied rows in one commit.
     async fn commit(
         &self,
         mut state: State,
+        mut stats: Stats,
+        copied: Option<datafusion::physical_plan::SendableRecordBatchStream>,
         mut summary: IdentitySummary,
         as_of: NaiveDate,
     ) -> Result<IdentitySummary> {
-        let mut sizes: HashMap<&str, u64> = HashMap::new();
-        for p in &state.person {
-            *sizes.entry(&**p).or_default() += 1;
-        }
+        stats.add_state(&state);
         let mut largest: Vec<(String, u64)> =
-            sizes.iter().map(|(p, n)| (p.to_string(), *n)).collect();
+            stats.sizes.iter().map(|(p, n)| (p.clone(), *n)).collect();
         largest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let max = self.identity.max_person_size;
         let oversized: Vec<(String, u64)> =
@@ -551,30 +416,23 @@ impl IdentitySession {
                 people: oversized,
             });
         }
-        for n in sizes.values() {
+        for n in stats.sizes.values() {
             *summary.size_histogram.entry(bucket(*n).into()).or_default() += 1;
-        }
-        for n in &state.nodes {
-            *summary
-                .identifiers_by_type
-                .entry(state.types[n.rank as usize].clone())
-                .or_default() += 1;
-        }
-        for d in state.dropped.iter().flatten() {
-            *summary.dropped_edges.entry(d.clone()).or_default() += 1;
         }
         largest.truncate(10);
         summary.as_of = as_of.to_string();
         summary.settings_hash = settings_hash(&self.identity);
-        summary.identifiers = state.nodes.len() as u64;
-        summary.people = sizes.len() as u64;
-        summary.edges = state.edges.len() as u64;
+        summary.identifiers = stats.identifiers;
+        summary.identifiers_by_type = stats.by_type;
+        summary.dropped_edges = stats.dropped;
+        summary.people = stats.sizes.len() as u64;
+        summary.edges = stats.edges;
         summary.largest = largest;
         summary.oversized = oversized;
         state.as_of = Some(as_of);
         let started = Instant::now();
         state.summary = serde_json::to_string(&summary)?;
-        summary.version = state.commit(&self.output).await?;
+        summary.version = state.commit(&self.output, copied).await?;
         summary.write_ms = started.elapsed().as_millis() as u64;
         Ok(summary)
     }

@@ -7,7 +7,7 @@
 //! | `id_type`, `id_value` | the identifier | one end | | |
 //! | `other_type`, `other_value` | | the other end | | |
 //! | `person_id` | its person | | the person merged away | |
-//! | `component` | its raw component (limits ignored) | | | |
+//! | `component` | its raw component (limits ignored) | the raw component of its ends | | |
 //! | `into_person` | | | the surviving person | |
 //! | `first_seen`, `last_seen` | event times | event times | | |
 //! | `dropped` | | why not merged (`limit:<type>`), else null | | |
@@ -188,6 +188,7 @@ impl State {
                     "id_value" => Some(a.value.as_str()),
                     "other_type" => Some(types[b.rank as usize]),
                     "other_value" => Some(b.value.as_str()),
+                    "component" => Some(&*self.component[e.a as usize]),
                     "dropped" => self.dropped[i].as_deref(),
                     _ => None,
                 }
@@ -235,8 +236,13 @@ impl State {
         .await
     }
 
-    /// Replace the table's contents with this state in one commit; the new version.
-    pub async fn commit(&self, out: &OutputTables) -> Result<i64> {
+    /// Replace the table's contents with this state — and the `copied` rows (in the table's
+    /// schema), when given — in one commit; the new version.
+    pub async fn commit(
+        &self,
+        out: &OutputTables,
+        copied: Option<datafusion::physical_plan::SendableRecordBatchStream>,
+    ) -> Result<i64> {
         let object = out.describe(IDENTITY);
         let table = out.ensure(IDENTITY, &schema(), &["kind"]).await?;
         let snapshot = table
@@ -244,6 +250,16 @@ impl State {
             .map_err(|e| EngineError::output(&object, e))?;
         let mut writer =
             RecordBatchWriter::for_table(&table).map_err(|e| EngineError::output(&object, e))?;
+        if let Some(mut rows) = copied {
+            use futures::StreamExt;
+            while let Some(batch) = rows.next().await {
+                let batch = batch.map_err(|e| EngineError::output(&object, e))?;
+                writer
+                    .write(batch)
+                    .await
+                    .map_err(|e| EngineError::output(&object, e))?;
+            }
+        }
         self.write_batches(&mut writer, &object).await?;
         let adds = writer
             .flush()
@@ -359,6 +375,129 @@ fn opt_text(a: &StringArray, i: usize) -> Option<String> {
     a.is_valid(i).then(|| a.value(i).to_string())
 }
 
+/// The rank of identifier type `t` among `types`; another type means the map was built
+/// under other settings.
+fn rank_of(types: &[String], t: &str, object: &str) -> Result<u8> {
+    types.iter().position(|x| x == t).map(|r| r as u8).ok_or_else(|| {
+        EngineError::Usage(format!(
+            "the identity map at {object} holds identifier type `{t}`, which `identity.identifiers` no longer lists: run `segmint identity build` to rebuild it"
+        ))
+    })
+}
+
+/// Append `node` rows (batches of the table's columns) to `state`.
+pub fn push_node_rows(state: &mut State, batches: &[RecordBatch], object: &str) -> Result<()> {
+    let mut people: HashMap<String, Arc<str>> = HashMap::new();
+    let mut components: HashMap<String, Arc<str>> = HashMap::new();
+    let mut last_type: (String, u8) = (String::new(), 0);
+    for b in batches {
+        let (t, v, p, c) = (
+            column(b, "id_type", object)?,
+            column(b, "id_value", object)?,
+            column(b, "person_id", object)?,
+            column(b, "component", object)?,
+        );
+        let (first, last) = (
+            time_column(b, "first_seen", object)?,
+            time_column(b, "last_seen", object)?,
+        );
+        for i in 0..b.num_rows() {
+            let type_name = t.value(i);
+            if type_name != last_type.0 || state.nodes.is_empty() {
+                last_type = (
+                    type_name.to_string(),
+                    rank_of(&state.types, type_name, object)?,
+                );
+            }
+            state.nodes.push(Node {
+                rank: last_type.1,
+                value: v.value(i).to_string(),
+                first_seen: opt_time(first, i),
+                last_seen: opt_time(last, i),
+            });
+            state.person.push(shared(&mut people, p.value(i)));
+            state.component.push(shared(&mut components, c.value(i)));
+        }
+    }
+    Ok(())
+}
+
+/// Append `edge` rows to `state`, whose nodes must hold both ends (`index`: [`State::index`]).
+pub fn push_edge_rows(
+    state: &mut State,
+    index: &[HashMap<Box<str>, u32>],
+    batches: &[RecordBatch],
+    object: &str,
+) -> Result<()> {
+    for b in batches {
+        let (t, v, ot, ov, d) = (
+            column(b, "id_type", object)?,
+            column(b, "id_value", object)?,
+            column(b, "other_type", object)?,
+            column(b, "other_value", object)?,
+            column(b, "dropped", object)?,
+        );
+        let (first, last) = (
+            time_column(b, "first_seen", object)?,
+            time_column(b, "last_seen", object)?,
+        );
+        for i in 0..b.num_rows() {
+            let end = |t: &str, v: &str| -> Result<u32> {
+                index[rank_of(&state.types, t, object)? as usize]
+                    .get(v)
+                    .copied()
+                    .ok_or_else(|| {
+                        EngineError::output(object, format!("edge end {t}={v} is not a node"))
+                    })
+            };
+            let edge = Edge {
+                a: end(t.value(i), v.value(i))?,
+                b: end(ot.value(i), ov.value(i))?,
+                first_seen: opt_time(first, i),
+                last_seen: opt_time(last, i),
+            };
+            state.edges.push(edge);
+            state.dropped.push(opt_text(d, i));
+        }
+    }
+    Ok(())
+}
+
+/// The table's merges, its as-of and its summary (the small kinds), into `state`.
+pub async fn load_meta(table: &DeltaTable, state: &mut State, object: &str) -> Result<()> {
+    for b in read_kind(table, "merge", object).await? {
+        let (p, into) = (
+            column(&b, "person_id", object)?,
+            column(&b, "into_person", object)?,
+        );
+        let days = b
+            .column_by_name("as_of")
+            .and_then(|c| c.as_any().downcast_ref::<Date32Array>())
+            .ok_or_else(|| EngineError::output(object, "no `as_of` column"))?;
+        for i in 0..b.num_rows() {
+            state.merges.push(Merge {
+                as_of: crate::members::date_of_days(days.value(i)),
+                merged: p.value(i).to_string(),
+                into: into.value(i).to_string(),
+            });
+        }
+    }
+    for b in read_kind(table, "state", object).await? {
+        let summary = column(&b, "summary", object)?;
+        let days = b
+            .column_by_name("as_of")
+            .and_then(|c| c.as_any().downcast_ref::<Date32Array>())
+            .ok_or_else(|| EngineError::output(object, "no `as_of` column"))?;
+        for i in 0..b.num_rows() {
+            state.summary = summary.value(i).to_string();
+            state.as_of = days
+                .is_valid(i)
+                .then(|| crate::members::date_of_days(days.value(i)));
+        }
+    }
+    Ok(())
+}
+
 /// Read the committed state; `None` when nothing was built. `types` are the configured
 /// identifier types: a state holding another type was built under another configuration.
 pub async fn load(out: &OutputTables, types: &[String]) -> Result<Option<State>> {
@@ -375,104 +514,55 @@ pub async fn load_parts(
     let Some(table) = existing(out).await? else {
         return Ok(None);
     };
-    let rank = |t: &str| {
-        types.iter().position(|x| x == t).map(|r| r as u8).ok_or_else(|| {
-            EngineError::Usage(format!(
-                "the identity map at {object} holds identifier type `{t}`, which `identity.identifiers` no longer lists: run `segmint identity build` to rebuild it"
-            ))
-        })
-    };
     let mut state = State {
         types: types.to_vec(),
         ..State::default()
     };
-    let mut people: HashMap<String, Arc<str>> = HashMap::new();
-    let mut components: HashMap<String, Arc<str>> = HashMap::new();
-    for b in read_kind(&table, "node", &object).await? {
-        let (t, v, p, c) = (
-            column(&b, "id_type", &object)?,
-            column(&b, "id_value", &object)?,
-            column(&b, "person_id", &object)?,
-            column(&b, "component", &object)?,
-        );
-        let (first, last) = (
-            time_column(&b, "first_seen", &object)?,
-            time_column(&b, "last_seen", &object)?,
-        );
-        for i in 0..b.num_rows() {
-            let node = Node {
-                rank: rank(t.value(i))?,
-                value: v.value(i).to_string(),
-                first_seen: opt_time(first, i),
-                last_seen: opt_time(last, i),
-            };
-            state.nodes.push(node);
-            state.person.push(shared(&mut people, p.value(i)));
-            state.component.push(shared(&mut components, c.value(i)));
-        }
+    push_node_rows(
+        &mut state,
+        &read_kind(&table, "node", &object).await?,
+        &object,
+    )?;
+    if edges {
+        let index = state.index();
+        let batches = read_kind(&table, "edge", &object).await?;
+        push_edge_rows(&mut state, &index, &batches, &object)?;
     }
-    let index = if edges { state.index() } else { Vec::new() };
-    let edge_batches = if edges {
-        read_kind(&table, "edge", &object).await?
-    } else {
-        Vec::new()
-    };
-    for b in edge_batches {
-        let (t, v, ot, ov, d) = (
-            column(&b, "id_type", &object)?,
-            column(&b, "id_value", &object)?,
-            column(&b, "other_type", &object)?,
-            column(&b, "other_value", &object)?,
-            column(&b, "dropped", &object)?,
-        );
-        let (first, last) = (
-            time_column(&b, "first_seen", &object)?,
-            time_column(&b, "last_seen", &object)?,
-        );
-        for i in 0..b.num_rows() {
-            let end = |t: &str, v: &str| -> Result<u32> {
-                index[rank(t)? as usize].get(v).copied().ok_or_else(|| {
-                    EngineError::output(&object, format!("edge end {t}={v} is not a node"))
-                })
-            };
-            state.edges.push(Edge {
-                a: end(t.value(i), v.value(i))?,
-                b: end(ot.value(i), ov.value(i))?,
-                first_seen: opt_time(first, i),
-                last_seen: opt_time(last, i),
-            });
-            state.dropped.push(opt_text(d, i));
-        }
-    }
-    for b in read_kind(&table, "merge", &object).await? {
-        let (p, into) = (
-            column(&b, "person_id", &object)?,
-            column(&b, "into_person", &object)?,
-        );
-        let days = b
-            .column_by_name("as_of")
-            .and_then(|c| c.as_any().downcast_ref::<Date32Array>())
-            .ok_or_else(|| EngineError::output(&object, "no `as_of` column"))?;
-        for i in 0..b.num_rows() {
-            state.merges.push(Merge {
-                as_of: crate::members::date_of_days(days.value(i)),
-                merged: p.value(i).to_string(),
-                into: into.value(i).to_string(),
-            });
-        }
-    }
-    for b in read_kind(&table, "state", &object).await? {
-        let summary = column(&b, "summary", &object)?;
-        let days = b
-            .column_by_name("as_of")
-            .and_then(|c| c.as_any().downcast_ref::<Date32Array>())
-            .ok_or_else(|| EngineError::output(&object, "no `as_of` column"))?;
-        for i in 0..b.num_rows() {
-            state.summary = summary.value(i).to_string();
-            state.as_of = days
-                .is_valid(i)
-                .then(|| crate::members::date_of_days(days.value(i)));
-        }
-    }
+    load_meta(&table, &mut state, &object).await?;
     Ok(Some(state))
+}
+
+/// A listing table over the files of one kind of row (the table's columns but `kind`), or
+/// `None` when there are none.
+pub fn kind_listing(
+    table: &DeltaTable,
+    kind: &str,
+    object: &str,
+) -> Result<Option<datafusion::datasource::listing::ListingTable>> {
+    use datafusion::datasource::file_format::parquet::ParquetFormat;
+    use datafusion::datasource::listing::{
+        ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+    };
+    let urls = kind_files(table, kind, object)?
+        .iter()
+        .map(ListingTableUrl::parse)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| EngineError::output(object, e))?;
+    if urls.is_empty() {
+        return Ok(None);
+    }
+    let fields: Vec<_> = schema()
+        .fields()
+        .iter()
+        .filter(|f| f.name() != "kind")
+        .cloned()
+        .collect();
+    let options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .with_schema(Arc::new(Schema::new(fields)));
+    ListingTable::try_new(config)
+        .map(Some)
+        .map_err(|e| EngineError::output(object, e))
 }

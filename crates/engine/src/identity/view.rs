@@ -11,15 +11,11 @@ use std::sync::Arc;
 use datafusion::arrow::array::Array;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Column;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
 use datafusion::datasource::{ViewTable, provider_as_source};
 use datafusion::logical_expr::{Expr, JoinType, LogicalPlanBuilder, TableSource, cast, col, lit};
 use segmint_spec::{Identity, PERSON_ID};
 
-use super::table::{IDENTITY, existing, kind_files, schema};
+use super::table::{IDENTITY, existing};
 use crate::error::{EngineError, Result};
 use crate::output::OutputTables;
 
@@ -34,30 +30,8 @@ pub async fn map_source(
             "`identity:` is configured but there is no identity map at {object}: run `segmint identity build --as-of <day>` first"
         )));
     };
-    let urls = kind_files(&table, "node", &object)?
-        .iter()
-        .map(ListingTableUrl::parse)
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| EngineError::output(&object, e))?;
-    if urls.is_empty() {
-        return Err(EngineError::output(
-            &object,
-            "the identity map has no identifiers",
-        ));
-    }
-    let full = schema();
-    let fields: Vec<_> = full
-        .fields()
-        .iter()
-        .filter(|f| f.name() != "kind")
-        .cloned()
-        .collect();
-    let options =
-        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-    let config = ListingTableConfig::new_with_multi_paths(urls)
-        .with_listing_options(options)
-        .with_schema(Arc::new(datafusion::arrow::datatypes::Schema::new(fields)));
-    let listing = ListingTable::try_new(config).map_err(|e| EngineError::output(&object, e))?;
+    let listing = super::table::kind_listing(&table, "node", &object)?
+        .ok_or_else(|| EngineError::output(&object, "the identity map has no identifiers"))?;
     let mut built = None;
     for b in super::table::read_kind(&table, "state", &object).await? {
         if let Some(days) = b.column_by_name("as_of").and_then(|c| {

@@ -308,6 +308,39 @@ async fn daily_updates_equal_a_full_build_with_stable_ids_and_merges() {
         last.components < rebuilt.components,
         "an update re-stitches only what it touched"
     );
+
+    // A rebuild over an older map (day 1 → day 4 at once) records a merge for every person
+    // of the older map that is gone, and ends with the same rows.
+    let jump_path = project(dir.path(), "jump.yaml", "jump", yaml);
+    let jump = ProjectSession::builder(&jump_path)
+        .open_identity()
+        .await
+        .unwrap();
+    jump.build(start + chrono::Duration::days(1)).await.unwrap();
+    let day_one = committed_map(&dir.path().join("jump")).await;
+    let jumped = jump.build(start + chrono::Duration::days(4)).await.unwrap();
+    let day_four = committed_map(&dir.path().join("jump")).await;
+    let merged: BTreeSet<String> = strings(
+        &query(
+            &dir.path().join("jump/identity"),
+            None,
+            "SELECT person_id FROM t WHERE kind = 'merge'",
+        )
+        .await,
+        0,
+    )
+    .into_iter()
+    .flatten()
+    .collect();
+    let now: BTreeSet<&String> = day_four.values().collect();
+    let gone: BTreeSet<&String> = day_one.values().filter(|p| !now.contains(p)).collect();
+    assert!(!gone.is_empty());
+    assert_eq!(gone.len() as u64, jumped.merges);
+    assert!(gone.iter().all(|p| merged.contains(*p)));
+    assert_eq!(
+        committed_rows(&dir.path().join("jump")).await,
+        committed_rows(&dir.path().join("full")).await
+    );
     assert_eq!(
         committed_rows(&dir.path().join("daily")).await,
         committed_rows(&dir.path().join("full")).await

@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
+use datafusion::arrow::array::Array;
+
 use chrono::NaiveDate;
 
 use super::table::{Merge, State};
@@ -66,4 +68,140 @@ pub(super) fn record_merges(
         });
     }
     count
+}
+
+/// Merges of a rebuild against the previous map (`delta`), computed by a DataFusion join of
+/// the new nodes with the stored ones — the previous map is never loaded into memory. Adds
+/// the previous map's merges and the new ones to `state`; the number of new ones.
+pub(super) async fn record_merges_against(
+    delta: &deltalake_core::DeltaTable,
+    location: &crate::storage::Located,
+    state: &mut State,
+    as_of: NaiveDate,
+    object: &str,
+) -> crate::error::Result<u64> {
+    use datafusion::arrow::array::{
+        ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    };
+    use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, TimeUnit};
+    use datafusion::datasource::MemTable;
+    use datafusion::prelude::SessionContext;
+
+    use crate::error::EngineError;
+    let plan = EngineError::Plan;
+    let mut previous = State {
+        types: state.types.clone(),
+        ..State::default()
+    };
+    super::table::load_meta(delta, &mut previous, object).await?;
+    let Some(old_nodes) = super::table::kind_listing(delta, "node", object)? else {
+        state.merges = previous.merges;
+        return Ok(0);
+    };
+    let local = SessionContext::new();
+    local.register_object_store(&location.store_url, location.store.clone());
+    local
+        .register_table("old_nodes", Arc::new(old_nodes))
+        .map_err(plan)?;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id_type", DataType::Utf8, false),
+        Field::new("id_value", DataType::Utf8, false),
+        Field::new("person", DataType::Utf8, false),
+        Field::new("rank", DataType::Int64, false),
+        Field::new(
+            "first_seen",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+    ]));
+    let mut batches = Vec::new();
+    for lo in (0..state.nodes.len()).step_by(1 << 20) {
+        let nodes = &state.nodes[lo..(lo + (1 << 20)).min(state.nodes.len())];
+        let people = &state.person[lo..lo + nodes.len()];
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(
+                nodes.iter().map(|n| state.types[n.rank as usize].as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                nodes.iter().map(|n| n.value.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(people.iter().map(|p| &**p))),
+            Arc::new(Int64Array::from_iter_values(
+                nodes.iter().map(|n| n.rank as i64),
+            )),
+            Arc::new(
+                TimestampMicrosecondArray::from(
+                    nodes.iter().map(|n| n.first_seen).collect::<Vec<_>>(),
+                )
+                .with_timezone("UTC"),
+            ),
+        ];
+        batches.push(RecordBatch::try_new(schema.clone(), columns).map_err(EngineError::Arrow)?);
+    }
+    local
+        .register_table(
+            "new_nodes",
+            Arc::new(MemTable::try_new(schema, vec![batches]).map_err(plan)?),
+        )
+        .map_err(plan)?;
+    // Identifiers whose previous person no longer exists, with their person now.
+    let gone = local
+        .sql(
+            "SELECT o.person_id, n.person, n.first_seen, n.rank, n.id_value \
+             FROM old_nodes o JOIN new_nodes n \
+               ON o.id_type = n.id_type AND o.id_value = n.id_value \
+             LEFT ANTI JOIN (SELECT DISTINCT person FROM new_nodes) p ON o.person_id = p.person",
+        )
+        .await
+        .map_err(plan)?
+        .collect()
+        .await
+        .map_err(plan)?;
+    let mut anchors: BTreeMap<String, (i64, i64, String, String)> = BTreeMap::new();
+    for b in &gone {
+        let (old, new) = (
+            b.column(0).as_string::<i32>(),
+            b.column(1).as_string::<i32>(),
+        );
+        let first = b
+            .column(2)
+            .as_any()
+            .downcast_ref::<TimestampMicrosecondArray>()
+            .ok_or_else(|| EngineError::Internal("first_seen is not a timestamp".into()))?;
+        let (rank, value) = (
+            b.column(3).as_primitive::<Int64Type>(),
+            b.column(4).as_string::<i32>(),
+        );
+        for i in 0..b.num_rows() {
+            let t = if first.is_valid(i) {
+                first.value(i)
+            } else {
+                i64::MAX
+            };
+            let key = (
+                t,
+                rank.value(i),
+                value.value(i).to_string(),
+                new.value(i).to_string(),
+            );
+            anchors
+                .entry(old.value(i).to_string())
+                .and_modify(|k| {
+                    if (key.0, key.1, &key.2) < (k.0, k.1, &k.2) {
+                        *k = key.clone();
+                    }
+                })
+                .or_insert(key);
+        }
+    }
+    let count = anchors.len() as u64;
+    state.merges = previous.merges;
+    for (merged, (_, _, _, into)) in anchors {
+        state.merges.push(Merge {
+            as_of,
+            merged,
+            into,
+        });
+    }
+    Ok(count)
 }

@@ -42,7 +42,6 @@ use crate::output::OutputTables;
 use crate::session::LakeSession;
 use batches::{number_nodes, numbered_schema, read_numbered_edges};
 use graph::{Edge, Node, Rules, Stitched, person_id, stitch};
-use merges::record_merges;
 use scratch::Scratch;
 use table::State;
 
@@ -249,26 +248,17 @@ impl IdentitySession {
             &self.rules(),
         );
         let mut state = self.state_of(graph.nodes, graph.edges, &stitched);
-        // Merges against the previous map (its people, not its edges), if there is one.
-        let previous = table::load_parts(&self.output, &self.identity.identifiers, false)
-            .await
-            .ok()
-            .flatten();
-        let merges = match previous {
-            Some(p) => {
-                let index = p.index();
-                let old: Vec<Option<Arc<str>>> = state
-                    .nodes
-                    .iter()
-                    .map(|n| {
-                        index[n.rank as usize]
-                            .get(n.value.as_str())
-                            .map(|i| p.person[*i as usize].clone())
-                    })
-                    .collect();
-                state.merges = p.merges;
-                let all: Vec<u32> = (0..state.nodes.len() as u32).collect();
-                record_merges(&mut state, &all, &old, as_of)
+        // Merges against the previous map, if there is one.
+        let merges = match table::existing(&self.output).await? {
+            Some(delta) => {
+                merges::record_merges_against(
+                    &delta,
+                    &self.output.location,
+                    &mut state,
+                    as_of,
+                    &self.output.describe(table::IDENTITY),
+                )
+                .await?
             }
             None => 0,
         };

@@ -56,6 +56,16 @@ fn parquet_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
+/// Every record batch of one Parquet file.
+fn batches(file: &Path) -> Vec<arrow::array::RecordBatch> {
+    ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(file).unwrap())
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 /// The identifiers of one event row that count, in priority order.
 pub fn row_ids(rules: &Rules, values: &[Option<&str>]) -> Vec<Id> {
     values
@@ -71,41 +81,34 @@ pub fn resolve(lake: &Path, rules: &Rules, end_us: i64) -> Reference {
     let mut edges: HashMap<(Id, Id), i64> = HashMap::new();
     let mut files = Vec::new();
     parquet_files(&lake.join("events"), &mut files);
-    for f in files {
-        let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(f).unwrap())
+    for b in files.iter().flat_map(|f| batches(f)) {
+        let ts = b
+            .column_by_name("event_time")
             .unwrap()
-            .build()
-            .unwrap();
-        for b in reader {
-            let b = b.unwrap();
-            let ts = b
-                .column_by_name("event_time")
-                .unwrap()
-                .as_primitive::<TimestampMicrosecondType>();
-            let cols: Vec<_> = rules
-                .types
+            .as_primitive::<TimestampMicrosecondType>();
+        let cols: Vec<_> = rules
+            .types
+            .iter()
+            .map(|t| b.column_by_name(t).unwrap().as_string::<i32>().clone())
+            .collect();
+        for i in 0..b.num_rows() {
+            let t = ts.value(i);
+            if t >= end_us {
+                continue;
+            }
+            let values: Vec<Option<&str>> = cols
                 .iter()
-                .map(|t| b.column_by_name(t).unwrap().as_string::<i32>().clone())
+                .map(|c| c.is_valid(i).then(|| c.value(i)))
                 .collect();
-            for i in 0..b.num_rows() {
-                let t = ts.value(i);
-                if t >= end_us {
-                    continue;
-                }
-                let values: Vec<Option<&str>> = cols
-                    .iter()
-                    .map(|c| c.is_valid(i).then(|| c.value(i)))
-                    .collect();
-                let ids = row_ids(rules, &values);
-                for id in &ids {
-                    let slot = first.entry(id.clone()).or_insert(Some(t));
-                    *slot = Some(slot.map_or(t, |s| s.min(t)));
-                }
-                for x in 0..ids.len() {
-                    for y in x + 1..ids.len() {
-                        let e = edges.entry((ids[x].clone(), ids[y].clone())).or_insert(t);
-                        *e = (*e).min(t);
-                    }
+            let ids = row_ids(rules, &values);
+            for id in &ids {
+                let slot = first.entry(id.clone()).or_insert(Some(t));
+                *slot = Some(slot.map_or(t, |s| s.min(t)));
+            }
+            for x in 0..ids.len() {
+                for y in x + 1..ids.len() {
+                    let e = edges.entry((ids[x].clone(), ids[y].clone())).or_insert(t);
+                    *e = (*e).min(t);
                 }
             }
         }
@@ -113,18 +116,11 @@ pub fn resolve(lake: &Path, rules: &Rules, end_us: i64) -> Reference {
     // Profiles' user ids are identifiers too (never seen at an event time).
     let mut files = Vec::new();
     parquet_files(&lake.join("profiles"), &mut files);
-    for f in files {
-        let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(f).unwrap())
-            .unwrap()
-            .build()
-            .unwrap();
-        for b in reader {
-            let b = b.unwrap();
-            let users = b.column_by_name("user_id").unwrap().as_string::<i32>();
-            for i in 0..b.num_rows() {
-                if rules.usable(users.value(i)) {
-                    first.entry((0, users.value(i).to_string())).or_insert(None);
-                }
+    for b in files.iter().flat_map(|f| batches(f)) {
+        let users = b.column_by_name("user_id").unwrap().as_string::<i32>();
+        for i in 0..b.num_rows() {
+            if rules.usable(users.value(i)) {
+                first.entry((0, users.value(i).to_string())).or_insert(None);
             }
         }
     }

@@ -78,6 +78,17 @@ async fn committed_map(out: &Path) -> BTreeMap<(usize, String), String> {
         .collect()
 }
 
+/// The people recorded as merged into another.
+async fn merged_people(out: &Path) -> BTreeSet<String> {
+    let rows = query(
+        &out.join("identity"),
+        None,
+        "SELECT person_id FROM t WHERE kind = 'merge'",
+    )
+    .await;
+    strings(&rows, 0).into_iter().flatten().collect()
+}
+
 /// Every node and edge row of the committed table, as text, sorted.
 async fn committed_rows(out: &Path) -> Vec<String> {
     let rows = query(
@@ -245,18 +256,7 @@ async fn daily_updates_equal_a_full_build_with_stable_ids_and_merges() {
         last = Some(summary);
         let after = committed_map(&dir.path().join("daily")).await;
         // Every person either keeps its id or is recorded as merged into another.
-        let merged: BTreeSet<String> = strings(
-            &query(
-                &dir.path().join("daily/identity"),
-                None,
-                "SELECT person_id FROM t WHERE kind = 'merge'",
-            )
-            .await,
-            0,
-        )
-        .into_iter()
-        .flatten()
-        .collect();
+        let merged = merged_people(&dir.path().join("daily")).await;
         let now: BTreeSet<&String> = after.values().collect();
         for person in before.values() {
             assert!(
@@ -320,18 +320,7 @@ async fn daily_updates_equal_a_full_build_with_stable_ids_and_merges() {
     let day_one = committed_map(&dir.path().join("jump")).await;
     let jumped = jump.build(start + chrono::Duration::days(4)).await.unwrap();
     let day_four = committed_map(&dir.path().join("jump")).await;
-    let merged: BTreeSet<String> = strings(
-        &query(
-            &dir.path().join("jump/identity"),
-            None,
-            "SELECT person_id FROM t WHERE kind = 'merge'",
-        )
-        .await,
-        0,
-    )
-    .into_iter()
-    .flatten()
-    .collect();
+    let merged = merged_people(&dir.path().join("jump")).await;
     let now: BTreeSet<&String> = day_four.values().collect();
     let gone: BTreeSet<&String> = day_one.values().filter(|p| !now.contains(p)).collect();
     assert!(!gone.is_empty());

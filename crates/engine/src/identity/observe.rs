@@ -115,81 +115,96 @@ pub fn tuples(
         .map_err(plan)
 }
 
-/// Identifiers of the tuples: `id_type`, `id_value`, `first_seen`, `last_seen`.
-pub fn nodes(tuples: &DataFrame, identity: &Identity) -> Result<DataFrame> {
-    let plan = EngineError::Plan;
+/// `frames` stacked (UNION ALL); `None` when there are none.
+fn union_all(frames: Vec<DataFrame>) -> Result<Option<DataFrame>> {
     let mut all: Option<DataFrame> = None;
-    for (r, name) in identity.identifiers.iter().enumerate() {
-        let v = col(value_column(r));
-        let df = tuples
-            .clone()
-            .filter(v.clone().is_not_null())
-            .and_then(|d| {
-                d.select(vec![
-                    lit(name.as_str()).alias("id_type"),
-                    v.alias("id_value"),
-                    col("first_seen"),
-                    col("last_seen"),
-                ])
-            })
-            .map_err(plan)?;
+    for df in frames {
         all = Some(match all {
             None => df,
-            Some(a) => a.union(df).map_err(plan)?,
+            Some(a) => a.union(df).map_err(EngineError::Plan)?,
         });
     }
-    let all = all.ok_or_else(|| EngineError::Internal("no identifier types".into()))?;
-    all.aggregate(
-        vec![col("id_type"), col("id_value")],
+    Ok(all)
+}
+
+/// `df` grouped by `keys`, with when each group was first and last seen.
+fn first_last(df: DataFrame, keys: &[&str]) -> Result<DataFrame> {
+    df.aggregate(
+        keys.iter().map(|k| col(*k)).collect(),
         vec![
             min(col("first_seen")).alias("first_seen"),
             max(col("last_seen")).alias("last_seen"),
         ],
     )
-    .map_err(plan)
+    .map_err(EngineError::Plan)
+}
+
+/// For every pair of identifier ranks `i < j`, the rows of `tuples` holding both (columns
+/// `column(i)`, `column(j)`), each selected as `select(i, j, a, b)` plus the times.
+fn pairs(
+    tuples: &DataFrame,
+    identity: &Identity,
+    column: impl Fn(usize) -> String,
+    select: impl Fn(usize, usize, Expr, Expr) -> Vec<Expr>,
+) -> Result<Vec<DataFrame>> {
+    let k = identity.identifiers.len();
+    let mut out = Vec::new();
+    for i in 0..k {
+        for j in i + 1..k {
+            let (a, b) = (col(column(i)), col(column(j)));
+            let mut columns = select(i, j, a.clone(), b.clone());
+            columns.extend([col("first_seen"), col("last_seen")]);
+            let df = tuples
+                .clone()
+                .filter(a.is_not_null().and(b.is_not_null()))
+                .and_then(|d| d.select(columns))
+                .map_err(EngineError::Plan)?;
+            out.push(df);
+        }
+    }
+    Ok(out)
+}
+
+/// Identifiers of the tuples: `id_type`, `id_value`, `first_seen`, `last_seen`.
+pub fn nodes(tuples: &DataFrame, identity: &Identity) -> Result<DataFrame> {
+    let mut frames = Vec::new();
+    for (r, name) in identity.identifiers.iter().enumerate() {
+        let v = col(value_column(r));
+        frames.push(
+            tuples
+                .clone()
+                .filter(v.clone().is_not_null())
+                .and_then(|d| {
+                    d.select(vec![
+                        lit(name.as_str()).alias("id_type"),
+                        v.alias("id_value"),
+                        col("first_seen"),
+                        col("last_seen"),
+                    ])
+                })
+                .map_err(EngineError::Plan)?,
+        );
+    }
+    let all =
+        union_all(frames)?.ok_or_else(|| EngineError::Internal("no identifier types".into()))?;
+    first_last(all, &["id_type", "id_value"])
 }
 
 /// Links of the tuples: every pair of identifiers on one tuple, the higher-priority type as
 /// `a`: `a_type`, `a_value`, `b_type`, `b_value`, `first_seen`, `last_seen`.
 pub fn edges(tuples: &DataFrame, identity: &Identity) -> Result<Option<DataFrame>> {
-    let plan = EngineError::Plan;
     let types = &identity.identifiers;
-    let mut all: Option<DataFrame> = None;
-    for i in 0..types.len() {
-        for j in i + 1..types.len() {
-            let (a, b) = (col(value_column(i)), col(value_column(j)));
-            let df = tuples
-                .clone()
-                .filter(a.clone().is_not_null().and(b.clone().is_not_null()))
-                .and_then(|d| {
-                    d.select(vec![
-                        lit(types[i].as_str()).alias("a_type"),
-                        a.alias("a_value"),
-                        lit(types[j].as_str()).alias("b_type"),
-                        b.alias("b_value"),
-                        col("first_seen"),
-                        col("last_seen"),
-                    ])
-                })
-                .map_err(plan)?;
-            all = Some(match all {
-                None => df,
-                Some(x) => x.union(df).map_err(plan)?,
-            });
-        }
-    }
-    let Some(all) = all else {
-        return Ok(None);
-    };
-    all.aggregate(
-        vec![col("a_type"), col("a_value"), col("b_type"), col("b_value")],
+    let frames = pairs(tuples, identity, value_column, |i, j, a, b| {
         vec![
-            min(col("first_seen")).alias("first_seen"),
-            max(col("last_seen")).alias("last_seen"),
-        ],
-    )
-    .map(Some)
-    .map_err(plan)
+            lit(types[i].as_str()).alias("a_type"),
+            a.alias("a_value"),
+            lit(types[j].as_str()).alias("b_type"),
+            b.alias("b_value"),
+        ]
+    })?;
+    union_all(frames)?
+        .map(|all| first_last(all, &["a_type", "a_value", "b_type", "b_value"]))
+        .transpose()
 }
 
 /// The tuples with their identifiers as node numbers (`n0…nk`, `first_seen`, `last_seen`):
@@ -229,40 +244,13 @@ pub fn numbered_tuples(
 /// Links of numbered tuples: every pair of a tuple's identifiers, the higher-priority type
 /// as `a`: `a`, `b`, `first_seen`, `last_seen`.
 pub fn numbered_edges(with_numbers: &DataFrame, identity: &Identity) -> Result<Option<DataFrame>> {
-    let plan = EngineError::Plan;
-    let types = &identity.identifiers;
-    let mut all: Option<DataFrame> = None;
-    for i in 0..types.len() {
-        for j in i + 1..types.len() {
-            let (a, b) = (col(format!("n{i}")), col(format!("n{j}")));
-            let df = with_numbers
-                .clone()
-                .filter(a.clone().is_not_null().and(b.clone().is_not_null()))
-                .and_then(|d| {
-                    d.select(vec![
-                        a.alias("a"),
-                        b.alias("b"),
-                        col("first_seen"),
-                        col("last_seen"),
-                    ])
-                })
-                .map_err(plan)?;
-            all = Some(match all {
-                None => df,
-                Some(x) => x.union(df).map_err(plan)?,
-            });
-        }
-    }
-    let Some(all) = all else {
-        return Ok(None);
-    };
-    all.aggregate(
-        vec![col("a"), col("b")],
-        vec![
-            min(col("first_seen")).alias("first_seen"),
-            max(col("last_seen")).alias("last_seen"),
-        ],
-    )
-    .map(Some)
-    .map_err(plan)
+    let frames = pairs(
+        with_numbers,
+        identity,
+        |r| format!("n{r}"),
+        |_, _, a, b| vec![a.alias("a"), b.alias("b")],
+    )?;
+    union_all(frames)?
+        .map(|all| first_last(all, &["a", "b"]))
+        .transpose()
 }

@@ -103,6 +103,39 @@ fn times(rows: usize, value: impl Fn(usize) -> Option<i64>) -> ArrayRef {
     )
 }
 
+/// A node's or edge's `first_seen` / `last_seen` column value.
+fn seen(column: &str, row: &impl Seen) -> Option<i64> {
+    match column {
+        "first_seen" => row.first_seen(),
+        "last_seen" => row.last_seen(),
+        _ => None,
+    }
+}
+
+/// Rows that were seen at event times.
+trait Seen {
+    fn first_seen(&self) -> Option<i64>;
+    fn last_seen(&self) -> Option<i64>;
+}
+
+impl Seen for Node {
+    fn first_seen(&self) -> Option<i64> {
+        self.first_seen
+    }
+    fn last_seen(&self) -> Option<i64> {
+        self.last_seen
+    }
+}
+
+impl Seen for Edge {
+    fn first_seen(&self) -> Option<i64> {
+        self.first_seen
+    }
+    fn last_seen(&self) -> Option<i64> {
+        self.last_seen
+    }
+}
+
 /// Rows `lo..hi` of one kind as a batch: `text(column, i)`, `time(column, i)` and `day(i)`
 /// give the values of row `i` (absent columns are NULL).
 struct Rows<'a> {
@@ -163,11 +196,7 @@ impl State {
                 "component" => Some(&*self.component[i]),
                 _ => None,
             };
-            let time = |name: &str, i: usize| match name {
-                "first_seen" => self.nodes[i].first_seen,
-                "last_seen" => self.nodes[i].last_seen,
-                _ => None,
-            };
+            let time = |name: &str, i: usize| seen(name, &self.nodes[i]);
             put(batch(Rows {
                 kind: "node",
                 lo,
@@ -193,11 +222,7 @@ impl State {
                     _ => None,
                 }
             };
-            let time = |name: &str, i: usize| match name {
-                "first_seen" => self.edges[i].first_seen,
-                "last_seen" => self.edges[i].last_seen,
-                _ => None,
-            };
+            let time = |name: &str, i: usize| seen(name, &self.edges[i]);
             put(batch(Rows {
                 kind: "edge",
                 lo,

@@ -45,6 +45,22 @@ async fn rows(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
         .map_err(plan)
 }
 
+/// `(value, count)` rows of a `SELECT text, count(*) … GROUP BY` query.
+async fn counts(ctx: &SessionContext, sql: &str) -> Result<Vec<(Option<String>, u64)>> {
+    let mut out = Vec::new();
+    for b in rows(ctx, sql).await? {
+        let values = b.column(0).as_string::<i32>();
+        let n = b
+            .column(1)
+            .as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        for i in 0..b.num_rows() {
+            let value = values.is_valid(i).then(|| values.value(i).to_string());
+            out.push((value, n.value(i) as u64));
+        }
+    }
+    Ok(out)
+}
+
 impl IdentitySession {
     /// Add the events since the last build or update (up to the end of `as_of`), re-stitch
     /// only the raw components they touch, and commit.
@@ -249,65 +265,28 @@ impl IdentitySession {
         // The untouched rows: counted for the statistics, then copied as they are.
         let mut stats = Stats::default();
         let untouched = "LEFT ANTI JOIN affected a ON r.component = a.component";
-        for b in rows(
-            &local,
-            &format!(
-                "SELECT r.person_id, count(*) FROM old_nodes r {untouched} GROUP BY r.person_id"
-            ),
-        )
-        .await?
-        {
-            let (p, n) = (
-                b.column(0).as_string::<i32>(),
-                b.column(1)
-                    .as_primitive::<datafusion::arrow::datatypes::Int64Type>(),
-            );
-            for i in 0..b.num_rows() {
-                stats
-                    .sizes
-                    .insert(p.value(i).to_string(), n.value(i) as u64);
-                stats.identifiers += n.value(i) as u64;
-            }
+        let count = |column: &str, kind: &str| {
+            format!("SELECT r.{column}, count(*) FROM {kind} r {untouched} GROUP BY r.{column}")
+        };
+        for (person, n) in counts(&local, &count("person_id", "old_nodes")).await? {
+            stats.sizes.insert(person.unwrap_or_default(), n);
+            stats.identifiers += n;
         }
-        for b in rows(
-            &local,
-            &format!("SELECT r.id_type, count(*) FROM old_nodes r {untouched} GROUP BY r.id_type"),
-        )
-        .await?
-        {
-            let (t, n) = (
-                b.column(0).as_string::<i32>(),
-                b.column(1)
-                    .as_primitive::<datafusion::arrow::datatypes::Int64Type>(),
-            );
-            for i in 0..b.num_rows() {
-                *stats.by_type.entry(t.value(i).to_string()).or_default() += n.value(i) as u64;
-            }
+        for (id_type, n) in counts(&local, &count("id_type", "old_nodes")).await? {
+            *stats
+                .by_type
+                .entry(id_type.unwrap_or_default())
+                .or_default() += n;
         }
         let mut copy = format!(
             "SELECT {} FROM old_nodes r {untouched}",
             copy_columns("node")
         );
         if has_edges {
-            for b in rows(
-                &local,
-                &format!(
-                    "SELECT r.dropped, count(*) FROM old_edges r {untouched} GROUP BY r.dropped"
-                ),
-            )
-            .await?
-            {
-                let (d, n) = (
-                    b.column(0).as_string::<i32>(),
-                    b.column(1)
-                        .as_primitive::<datafusion::arrow::datatypes::Int64Type>(),
-                );
-                for i in 0..b.num_rows() {
-                    stats.edges += n.value(i) as u64;
-                    if d.is_valid(i) {
-                        *stats.dropped.entry(d.value(i).to_string()).or_default() +=
-                            n.value(i) as u64;
-                    }
+            for (dropped, n) in counts(&local, &count("dropped", "old_edges")).await? {
+                stats.edges += n;
+                if let Some(reason) = dropped {
+                    *stats.dropped.entry(reason).or_default() += n;
                 }
             }
             copy.push_str(&format!(

@@ -307,7 +307,8 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         limit: usize,
     },
-    /// Run SQL over the lake: the tables `events` and `profiles` from the project file, with
+    /// Run SQL over the lake: the tables `events` and `profiles` from the project file (and,
+    /// with `identity:` and a built map, `identity`: id_type, id_value, person_id, …), with
     /// segmint's functions (window_funnel, retention, sequence_match, sequence_count,
     /// session_id, session_stats, cadence, momentum, distinct_count, rfm_class). Segment
     /// files are not read, so SQL works while a spec is being edited.

@@ -248,7 +248,18 @@ impl ProjectSessionBuilder {
         let project = self.project()?;
         let registry = Arc::new(StoreRegistry::new(project.storage.clone()));
         let limit = self.limit(&project);
-        register_lake(&project, registry, self.ctx, limit).await
+        let output = output_tables(&registry, &project)?;
+        let lake = register_lake(&project, registry, self.ctx, limit).await?;
+        // With identity resolution, the map's identifiers as `identity` (once built).
+        if project.identity.is_some()
+            && let Ok((map, _)) = crate::identity::view::map_source(&output).await
+            && let Some(table) = datafusion::datasource::source_as_provider(&map).ok()
+        {
+            lake.ctx
+                .register_table("identity", table)
+                .map_err(EngineError::Plan)?;
+        }
+        Ok(lake)
     }
 
     /// `segmint.yaml` (with `identity:`), its lake and edge tables, and the output: for the

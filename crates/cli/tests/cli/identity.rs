@@ -99,6 +99,23 @@ fn identity_commands_summaries_and_exit_codes() {
     let missing = segmint(d, &["identity", "show", "nobody-at-all"]);
     assert_eq!(missing.status.code(), Some(2));
 
+    // `segmint sql` sees the map as `identity`.
+    let counted = crate::succeeded(&segmint(
+        d,
+        &[
+            "sql",
+            "SELECT count(*) AS n FROM identity",
+            "--format",
+            "csv",
+        ],
+    ));
+    assert!(
+        counted
+            .lines()
+            .any(|l| l.trim() == stats["identifiers"].to_string()),
+        "{counted}"
+    );
+
     // Now the run is per person.
     let run = json(&segmint(d, &["run", "--as-of", AS_OF, "--json"]));
     assert!(run["segments"]["heavy_users"]["size"].as_u64().is_some());

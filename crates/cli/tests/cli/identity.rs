@@ -109,10 +109,9 @@ fn identity_commands_summaries_and_exit_codes() {
             "csv",
         ],
     ));
+    let identifiers = stats["identifiers"].as_u64().unwrap().to_string();
     assert!(
-        counted
-            .lines()
-            .any(|l| l.trim() == stats["identifiers"].to_string()),
+        counted.lines().any(|l| l.trim() == identifiers),
         "{counted}"
     );
 

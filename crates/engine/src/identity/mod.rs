@@ -274,7 +274,7 @@ impl IdentitySession {
             stitch_ms,
             ..IdentitySummary::default()
         };
-        self.commit(state, Stats::default(), None, summary, as_of)
+        self.commit(state, Stats::default(), Vec::new(), summary, as_of)
             .await
     }
 
@@ -389,7 +389,7 @@ impl IdentitySession {
         &self,
         mut state: State,
         mut stats: Stats,
-        copied: Option<datafusion::physical_plan::SendableRecordBatchStream>,
+        copied: Vec<datafusion::physical_plan::SendableRecordBatchStream>,
         mut summary: IdentitySummary,
         as_of: NaiveDate,
     ) -> Result<IdentitySummary> {
@@ -422,7 +422,7 @@ impl IdentitySession {
         state.as_of = Some(as_of);
         let started = Instant::now();
         state.summary = serde_json::to_string(&summary)?;
-        summary.version = state.commit(&self.output, copied).await?;
+        summary.version = Arc::new(state).commit(&self.output, copied).await?;
         summary.write_ms = started.elapsed().as_millis() as u64;
         Ok(summary)
     }

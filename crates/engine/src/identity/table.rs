@@ -62,6 +62,15 @@ pub fn schema() -> SchemaRef {
     ]))
 }
 
+/// The parts of a state written concurrently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Nodes,
+    Edges,
+    /// Merges and the state row.
+    Rest,
+}
+
 /// A merge of two people: `merged` is gone, its identifiers are `into`'s now.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Merge {
@@ -175,9 +184,14 @@ impl State {
         index
     }
 
-    /// The table's rows, one batch at a time (`ROWS_PER_BATCH` rows each) into `sink`, so no
-    /// more than one batch of strings is built at once.
-    async fn write_batches(&self, writer: &mut RecordBatchWriter, object: &str) -> Result<()> {
+    /// One part of the table's rows, one batch at a time (`ROWS_PER_BATCH` rows each) into
+    /// `writer`, so no more than one batch of strings is built at once.
+    async fn write_batches(
+        &self,
+        writer: &mut RecordBatchWriter,
+        part: Part,
+        object: &str,
+    ) -> Result<()> {
         let none_time = |_: &str, _: usize| None;
         let none_day = |_: usize| None;
         let types: Vec<&str> = self.types.iter().map(String::as_str).collect();
@@ -187,8 +201,13 @@ impl State {
                 .await
                 .map_err(|e| EngineError::output(object, e))
         };
-        for lo in (0..self.nodes.len()).step_by(ROWS_PER_BATCH) {
-            let hi = (lo + ROWS_PER_BATCH).min(self.nodes.len());
+        let nodes = if part == Part::Nodes {
+            self.nodes.len()
+        } else {
+            0
+        };
+        for lo in (0..nodes).step_by(ROWS_PER_BATCH) {
+            let hi = (lo + ROWS_PER_BATCH).min(nodes);
             let text = |name: &str, i: usize| match name {
                 "id_type" => Some(types[self.nodes[i].rank as usize]),
                 "id_value" => Some(self.nodes[i].value.as_str()),
@@ -207,8 +226,13 @@ impl State {
             })?)
             .await?;
         }
-        for lo in (0..self.edges.len()).step_by(ROWS_PER_BATCH) {
-            let hi = (lo + ROWS_PER_BATCH).min(self.edges.len());
+        let edges = if part == Part::Edges {
+            self.edges.len()
+        } else {
+            0
+        };
+        for lo in (0..edges).step_by(ROWS_PER_BATCH) {
+            let hi = (lo + ROWS_PER_BATCH).min(edges);
             let text = |name: &str, i: usize| {
                 let e = &self.edges[i];
                 let (a, b) = (&self.nodes[e.a as usize], &self.nodes[e.b as usize]);
@@ -232,6 +256,9 @@ impl State {
                 day: &none_day,
             })?)
             .await?;
+        }
+        if part != Part::Rest {
+            return Ok(());
         }
         if !self.merges.is_empty() {
             let text = |name: &str, i: usize| match name {
@@ -261,35 +288,57 @@ impl State {
         .await
     }
 
-    /// Replace the table's contents with this state — and the `copied` rows (in the table's
-    /// schema), when given — in one commit; the new version.
+    /// Replace the table's contents with this state — and the `copied` rows (streams in the
+    /// table's schema) — in one commit; the new version. The nodes, the edges, the rest and
+    /// each copied stream are encoded concurrently, each into its own files.
     pub async fn commit(
-        &self,
+        self: Arc<Self>,
         out: &OutputTables,
-        copied: Option<datafusion::physical_plan::SendableRecordBatchStream>,
+        copied: Vec<datafusion::physical_plan::SendableRecordBatchStream>,
     ) -> Result<i64> {
         let object = out.describe(IDENTITY);
         let table = out.ensure(IDENTITY, &schema(), &["kind"]).await?;
         let snapshot = table
             .snapshot()
             .map_err(|e| EngineError::output(&object, e))?;
-        let mut writer =
-            RecordBatchWriter::for_table(&table).map_err(|e| EngineError::output(&object, e))?;
-        if let Some(mut rows) = copied {
-            use futures::StreamExt;
-            while let Some(batch) = rows.next().await {
-                let batch = batch.map_err(|e| EngineError::output(&object, e))?;
-                writer
-                    .write(batch)
-                    .await
+        let mut tasks = tokio::task::JoinSet::new();
+        for part in [Part::Nodes, Part::Edges, Part::Rest] {
+            let (state, table, object) = (self.clone(), table.clone(), object.clone());
+            tasks.spawn(async move {
+                let mut writer = RecordBatchWriter::for_table(&table)
                     .map_err(|e| EngineError::output(&object, e))?;
-            }
+                state.write_batches(&mut writer, part, &object).await?;
+                writer
+                    .flush()
+                    .await
+                    .map_err(|e| EngineError::output(&object, e))
+            });
         }
-        self.write_batches(&mut writer, &object).await?;
-        let adds = writer
-            .flush()
-            .await
-            .map_err(|e| EngineError::output(&object, e))?;
+        for mut rows in copied {
+            let (table, object) = (table.clone(), object.clone());
+            tasks.spawn(async move {
+                use futures::StreamExt;
+                let mut writer = RecordBatchWriter::for_table(&table)
+                    .map_err(|e| EngineError::output(&object, e))?;
+                while let Some(batch) = rows.next().await {
+                    let batch = batch.map_err(|e| EngineError::output(&object, e))?;
+                    writer
+                        .write(batch)
+                        .await
+                        .map_err(|e| EngineError::output(&object, e))?;
+                }
+                writer
+                    .flush()
+                    .await
+                    .map_err(|e| EngineError::output(&object, e))
+            });
+        }
+        let mut adds = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            let added =
+                done.map_err(|e| EngineError::Internal(format!("a writer task: {e}")))??;
+            adds.extend(added);
+        }
         let mut actions: Vec<Action> = snapshot
             .log_data()
             .iter()

@@ -278,10 +278,10 @@ impl IdentitySession {
                 .entry(id_type.unwrap_or_default())
                 .or_default() += n;
         }
-        let mut copy = format!(
+        let mut copies = vec![format!(
             "SELECT {} FROM old_nodes r {untouched}",
             copy_columns("node")
-        );
+        )];
         if has_edges {
             for (dropped, n) in counts(&local, &count("dropped", "old_edges")).await? {
                 stats.edges += n;
@@ -289,18 +289,23 @@ impl IdentitySession {
                     *stats.dropped.entry(reason).or_default() += n;
                 }
             }
-            copy.push_str(&format!(
-                " UNION ALL SELECT {} FROM old_edges r {untouched}",
+            copies.push(format!(
+                "SELECT {} FROM old_edges r {untouched}",
                 copy_columns("edge")
             ));
         }
-        let copied = local
-            .sql(&copy)
-            .await
-            .map_err(plan)?
-            .execute_stream()
-            .await
-            .map_err(plan)?;
+        let mut copied = Vec::new();
+        for copy in &copies {
+            copied.push(
+                local
+                    .sql(copy)
+                    .await
+                    .map_err(plan)?
+                    .execute_stream()
+                    .await
+                    .map_err(plan)?,
+            );
+        }
         let stitch_ms = started.elapsed().as_millis() as u64;
         let summary = IdentitySummary {
             mode: "update".into(),
@@ -310,7 +315,6 @@ impl IdentitySession {
             stitch_ms,
             ..IdentitySummary::default()
         };
-        self.commit(state, stats, Some(copied), summary, as_of)
-            .await
+        self.commit(state, stats, copied, summary, as_of).await
     }
 }

@@ -112,6 +112,14 @@ impl LeafCompiler<'_> {
         col(&self.events.time)
     }
 
+    /// `count(*)` of the events a FILTER keeps, as `count(time)`: the run's scan keeps only
+    /// events with a time in its range, so the time is never NULL and the counts are equal —
+    /// and a column argument is read as it is, where `count(1)`'s literal is expanded to an
+    /// array per batch and aggregate (9% of a library run's CPU).
+    pub(crate) fn count_events(&self) -> Expr {
+        datafusion::functions_aggregate::expr_fn::count(self.time())
+    }
+
     /// Event name and property filters.
     pub(crate) fn matching(&self, m: &EventMatch) -> Vec<Expr> {
         matching_parts(self.events, m)

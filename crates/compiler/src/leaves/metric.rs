@@ -22,7 +22,8 @@ impl LeafPlan for Metric {
             |agg, cond| -> Result<_> { Ok(aggs.column(LeafCompiler::filtered(agg, cond)?)) };
         let value = match &self.measure {
             Measure::Count { of } => zero(aggregate(
-                count(of.as_deref().map_or(lit(1i64), col)),
+                of.as_deref()
+                    .map_or_else(|| c.count_events(), |of| count(col(of))),
                 cond,
             )?),
             Measure::CountDistinct { of } => zero(aggregate(distinct_count(col(of)), cond)?),
@@ -34,8 +35,8 @@ impl LeafPlan for Metric {
             Measure::Share { of, equals } => {
                 let mut hit = cond.clone();
                 hit.push(col(of).eq(literal(equals)));
-                let part = aggregate(count(lit(1i64)), hit)?;
-                let whole = aggregate(count(lit(1i64)), cond)?;
+                let part = aggregate(c.count_events(), hit)?;
+                let whole = aggregate(c.count_events(), cond)?;
                 // NULL when there are no matching events: the share is undefined.
                 cast(part, DataType::Float64)
                     / datafusion::functions::expr_fn::nullif(

@@ -4,7 +4,7 @@
 //!
 //! | leaf | aggregate(s) | then |
 //! |---|---|---|
-//! | `performed` | `count(*) FILTER (…)` | count compared |
+//! | `performed` | `count(time) FILTER (…)` (= `count(*)`: the scan keeps only timed events) | count compared |
 //! | `first/last_performed` | `min/max(time) FILTER (…)` | placed in time |
 //! | `metric`, `breadth` | `count`, `distinct_count`, `sum`, `avg`, `min`, `max`, `dominant` `FILTER (…)` | value compared |
 //! | `trait` | — (a profiles column) | compared |

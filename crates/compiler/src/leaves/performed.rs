@@ -1,8 +1,7 @@
-//! `performed` / `not_performed`: `count(*) FILTER (WHERE event, filters, window)`,
-//! compared (`not_performed` is `= 0`).
+//! `performed` / `not_performed`: `count(time) FILTER (WHERE event, filters, window)` (the
+//! same as `count(*)`: the scan keeps only events with a time), compared (`not_performed` is
+//! `= 0`).
 
-use datafusion::functions_aggregate::expr_fn::count;
-use datafusion::logical_expr::lit;
 use segmint_spec::Performed;
 
 use crate::compare::compare_all;
@@ -13,7 +12,7 @@ use crate::leaf::{Aggregates, CompiledLeaf, LeafCompiler, LeafPlan, zero};
 impl LeafPlan for Performed {
     fn plan(&self, c: &LeafCompiler, aggs: &mut Aggregates) -> Result<CompiledLeaf> {
         let cond = c.events_in(&self.matching, self.window)?;
-        let value = zero(aggs.column(LeafCompiler::filtered(count(lit(1i64)), cond)?));
+        let value = zero(aggs.column(LeafCompiler::filtered(c.count_events(), cond)?));
         let holds = compare_all(&value, &self.count);
         Ok(CompiledLeaf { value, holds })
     }

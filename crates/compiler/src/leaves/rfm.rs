@@ -5,7 +5,7 @@
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::functions_aggregate::count::count_udaf;
-use datafusion::functions_aggregate::expr_fn::{count, max, sum};
+use datafusion::functions_aggregate::expr_fn::{max, sum};
 use datafusion::logical_expr::expr::WindowFunction;
 use datafusion::logical_expr::{
     Expr, ExprFunctionExt, WindowFrame, WindowFunctionDefinition, cast, col, lit, when,
@@ -101,7 +101,7 @@ fn quintile_scores(x: Inputs, aggs: &mut Aggregates) -> Result<[Expr; 3]> {
 fn scores(leaf: &Rfm, c: &LeafCompiler, aggs: &mut Aggregates) -> Result<[Expr; 4]> {
     let cond = c.events_in(&leaf.matching, leaf.window)?;
     let last_day = aggs.column(LeafCompiler::filtered(max(c.day_number()), cond.clone())?);
-    let frequency = zero(aggs.column(LeafCompiler::filtered(count(lit(1i64)), cond.clone())?));
+    let frequency = zero(aggs.column(LeafCompiler::filtered(c.count_events(), cond.clone())?));
     let spent = datafusion::functions::expr_fn::coalesce(vec![
         cast(
             aggs.column(LeafCompiler::filtered(sum(col(&leaf.monetary)), cond)?),

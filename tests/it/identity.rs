@@ -359,3 +359,88 @@ async fn an_unblocked_placeholder_trips_the_size_guard() {
         "something was committed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edge_table_joins_an_anonymous_device_to_a_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = identity_lake(dir.path(), 200, 30);
+    let yaml = segmint_lakegen::demo::IDENTITY_YAML;
+    let first = project(dir.path(), "segmint.yaml", "out", yaml);
+    let session = ProjectSession::builder(&first)
+        .open_identity()
+        .await
+        .unwrap();
+    session.build(config.end).await.unwrap();
+    let before = committed_map(&dir.path().join("out")).await;
+    // A device seen only logged out: its person has no user id.
+    let mut users_of: BTreeMap<&String, usize> = BTreeMap::new();
+    for ((rank, _), person) in &before {
+        *users_of.entry(person).or_default() += usize::from(*rank == 0);
+    }
+    let (device, _) = before
+        .iter()
+        .find(|((rank, _), person)| *rank == 1 && users_of[person] == 0)
+        .expect("an anonymous-only device");
+    let device = device.1.clone();
+    // A CRM export says it belongs to u000003.
+    let edges = dir.path().join("aliases");
+    std::fs::create_dir_all(&edges).unwrap();
+    let batch = arrow::array::RecordBatch::try_from_iter(vec![
+        (
+            "uid",
+            std::sync::Arc::new(arrow::array::StringArray::from(vec!["u000003"])) as _,
+        ),
+        (
+            "device",
+            std::sync::Arc::new(arrow::array::StringArray::from(vec![device.as_str()])) as _,
+        ),
+    ])
+    .unwrap();
+    let file = std::fs::File::create(edges.join("part-0.parquet")).unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    let with_edges = format!(
+        "{yaml}  edges:\n    - {{location: aliases, columns: {{user_id: uid, anonymous_id: device}}}}\n"
+    );
+    let second = project(dir.path(), "segmint.yaml", "out", &with_edges);
+    let session = ProjectSession::builder(&second)
+        .open_identity()
+        .await
+        .unwrap();
+    let summary = session.build(config.end).await.unwrap();
+    let after = committed_map(&dir.path().join("out")).await;
+    assert_eq!(
+        after[&(1, device.clone())],
+        after[&(0, "u000003".to_string())],
+        "the device joined u000003's person"
+    );
+    // Two people became one: the older id (the earlier-seen anchor) survives, the other is
+    // recorded as merged; the edge is in the table with no event time.
+    assert_eq!(
+        summary.people + 1,
+        before.values().collect::<BTreeSet<_>>().len() as u64
+    );
+    let (was_device, was_user) = (
+        &before[&(1, device.clone())],
+        &before[&(0, "u000003".to_string())],
+    );
+    let now = &after[&(0, "u000003".to_string())];
+    let merged = merged_people(&dir.path().join("out")).await;
+    assert!(now == was_device || now == was_user);
+    let gone = if now == was_device {
+        was_user
+    } else {
+        was_device
+    };
+    assert!(merged.contains(gone), "{gone} not recorded as merged");
+    let rows = query(
+        &dir.path().join("out/identity"),
+        None,
+        &format!(
+            "SELECT first_seen FROM t WHERE kind = 'edge' AND id_value = 'u000003' AND other_value = '{device}'"
+        ),
+    )
+    .await;
+    assert_eq!(strings(&rows, 0), vec![None]);
+}

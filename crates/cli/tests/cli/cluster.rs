@@ -443,6 +443,41 @@ fn identity_build_on_a_cluster_equals_the_local_build() {
     let expected = identity_rows(&server, "id-local");
     assert!(!expected.is_empty());
     assert_eq!(identity_rows(&server, "id-cluster"), expected);
+    // An update on the cluster (no new day: the edge tables and profiles are read again)
+    // keeps the map as it is.
+    let updated = segmint(
+        &server,
+        d,
+        &[
+            "-p",
+            "id-cluster.yaml",
+            "--cluster",
+            &cluster.url(),
+            "identity",
+            "update",
+            "--as-of",
+            AS_OF,
+            "--json",
+        ],
+    );
+    assert_eq!(
+        updated.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&updated),
+        cluster.all_logs()
+    );
+    let u = summary(&updated);
+    for key in [
+        "identifiers",
+        "people",
+        "edges",
+        "dropped_edges",
+        "size_histogram",
+    ] {
+        assert_eq!(l[key], u[key], "{key} after the update");
+    }
+    assert_eq!(identity_rows(&server, "id-cluster"), expected);
     // The cluster's scratch files are gone.
     assert!(server.list("id-cluster/identity/_scratch").is_empty());
 

@@ -93,8 +93,8 @@ pub(super) async fn record_merges_against(
         types: state.types.clone(),
         ..State::default()
     };
-    super::table::load_meta(delta, &mut previous, object).await?;
-    let Some(old_nodes) = super::table::kind_listing(delta, "node", object)? else {
+    super::stored::load_meta(delta, &mut previous, object).await?;
+    let Some(old_nodes) = super::stored::kind_listing(delta, "node", object)? else {
         state.merges = previous.merges;
         return Ok(0);
     };

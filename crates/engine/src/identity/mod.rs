@@ -20,6 +20,7 @@ mod merges;
 pub mod observe;
 pub mod scratch;
 mod show;
+mod stored;
 pub mod table;
 mod update;
 pub mod view;
@@ -249,7 +250,7 @@ impl IdentitySession {
         );
         let mut state = self.state_of(graph.nodes, graph.edges, &stitched);
         // Merges against the previous map, if there is one.
-        let merges = match table::existing(&self.output).await? {
+        let merges = match stored::existing(&self.output).await? {
             Some(delta) => {
                 merges::record_merges_against(
                     &delta,

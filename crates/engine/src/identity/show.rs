@@ -29,7 +29,7 @@ fn time_text(us: Option<i64>) -> Option<String> {
 
 /// The committed state (for `identity show` / `stats`).
 pub async fn load_state(output: &OutputTables, identity: &Identity) -> Result<State> {
-    table::load(output, &identity.identifiers)
+    super::stored::load(output, &identity.identifiers)
         .await?
         .ok_or_else(|| {
             EngineError::Usage(format!(

@@ -15,6 +15,7 @@ use datafusion::prelude::SessionContext;
 use super::batches::{read_nodes, read_string_edges};
 use super::graph::{Edge, Node, stitch};
 use super::merges::{max_opt, min_opt, record_merges};
+use super::stored;
 use super::table::{self, State};
 use super::{IdentitySession, IdentitySummary, Stats, observe, settings_hash};
 use crate::error::{EngineError, Result};
@@ -68,7 +69,7 @@ impl IdentitySession {
         let types = self.identity.identifiers.clone();
         let object = self.output.describe(table::IDENTITY);
         let started = Instant::now();
-        let Some(delta) = table::existing(&self.output).await? else {
+        let Some(delta) = stored::existing(&self.output).await? else {
             return Err(EngineError::Usage(format!(
                 "no identity map at {object} yet: run `segmint identity build --as-of {as_of}` first"
             )));
@@ -77,7 +78,7 @@ impl IdentitySession {
             types: types.clone(),
             ..State::default()
         };
-        table::load_meta(&delta, &mut meta, &object).await?;
+        stored::load_meta(&delta, &mut meta, &object).await?;
         let built: IdentitySummary = serde_json::from_str(&meta.summary).unwrap_or_default();
         if built.settings_hash != settings_hash(&self.identity) {
             return Err(EngineError::Usage(format!(
@@ -117,12 +118,12 @@ impl IdentitySession {
         let local = SessionContext::new();
         let location = &self.output.location;
         local.register_object_store(&location.store_url, location.store.clone());
-        let nodes = table::kind_listing(&delta, "node", &object)?
+        let nodes = stored::kind_listing(&delta, "node", &object)?
             .ok_or_else(|| EngineError::output(&object, "the identity map has no identifiers"))?;
         local
             .register_table("old_nodes", Arc::new(nodes))
             .map_err(plan)?;
-        let edges = table::kind_listing(&delta, "edge", &object)?;
+        let edges = stored::kind_listing(&delta, "edge", &object)?;
         let has_edges = edges.is_some();
         if let Some(edges) = edges {
             local
@@ -180,7 +181,7 @@ impl IdentitySession {
             "SELECT r.* FROM old_nodes r JOIN affected a ON r.component = a.component",
         )
         .await?;
-        table::push_node_rows(&mut state, &node_rows, &object)?;
+        stored::push_node_rows(&mut state, &node_rows, &object)?;
         drop(node_rows);
         let mut index = state.index();
         if has_edges {
@@ -189,7 +190,7 @@ impl IdentitySession {
                 "SELECT r.* FROM old_edges r JOIN affected a ON r.component = a.component",
             )
             .await?;
-            table::push_edge_rows(&mut state, &index, &edge_rows, &object)?;
+            stored::push_edge_rows(&mut state, &index, &edge_rows, &object)?;
         }
         let read_ms = started.elapsed().as_millis() as u64;
 

@@ -15,7 +15,8 @@ use datafusion::datasource::{ViewTable, provider_as_source};
 use datafusion::logical_expr::{Expr, JoinType, LogicalPlanBuilder, TableSource, cast, col, lit};
 use segmint_spec::{Identity, PERSON_ID};
 
-use super::table::{IDENTITY, existing};
+use super::stored::existing;
+use super::table::IDENTITY;
 use crate::error::{EngineError, Result};
 use crate::output::OutputTables;
 
@@ -30,10 +31,10 @@ pub async fn map_source(
             "`identity:` is configured but there is no identity map at {object}: run `segmint identity build --as-of <day>` first"
         )));
     };
-    let listing = super::table::kind_listing(&table, "node", &object)?
+    let listing = super::stored::kind_listing(&table, "node", &object)?
         .ok_or_else(|| EngineError::output(&object, "the identity map has no identifiers"))?;
     let mut built = None;
-    for b in super::table::read_kind(&table, "state", &object).await? {
+    for b in super::stored::read_kind(&table, "state", &object).await? {
         if let Some(days) = b.column_by_name("as_of").and_then(|c| {
             c.as_any()
                 .downcast_ref::<datafusion::arrow::array::Date32Array>()

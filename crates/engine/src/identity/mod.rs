@@ -6,7 +6,9 @@
 //! | identifier tuples, nodes, edges (blocked values removed) | DataFusion | [`observe`] |
 //! | raw connected components (randomized contraction) | DataFusion | [`contract`] |
 //! | limits (greedy merge, dropped edges), anchors, person ids | Rust, per component | [`graph`] |
-//! | the `identity` Delta table (map, edges, merges, state) | one commit | [`table`] |
+//! | merges against the previous people | DataFusion join | `merges` |
+//! | the `identity` Delta table (map, edges, merges, state) | one commit | [`table`], read back by `stored` |
+//! | a daily update: only the touched components in memory | DataFusion + Rust | `update` |
 //! | events and profiles seen per person | a DataFusion view | [`view`] |
 //!
 //! `build` reads every event before the as-of; `update` reads only the days since the last

@@ -36,7 +36,7 @@ pub(super) fn record_merges(
     as_of: NaiveDate,
 ) -> u64 {
     let now: HashSet<&str> = nodes.iter().map(|g| &*after.person[*g as usize]).collect();
-    let mut gone: BTreeMap<String, (i64, u8, String, String)> = BTreeMap::new();
+    let mut gone = Gone::default();
     for (g, old_person) in nodes.iter().zip(old) {
         let Some(old_person) = old_person else {
             continue;
@@ -45,29 +45,50 @@ pub(super) fn record_merges(
             continue;
         }
         let n = &after.nodes[*g as usize];
-        let key = (
-            n.first_seen.unwrap_or(i64::MAX),
-            n.rank,
-            n.value.clone(),
-            after.person[*g as usize].to_string(),
+        gone.note(
+            old_person,
+            (n.first_seen, n.rank, &n.value),
+            &after.person[*g as usize],
         );
-        gone.entry(old_person.to_string())
-            .and_modify(|k| {
-                if (key.0, key.1, &key.2) < (k.0, k.1, &k.2) {
-                    *k = key.clone();
-                }
-            })
-            .or_insert(key);
     }
-    let count = gone.len() as u64;
-    for (merged, (_, _, _, into)) in gone {
-        after.merges.push(Merge {
+    gone.record(&mut after.merges, as_of)
+}
+
+/// Earlier people that no identifier carries any more, each with the person its anchor
+/// identifier (seen first, then priority, then value) belongs to now.
+#[derive(Default)]
+struct Gone(BTreeMap<String, ((i64, u8, String), String)>);
+
+impl Gone {
+    /// Identifier `(first seen, rank, value)` of `old` belongs to `into` now.
+    fn note(&mut self, old: &str, (first, rank, value): (Option<i64>, u8, &str), into: &str) {
+        let first = first.unwrap_or(i64::MAX);
+        match self.0.get_mut(old) {
+            Some((anchor, person)) => {
+                if (first, rank, value) < (anchor.0, anchor.1, anchor.2.as_str()) {
+                    *anchor = (first, rank, value.to_string());
+                    *person = into.to_string();
+                }
+            }
+            None => {
+                self.0.insert(
+                    old.to_string(),
+                    ((first, rank, value.to_string()), into.to_string()),
+                );
+            }
+        }
+    }
+
+    /// A merge record per gone person, appended to `merges`; how many.
+    fn record(self, merges: &mut Vec<Merge>, as_of: NaiveDate) -> u64 {
+        let count = self.0.len() as u64;
+        merges.extend(self.0.into_iter().map(|(merged, (_, into))| Merge {
             as_of,
             merged,
             into,
-        });
+        }));
+        count
     }
-    count
 }
 
 /// Merges of a rebuild against the previous map (`delta`), computed by a DataFusion join of
@@ -157,7 +178,7 @@ pub(super) async fn record_merges_against(
         .collect()
         .await
         .map_err(plan)?;
-    let mut anchors: BTreeMap<String, (i64, i64, String, String)> = BTreeMap::new();
+    let mut anchors = Gone::default();
     for b in &gone {
         let (old, new) = (
             b.column(0).as_string::<i32>(),
@@ -173,35 +194,14 @@ pub(super) async fn record_merges_against(
             b.column(4).as_string::<i32>(),
         );
         for i in 0..b.num_rows() {
-            let t = if first.is_valid(i) {
-                first.value(i)
-            } else {
-                i64::MAX
-            };
-            let key = (
-                t,
-                rank.value(i),
-                value.value(i).to_string(),
-                new.value(i).to_string(),
+            let seen = first.is_valid(i).then(|| first.value(i));
+            anchors.note(
+                old.value(i),
+                (seen, rank.value(i) as u8, value.value(i)),
+                new.value(i),
             );
-            anchors
-                .entry(old.value(i).to_string())
-                .and_modify(|k| {
-                    if (key.0, key.1, &key.2) < (k.0, k.1, &k.2) {
-                        *k = key.clone();
-                    }
-                })
-                .or_insert(key);
         }
     }
-    let count = anchors.len() as u64;
     state.merges = previous.merges;
-    for (merged, (_, _, _, into)) in anchors {
-        state.merges.push(Merge {
-            as_of,
-            merged,
-            into,
-        });
-    }
-    Ok(count)
+    Ok(anchors.record(&mut state.merges, as_of))
 }

@@ -98,7 +98,7 @@ pub struct IdentitySummary {
 /// Counts over a map's rows: identifiers per person and per type, edges, dropped edges.
 #[derive(Default)]
 struct Stats {
-    sizes: HashMap<String, u64>,
+    sizes: HashMap<Arc<str>, u64>,
     by_type: BTreeMap<String, u64>,
     dropped: BTreeMap<String, u64>,
     identifiers: u64,
@@ -107,14 +107,18 @@ struct Stats {
 
 impl Stats {
     fn add_state(&mut self, state: &State) {
+        // People share one string per person: counting by it allocates nothing.
         for p in &state.person {
-            *self.sizes.entry(p.to_string()).or_default() += 1;
+            *self.sizes.entry(p.clone()).or_default() += 1;
         }
+        let mut by_rank = vec![0u64; state.types.len()];
         for n in &state.nodes {
-            *self
-                .by_type
-                .entry(state.types[n.rank as usize].clone())
-                .or_default() += 1;
+            by_rank[n.rank as usize] += 1;
+        }
+        for (t, n) in state.types.iter().zip(by_rank) {
+            if n > 0 {
+                *self.by_type.entry(t.clone()).or_default() += n;
+            }
         }
         for d in state.dropped.iter().flatten() {
             *self.dropped.entry(d.clone()).or_default() += 1;
@@ -397,22 +401,26 @@ impl IdentitySession {
         as_of: NaiveDate,
     ) -> Result<IdentitySummary> {
         stats.add_state(&state);
-        let mut largest: Vec<(String, u64)> =
-            stats.sizes.iter().map(|(p, n)| (p.clone(), *n)).collect();
-        largest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        // The largest people, and those over the guard, without copying every person id.
+        let mut by_size: Vec<(&Arc<str>, u64)> = stats.sizes.iter().map(|(p, n)| (p, *n)).collect();
+        by_size.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         let max = self.identity.max_person_size;
-        let oversized: Vec<(String, u64)> =
-            largest.iter().filter(|(_, n)| *n > max).cloned().collect();
+        let named = |people: &[(&Arc<str>, u64)]| -> Vec<(String, u64)> {
+            people.iter().map(|(p, n)| (p.to_string(), *n)).collect()
+        };
+        let over = by_size.iter().take_while(|(_, n)| *n > max).count();
+        let oversized = named(&by_size[..over]);
         if !oversized.is_empty() && !self.identity.allow_oversized {
             return Err(EngineError::OversizedPeople {
                 max,
                 people: oversized,
             });
         }
+        let largest = named(&by_size[..by_size.len().min(10)]);
+        drop(by_size);
         for n in stats.sizes.values() {
             *summary.size_histogram.entry(bucket(*n).into()).or_default() += 1;
         }
-        largest.truncate(10);
         summary.as_of = as_of.to_string();
         summary.settings_hash = settings_hash(&self.identity);
         summary.identifiers = stats.identifiers;

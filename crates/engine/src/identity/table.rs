@@ -110,36 +110,12 @@ fn times(rows: usize, value: impl Fn(usize) -> Option<i64>) -> ArrayRef {
     )
 }
 
-/// A node's or edge's `first_seen` / `last_seen` column value.
-fn seen(column: &str, row: &impl Seen) -> Option<i64> {
+/// The `first_seen` / `last_seen` column value of a row seen from `first` to `last`.
+fn seen(column: &str, first: Option<i64>, last: Option<i64>) -> Option<i64> {
     match column {
-        "first_seen" => row.first_seen(),
-        "last_seen" => row.last_seen(),
+        "first_seen" => first,
+        "last_seen" => last,
         _ => None,
-    }
-}
-
-/// Rows that were seen at event times.
-trait Seen {
-    fn first_seen(&self) -> Option<i64>;
-    fn last_seen(&self) -> Option<i64>;
-}
-
-impl Seen for Node {
-    fn first_seen(&self) -> Option<i64> {
-        self.first_seen
-    }
-    fn last_seen(&self) -> Option<i64> {
-        self.last_seen
-    }
-}
-
-impl Seen for Edge {
-    fn first_seen(&self) -> Option<i64> {
-        self.first_seen
-    }
-    fn last_seen(&self) -> Option<i64> {
-        self.last_seen
     }
 }
 
@@ -213,7 +189,9 @@ impl State {
                 "component" => Some(&*self.component[i]),
                 _ => None,
             };
-            let time = |name: &str, i: usize| seen(name, &self.nodes[i]);
+            let time = |name: &str, i: usize| {
+                seen(name, self.nodes[i].first_seen, self.nodes[i].last_seen)
+            };
             put(batch(Rows {
                 kind: "node",
                 lo,
@@ -244,7 +222,9 @@ impl State {
                     _ => None,
                 }
             };
-            let time = |name: &str, i: usize| seen(name, &self.edges[i]);
+            let time = |name: &str, i: usize| {
+                seen(name, self.edges[i].first_seen, self.edges[i].last_seen)
+            };
             put(batch(Rows {
                 kind: "edge",
                 lo,

@@ -270,7 +270,7 @@ impl IdentitySession {
             format!("SELECT r.{column}, count(*) FROM {kind} r {untouched} GROUP BY r.{column}")
         };
         for (person, n) in counts(&local, &count("person_id", "old_nodes")).await? {
-            stats.sizes.insert(person.unwrap_or_default(), n);
+            stats.sizes.insert(Arc::from(person.unwrap_or_default()), n);
             stats.identifiers += n;
         }
         for (id_type, n) in counts(&local, &count("id_type", "old_nodes")).await? {

@@ -391,42 +391,28 @@ fn identity_build_on_a_cluster_equals_the_local_build() {
     let logs = d.join("logs");
     std::fs::create_dir_all(&logs).unwrap();
     let cluster = start_cluster(&server, &logs, 2);
-    let local = segmint(
-        &server,
-        d,
-        &[
-            "-p",
-            "id-local.yaml",
-            "identity",
-            "build",
-            "--as-of",
-            AS_OF,
-            "--json",
-        ],
-    );
-    crate::succeeded(&local);
-    let remote = segmint(
-        &server,
-        d,
-        &[
-            "-p",
-            "id-cluster.yaml",
-            "--cluster",
-            &cluster.url(),
-            "identity",
-            "build",
-            "--as-of",
-            AS_OF,
-            "--json",
-        ],
-    );
-    assert_eq!(
-        remote.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&remote),
-        cluster.all_logs()
-    );
+    // `segmint -p <output>.yaml [--cluster URL] ARGS`, which must succeed.
+    let url = cluster.url();
+    let run_on = |output: &str, on_cluster: bool, args: &[&str]| -> Output {
+        let project = format!("{output}.yaml");
+        let mut all = vec!["-p", project.as_str()];
+        if on_cluster {
+            all.extend(["--cluster", url.as_str()]);
+        }
+        all.extend(args);
+        let out = segmint(&server, d, &all);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}\n{}",
+            text(&out),
+            cluster.all_logs()
+        );
+        out
+    };
+    let build = ["identity", "build", "--as-of", AS_OF, "--json"];
+    let local = run_on("id-local", false, &build);
+    let remote = run_on("id-cluster", true, &build);
     let summary = |o: &Output| -> serde_json::Value { serde_json::from_slice(&o.stdout).unwrap() };
     let (l, r) = (summary(&local), summary(&remote));
     for key in [
@@ -445,27 +431,10 @@ fn identity_build_on_a_cluster_equals_the_local_build() {
     assert_eq!(identity_rows(&server, "id-cluster"), expected);
     // An update on the cluster (no new day: the edge tables and profiles are read again)
     // keeps the map as it is.
-    let updated = segmint(
-        &server,
-        d,
-        &[
-            "-p",
-            "id-cluster.yaml",
-            "--cluster",
-            &cluster.url(),
-            "identity",
-            "update",
-            "--as-of",
-            AS_OF,
-            "--json",
-        ],
-    );
-    assert_eq!(
-        updated.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&updated),
-        cluster.all_logs()
+    let updated = run_on(
+        "id-cluster",
+        true,
+        &["identity", "update", "--as-of", AS_OF, "--json"],
     );
     let u = summary(&updated);
     for key in [
@@ -483,21 +452,7 @@ fn identity_build_on_a_cluster_equals_the_local_build() {
 
     // Person-level segments on the cluster equal the local run.
     for (output, on_cluster) in [("id-local", false), ("id-cluster", true)] {
-        let project = format!("{output}.yaml");
-        let mut args = vec!["-p", project.as_str()];
-        let url = cluster.url();
-        if on_cluster {
-            args.extend(["--cluster", url.as_str()]);
-        }
-        args.extend(["run", "--as-of", AS_OF, "--json"]);
-        let out = segmint(&server, d, &args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}\n{}",
-            text(&out),
-            cluster.all_logs()
-        );
+        run_on(output, on_cluster, &["run", "--as-of", AS_OF, "--json"]);
     }
     let want = members(&server, "id-local");
     assert!(want["heavy_users"].keys().all(|p| p.starts_with("p_")));

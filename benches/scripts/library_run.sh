@@ -9,31 +9,11 @@
 #   DIR=where the lake and output go (default target/bench-library-USERS).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-users="${1:-60000}"
+source benches/scripts/generated_lake.sh "${1:-}"
 shift || true
-segmint="${SEGMINT:-target/release/segmint}"
-python="${PYTHON:-python3}"
-dir="${DIR:-target/bench-library-$users}"
-mkdir -p "$dir"
-if [ ! -d "$dir/lake/events" ]; then
-  "$segmint" generate-lake --out "$dir/lake" --users "$users" >/dev/null
-fi
 rm -rf "$dir/segments" "$dir/out"
 cp -r segments "$dir/segments"
-cat > "$dir/segmint.yaml" <<YAML
-lake:
-  events:
-    location: lake/events
-    partitioning: {date: date}
-    columns: {entity: user_id, time: event_time, event: event_name}
-  profiles:
-    location: lake/profiles
-    key: user_id
-output:
-  location: out
-timezone: UTC
-segments: segments
-YAML
+write_project segmint.yaml out segments profiles
 events=$(find "$dir/lake/events" -name '*.parquet' | wc -l)
 echo "lake: $users users, $events day files under $dir/lake"
 /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$segmint" -p "$dir/segmint.yaml" "$@" \

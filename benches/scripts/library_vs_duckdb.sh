@@ -10,14 +10,7 @@
 #   output go (default target/bench-library-USERS, shared with library_run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-users="${1:-60000}"
-segmint="${SEGMINT:-target/release/segmint}"
-python="${PYTHON:-python3}"
-dir="${DIR:-target/bench-library-$users}"
-mkdir -p "$dir"
-if [ ! -d "$dir/lake/events" ]; then
-  "$segmint" generate-lake --out "$dir/lake" --users "$users" >/dev/null
-fi
+source benches/scripts/generated_lake.sh "${1:-}"
 subset="heavy_users light_users new_users lapsed_users big_spenders support_seekers video_watchers_no_cart frequent_unconverted_visitors"
 rm -rf "$dir/subset" "$dir/out-subset"
 mkdir -p "$dir/subset"
@@ -25,17 +18,7 @@ for s in $subset; do
   # Membership only: everything from `outputs:` on is cut.
   sed '/^outputs:/,$d' "segments/$s.yaml" > "$dir/subset/$s.yaml"
 done
-cat > "$dir/subset.yaml" <<YAML
-lake:
-  events:
-    location: lake/events
-    partitioning: {date: date}
-    columns: {entity: user_id, time: event_time, event: event_name}
-output:
-  location: out-subset
-timezone: UTC
-segments: subset
-YAML
+write_project subset.yaml out-subset subset
 best=""
 for _ in 1 2 3; do
   rm -rf "$dir/out-subset"

@@ -9,29 +9,10 @@
 #   target/bench-library-USERS, shared with library_run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-users="${1:-60000}"
-segmint="${SEGMINT:-target/release/segmint}"
-dir="${DIR:-target/bench-library-$users}"
-mkdir -p "$dir"
-if [ ! -d "$dir/lake/events" ]; then
-  "$segmint" generate-lake --out "$dir/lake" --users "$users" >/dev/null
-fi
+source benches/scripts/generated_lake.sh "${1:-}"
 rm -rf "$dir/segments-scaling"
 cp -r segments "$dir/segments-scaling"
-cat > "$dir/scaling.yaml" <<YAML
-lake:
-  events:
-    location: lake/events
-    partitioning: {date: date}
-    columns: {entity: user_id, time: event_time, event: event_name}
-  profiles:
-    location: lake/profiles
-    key: user_id
-output:
-  location: out-scaling
-timezone: UTC
-segments: segments-scaling
-YAML
+write_project scaling.yaml out-scaling segments-scaling profiles
 cores=$(nproc)
 one=""
 for n in 1 2 4 8 16; do

@@ -19,7 +19,12 @@ fn committed(d: &Path, as_of: &str) -> Option<serde_json::Value> {
 
 /// `segmint generate-lake` into `d/lake`: 200 users, 30 days.
 pub fn generate_small_lake(d: &Path) {
-    let args = [
+    generate_small_lake_with(d, &[]);
+}
+
+/// [`generate_small_lake`] with more `generate-lake` flags (e.g. `--identities`).
+pub fn generate_small_lake_with(d: &Path, flags: &[&str]) {
+    let mut args = vec![
         "generate-lake",
         "--out",
         "lake",
@@ -28,6 +33,7 @@ pub fn generate_small_lake(d: &Path) {
         "--days",
         "30",
     ];
+    args.extend(flags);
     crate::succeeded(&segmint(d, &args));
 }
 

@@ -14,19 +14,7 @@ fn json(out: &std::process::Output) -> serde_json::Value {
 
 /// A small lake with identities in `d/lake` and the demo project with `identity` appended.
 fn project(d: &Path, identity: &str) {
-    crate::succeeded(&segmint(
-        d,
-        &[
-            "generate-lake",
-            "--out",
-            "lake",
-            "--users",
-            "200",
-            "--days",
-            "30",
-            "--identities",
-        ],
-    ));
+    crate::exit_codes::generate_small_lake_with(d, &["--identities"]);
     let segments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../segments");
     let text =
         segmint_lakegen::demo::project_yaml_at("lake", "out", &segments.display().to_string());

@@ -60,13 +60,14 @@ pub fn schema() -> SchemaRef {
     ]))
 }
 
-/// The parts of a state written concurrently.
+/// The parts of a state, written concurrently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
     Nodes,
     Edges,
-    /// Merges and the state row.
-    Rest,
+    Merges,
+    /// The one `state` row.
+    State,
 }
 
 /// A merge of two people: `merged` is gone, its identifiers are `into`'s now.
@@ -121,16 +122,16 @@ fn seen(column: &str, first: Option<i64>, last: Option<i64>) -> Option<i64> {
 
 /// Rows `lo..hi` of one kind as a batch: `text(column, i)`, `time(column, i)` and `day(i)`
 /// give the values of row `i` (absent columns are NULL).
-struct Rows<'a> {
+struct Rows<'f, 'a> {
     kind: &'static str,
     lo: usize,
     hi: usize,
-    text: &'a dyn Fn(&str, usize) -> Option<&'a str>,
-    time: &'a dyn Fn(&str, usize) -> Option<i64>,
-    day: &'a dyn Fn(usize) -> Option<i32>,
+    text: &'f dyn Fn(&str, usize) -> Option<&'a str>,
+    time: &'f dyn Fn(&str, usize) -> Option<i64>,
+    day: &'f dyn Fn(usize) -> Option<i32>,
 }
 
-fn batch(rows: Rows<'_>) -> Result<RecordBatch> {
+fn batch(rows: Rows<'_, '_>) -> Result<RecordBatch> {
     let schema = schema();
     let n = rows.hi - rows.lo;
     let columns: Vec<ArrayRef> = schema
@@ -158,116 +159,95 @@ impl State {
         index
     }
 
-    /// One part of the table's rows, one batch at a time (`ROWS_PER_BATCH` rows each) into
-    /// `writer`, so no more than one batch of strings is built at once.
+    /// One part of the table's rows into `writer`, `ROWS_PER_BATCH` rows per batch, so no
+    /// more than one batch of strings is built at once.
     async fn write_batches(
         &self,
         writer: &mut RecordBatchWriter,
         part: Part,
         object: &str,
     ) -> Result<()> {
-        let none_time = |_: &str, _: usize| None;
-        let none_day = |_: usize| None;
-        let types: Vec<&str> = self.types.iter().map(String::as_str).collect();
-        let mut put = async |b: RecordBatch| {
+        let names: Vec<&str> = self.types.iter().map(String::as_str).collect();
+        let types = &names;
+        type Text<'a> = Box<dyn Fn(&str, usize) -> Option<&'a str> + Send + Sync + 'a>;
+        type Time<'a> = Box<dyn Fn(&str, usize) -> Option<i64> + Send + Sync + 'a>;
+        type Day<'a> = Box<dyn Fn(usize) -> Option<i32> + Send + Sync + 'a>;
+        let (kind, rows, text, time, day): (&'static str, usize, Text, Time, Day) = match part {
+            Part::Nodes => (
+                "node",
+                self.nodes.len(),
+                Box::new(move |name, i| match name {
+                    "id_type" => Some(types[self.nodes[i].rank as usize]),
+                    "id_value" => Some(self.nodes[i].value.as_str()),
+                    "person_id" => Some(&*self.person[i]),
+                    "component" => Some(&*self.component[i]),
+                    _ => None,
+                }),
+                Box::new(move |name, i| {
+                    seen(name, self.nodes[i].first_seen, self.nodes[i].last_seen)
+                }),
+                Box::new(|_| None),
+            ),
+            Part::Edges => (
+                "edge",
+                self.edges.len(),
+                Box::new(move |name, i| {
+                    let e = &self.edges[i];
+                    let (a, b) = (&self.nodes[e.a as usize], &self.nodes[e.b as usize]);
+                    match name {
+                        "id_type" => Some(types[a.rank as usize]),
+                        "id_value" => Some(a.value.as_str()),
+                        "other_type" => Some(types[b.rank as usize]),
+                        "other_value" => Some(b.value.as_str()),
+                        "component" => Some(&*self.component[e.a as usize]),
+                        "dropped" => self.dropped[i].as_deref(),
+                        _ => None,
+                    }
+                }),
+                Box::new(move |name, i| {
+                    seen(name, self.edges[i].first_seen, self.edges[i].last_seen)
+                }),
+                Box::new(|_| None),
+            ),
+            Part::Merges => (
+                "merge",
+                self.merges.len(),
+                Box::new(move |name, i| match name {
+                    "person_id" => Some(self.merges[i].merged.as_str()),
+                    "into_person" => Some(self.merges[i].into.as_str()),
+                    _ => None,
+                }),
+                Box::new(|_, _| None),
+                Box::new(move |i| Some(days_since_epoch(self.merges[i].as_of))),
+            ),
+            Part::State => (
+                "state",
+                1,
+                Box::new(move |name, _| (name == "summary").then_some(self.summary.as_str())),
+                Box::new(|_, _| None),
+                Box::new(move |_| self.as_of.map(days_since_epoch)),
+            ),
+        };
+        for lo in (0..rows).step_by(ROWS_PER_BATCH) {
+            let hi = (lo + ROWS_PER_BATCH).min(rows);
+            let b = batch(Rows {
+                kind,
+                lo,
+                hi,
+                text: &*text,
+                time: &*time,
+                day: &*day,
+            })?;
             writer
                 .write(b)
                 .await
-                .map_err(|e| EngineError::output(object, e))
-        };
-        let nodes = if part == Part::Nodes {
-            self.nodes.len()
-        } else {
-            0
-        };
-        for lo in (0..nodes).step_by(ROWS_PER_BATCH) {
-            let hi = (lo + ROWS_PER_BATCH).min(nodes);
-            let text = |name: &str, i: usize| match name {
-                "id_type" => Some(types[self.nodes[i].rank as usize]),
-                "id_value" => Some(self.nodes[i].value.as_str()),
-                "person_id" => Some(&*self.person[i]),
-                "component" => Some(&*self.component[i]),
-                _ => None,
-            };
-            let time = |name: &str, i: usize| {
-                seen(name, self.nodes[i].first_seen, self.nodes[i].last_seen)
-            };
-            put(batch(Rows {
-                kind: "node",
-                lo,
-                hi,
-                text: &text,
-                time: &time,
-                day: &none_day,
-            })?)
-            .await?;
+                .map_err(|e| EngineError::output(object, e))?;
         }
-        let edges = if part == Part::Edges {
-            self.edges.len()
-        } else {
-            0
-        };
-        for lo in (0..edges).step_by(ROWS_PER_BATCH) {
-            let hi = (lo + ROWS_PER_BATCH).min(edges);
-            let text = |name: &str, i: usize| {
-                let e = &self.edges[i];
-                let (a, b) = (&self.nodes[e.a as usize], &self.nodes[e.b as usize]);
-                match name {
-                    "id_type" => Some(types[a.rank as usize]),
-                    "id_value" => Some(a.value.as_str()),
-                    "other_type" => Some(types[b.rank as usize]),
-                    "other_value" => Some(b.value.as_str()),
-                    "component" => Some(&*self.component[e.a as usize]),
-                    "dropped" => self.dropped[i].as_deref(),
-                    _ => None,
-                }
-            };
-            let time = |name: &str, i: usize| {
-                seen(name, self.edges[i].first_seen, self.edges[i].last_seen)
-            };
-            put(batch(Rows {
-                kind: "edge",
-                lo,
-                hi,
-                text: &text,
-                time: &time,
-                day: &none_day,
-            })?)
-            .await?;
-        }
-        if part != Part::Rest {
-            return Ok(());
-        }
-        if !self.merges.is_empty() {
-            let text = |name: &str, i: usize| match name {
-                "person_id" => Some(self.merges[i].merged.as_str()),
-                "into_person" => Some(self.merges[i].into.as_str()),
-                _ => None,
-            };
-            put(batch(Rows {
-                kind: "merge",
-                lo: 0,
-                hi: self.merges.len(),
-                text: &text,
-                time: &none_time,
-                day: &|i| Some(days_since_epoch(self.merges[i].as_of)),
-            })?)
-            .await?;
-        }
-        let text = |name: &str, _: usize| (name == "summary").then_some(self.summary.as_str());
-        put(batch(Rows {
-            kind: "state",
-            lo: 0,
-            hi: 1,
-            text: &text,
-            time: &none_time,
-            day: &|_| self.as_of.map(days_since_epoch),
-        })?)
-        .await
+        Ok(())
     }
 
     /// Replace the table's contents with this state — and the `copied` rows (streams in the
-    /// table's schema) — in one commit; the new version. The nodes, the edges, the rest and
+    /// table's schema) — in one commit; the new version. The nodes, the edges, the merges, the state row and
     /// each copied stream are encoded concurrently, each into its own files.
     pub async fn commit(
         self: Arc<Self>,
@@ -280,7 +260,7 @@ impl State {
             .snapshot()
             .map_err(|e| EngineError::output(&object, e))?;
         let mut tasks = tokio::task::JoinSet::new();
-        for part in [Part::Nodes, Part::Edges, Part::Rest] {
+        for part in [Part::Nodes, Part::Edges, Part::Merges, Part::State] {
             let (state, table, object) = (self.clone(), table.clone(), object.clone());
             tasks.spawn(async move {
                 let mut writer = RecordBatchWriter::for_table(&table)

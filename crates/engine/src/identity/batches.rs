@@ -32,7 +32,8 @@ fn time_col(b: &RecordBatch, i: usize) -> Result<&TimestampMicrosecondArray> {
         .ok_or_else(|| EngineError::Internal(format!("column {i} is not a timestamp")))
 }
 
-fn opt(a: &TimestampMicrosecondArray, i: usize) -> Option<i64> {
+/// A timestamp cell, `None` when NULL.
+pub(super) fn opt(a: &TimestampMicrosecondArray, i: usize) -> Option<i64> {
     a.is_valid(i).then(|| a.value(i))
 }
 

@@ -194,7 +194,7 @@ pub(super) async fn record_merges_against(
             b.column(4).as_string::<i32>(),
         );
         for i in 0..b.num_rows() {
-            let seen = first.is_valid(i).then(|| first.value(i));
+            let seen = super::batches::opt(first, i);
             anchors.note(
                 old.value(i),
                 (seen, rank.value(i) as u8, value.value(i)),

@@ -10,6 +10,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::Schema;
 use deltalake_core::DeltaTable;
 
+use super::batches::opt;
 use super::graph::{Edge, Node};
 use super::table::{IDENTITY, Merge, State, schema};
 use crate::error::{EngineError, Result};
@@ -87,10 +88,6 @@ fn time_column<'a>(
         .ok_or_else(|| EngineError::output(object, format!("no timestamp column `{name}`")))
 }
 
-fn opt_time(a: &TimestampMicrosecondArray, i: usize) -> Option<i64> {
-    a.is_valid(i).then(|| a.value(i))
-}
-
 /// One shared string per distinct value.
 fn shared(seen: &mut HashMap<String, Arc<str>>, value: &str) -> Arc<str> {
     if let Some(s) = seen.get(value) {
@@ -142,8 +139,8 @@ pub fn push_node_rows(state: &mut State, batches: &[RecordBatch], object: &str) 
             state.nodes.push(Node {
                 rank: last_type.1,
                 value: v.value(i).to_string(),
-                first_seen: opt_time(first, i),
-                last_seen: opt_time(last, i),
+                first_seen: opt(first, i),
+                last_seen: opt(last, i),
             });
             state.person.push(shared(&mut people, p.value(i)));
             state.component.push(shared(&mut components, c.value(i)));
@@ -183,8 +180,8 @@ pub fn push_edge_rows(
             let edge = Edge {
                 a: end(t.value(i), v.value(i))?,
                 b: end(ot.value(i), ov.value(i))?,
-                first_seen: opt_time(first, i),
-                last_seen: opt_time(last, i),
+                first_seen: opt(first, i),
+                last_seen: opt(last, i),
             };
             state.edges.push(edge);
             state.dropped.push(opt_text(d, i));

@@ -130,87 +130,16 @@ pub async fn execute_metered(
             _ => read_error(&session.events_location, e).await,
         }
     };
-    let run = |plan: datafusion::logical_expr::LogicalPlan| async {
-        let df = DataFrame::new(session.ctx.state(), plan);
-        let physical = df.create_physical_plan().await?;
-        let batches =
-            datafusion::physical_plan::collect(physical.clone(), session.ctx.task_ctx()).await?;
-        Ok::<_, datafusion::error::DataFusionError>((batches, physical))
-    };
-    let mut spills = (0, 0);
-    let batches = if limit.is_some() {
+    let outcome = if limit.is_some() {
         // Under a limit, in two steps: the grouped rows go to a temporary file, so the
         // aggregation's memory is free before the ranking windows sort (see `Staged`).
-        let written = async {
-            // In DataFusion's spill folder; removed when `spill` drops.
-            let spill = session
-                .ctx
-                .runtime_env()
-                .disk_manager
-                .create_tmp_file("segmint grouped rows")?;
-            let path = spill
-                .path()
-                .map(|p| p.with_extension("parquet"))
-                .ok_or_else(|| {
-                    datafusion::error::DataFusionError::ResourcesExhausted(
-                        "no spill folder for the grouped rows".into(),
-                    )
-                })?;
-            // Streamed to the file batch by batch: the grouped rows are never all in memory.
-            let physical = DataFrame::new(session.ctx.state(), compiled.staged.grouped.clone())
-                .create_physical_plan()
-                .await?;
-            let mut stream = datafusion::physical_plan::execute_stream(
-                physical.clone(),
-                session.ctx.task_ctx(),
-            )?;
-            let file = std::fs::File::create(&path)?;
-            // Small row groups: the writer buffers one row group before writing it out.
-            let properties = datafusion::parquet::file::properties::WriterProperties::builder()
-                .set_max_row_group_row_count(Some(4096))
-                .build();
-            let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(
-                file,
-                stream.schema(),
-                Some(properties),
-            )?;
-            while let Some(batch) = futures::StreamExt::next(&mut stream).await {
-                writer.write(&batch?)?;
-            }
-            writer.close()?;
-            // Release what step one's operators still reserve (the profiles join's table).
-            drop(stream);
-            spills = crate::memory::spills(physical.as_ref());
-            let table = session
-                .ctx
-                .read_parquet(
-                    path.display().to_string(),
-                    datafusion::prelude::ParquetReadOptions::default(),
-                )
-                .await?
-                .into_view();
-            let finish = compiled
-                .staged
-                .finish(datafusion::datasource::provider_as_source(table))
-                .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
-            let (batches, physical) = run(finish).await?;
-            let (c, b) = crate::memory::spills(physical.as_ref());
-            spills = (spills.0 + c, spills.1 + b);
-            let _ = std::fs::remove_file(&path);
-            Ok::<_, datafusion::error::DataFusionError>(batches)
-        };
-        match written.await {
-            Ok(batches) => batches,
-            Err(e) => return Err(failed(e).await),
-        }
+        execute_staged(session, &compiled.staged).await
     } else {
-        match run(compiled.plan.clone()).await {
-            Ok((batches, physical)) => {
-                spills = crate::memory::spills(physical.as_ref());
-                batches
-            }
-            Err(e) => return Err(failed(e).await),
-        }
+        collect_counting_spills(session, compiled.plan.clone()).await
+    };
+    let (batches, spills) = match outcome {
+        Ok(done) => done,
+        Err(e) => return Err(failed(e).await),
     };
     let (spills, spilled_bytes) = spills;
     let memory = MemoryUse {
@@ -220,6 +149,74 @@ pub async fn execute_metered(
         spilled_bytes,
     };
     Ok((batches, memory))
+}
+
+/// Execute `plan`: its batches and its operators' (spills, spilled bytes).
+async fn collect_counting_spills(
+    session: &ProjectSession,
+    plan: datafusion::logical_expr::LogicalPlan,
+) -> datafusion::error::Result<(Vec<RecordBatch>, (u64, u64))> {
+    let physical = DataFrame::new(session.ctx.state(), plan)
+        .create_physical_plan()
+        .await?;
+    let batches =
+        datafusion::physical_plan::collect(physical.clone(), session.ctx.task_ctx()).await?;
+    Ok((batches, crate::memory::spills(physical.as_ref())))
+}
+
+/// A run in two steps (`segmint_compiler::Staged`): the grouped rows streamed to a Parquet
+/// file in DataFusion's spill folder (removed when done, or failed), then the ranks and
+/// segment columns computed from it.
+async fn execute_staged(
+    session: &ProjectSession,
+    staged: &segmint_compiler::Staged,
+) -> datafusion::error::Result<(Vec<RecordBatch>, (u64, u64))> {
+    use datafusion::error::DataFusionError;
+    let spill = session
+        .ctx
+        .runtime_env()
+        .disk_manager
+        .create_tmp_file("segmint grouped rows")?;
+    let path = spill.path().ok_or_else(|| {
+        DataFusionError::ResourcesExhausted("no spill folder for the grouped rows".into())
+    })?;
+    // Streamed batch by batch: the grouped rows are never all in memory.
+    let physical = DataFrame::new(session.ctx.state(), staged.grouped.clone())
+        .create_physical_plan()
+        .await?;
+    let mut stream =
+        datafusion::physical_plan::execute_stream(physical.clone(), session.ctx.task_ctx())?;
+    // Small row groups: the writer buffers one row group before writing it out.
+    let properties = datafusion::parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(4096))
+        .build();
+    let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(path)?,
+        stream.schema(),
+        Some(properties),
+    )?;
+    while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+        writer.write(&batch?)?;
+    }
+    writer.close()?;
+    // Release what step one's operators still reserve (the profiles join's table).
+    drop(stream);
+    let (grouped_spills, grouped_bytes) = crate::memory::spills(physical.as_ref());
+    let options = datafusion::prelude::ParquetReadOptions {
+        file_extension: "",
+        ..Default::default()
+    };
+    let table = session
+        .ctx
+        .read_parquet(path.display().to_string(), options)
+        .await?
+        .into_view();
+    let finish = staged
+        .finish(datafusion::datasource::provider_as_source(table))
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    let (batches, (c, b)) = collect_counting_spills(session, finish).await?;
+    drop(spill);
+    Ok((batches, (grouped_spills + c, grouped_bytes + b)))
 }
 
 /// Whether any event in `[lo, hi)` passes `filter` (reading as little as the pruning

@@ -21,7 +21,7 @@ fn generated_lake(users: usize) -> (tempfile::TempDir, LakeGenConfig) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn library_matches_reference_at_two_dates_and_scans_once() {
+async fn library_matches_reference_at_two_dates_and_scans_once_in_one_stage() {
     let (dir, config) = generated_lake(400);
     let project = write_project(dir.path());
     let session = ProjectSession::builder(&project).open().await.unwrap();
@@ -125,12 +125,10 @@ async fn library_matches_reference_at_two_dates_and_scans_once() {
         }
     }
 
-    // The whole library reads the events table exactly once.
+    // The whole library reads the events table exactly once, and aggregates it in one
+    // stage: events hash-partitioned by entity, no partial states (docs/decisions.md).
     let compiled = segmint_engine::compile_for(&session, config.end, &[], false).unwrap();
-    let physical = session
-        .ctx
-        .state()
-        .create_physical_plan(&compiled.plan)
+    let physical = segmint_engine::single_stage::run_plan(&session, &compiled.plan)
         .await
         .unwrap();
     let text = displayable(physical.as_ref()).indent(true).to_string();
@@ -139,6 +137,11 @@ async fn library_matches_reference_at_two_dates_and_scans_once() {
         .filter(|l| l.contains("DataSourceExec") && l.contains("lake/events"))
         .count();
     assert_eq!(events_scans, 1, "{text}");
+    assert!(!text.contains("mode=Partial"), "{text}");
+    if session.ctx.state().config().target_partitions() > 1 {
+        assert!(text.contains("mode=SinglePartitioned"), "{text}");
+        assert!(text.contains("partitioning=Hash([user_id"), "{text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

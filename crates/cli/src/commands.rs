@@ -235,15 +235,13 @@ async fn compile(
             println!("{}", plan.display_indent());
         }
         Emit::Physical => {
-            let plan = state
-                .create_physical_plan(&compiled.plan)
+            let plan = segmint_engine::single_stage::run_plan(&session, &compiled.plan)
                 .await
                 .map_err(EngineError::Plan)?;
             println!("{}", displayable(plan.as_ref()).indent(true));
         }
         Emit::Analyze => {
-            let plan = state
-                .create_physical_plan(&compiled.plan)
+            let plan = segmint_engine::single_stage::run_plan(&session, &compiled.plan)
                 .await
                 .map_err(EngineError::Plan)?;
             datafusion::physical_plan::collect(plan.clone(), session.ctx.task_ctx())

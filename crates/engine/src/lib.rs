@@ -33,6 +33,7 @@ pub mod output;
 mod quiet_store;
 pub mod run;
 pub mod session;
+pub mod single_stage;
 pub mod sql;
 pub mod storage;
 

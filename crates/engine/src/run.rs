@@ -156,9 +156,7 @@ async fn collect_counting_spills(
     session: &ProjectSession,
     plan: datafusion::logical_expr::LogicalPlan,
 ) -> datafusion::error::Result<(Vec<RecordBatch>, (u64, u64))> {
-    let physical = DataFrame::new(session.ctx.state(), plan)
-        .create_physical_plan()
-        .await?;
+    let physical = crate::single_stage::run_plan(session, &plan).await?;
     let batches =
         datafusion::physical_plan::collect(physical.clone(), session.ctx.task_ctx()).await?;
     Ok((batches, crate::memory::spills(physical.as_ref())))
@@ -181,9 +179,7 @@ async fn execute_staged(
         DataFusionError::ResourcesExhausted("no spill folder for the grouped rows".into())
     })?;
     // Streamed batch by batch: the grouped rows are never all in memory.
-    let physical = DataFrame::new(session.ctx.state(), staged.grouped.clone())
-        .create_physical_plan()
-        .await?;
+    let physical = crate::single_stage::run_plan(session, &staged.grouped).await?;
     let mut stream =
         datafusion::physical_plan::execute_stream(physical.clone(), session.ctx.task_ctx())?;
     // Small row groups: the writer buffers one row group before writing it out.

@@ -98,8 +98,8 @@ fn exit_codes_and_json_summary() {
         "{plan}"
     );
 
-    // compile --emit analyze runs the plan and shows each operator's metrics; it commits
-    // nothing.
+    // compile --emit analyze runs the plan the run executes (the entity aggregation in one
+    // stage) and shows each operator's metrics; it commits nothing.
     let out = segmint(
         d,
         &[
@@ -116,7 +116,7 @@ fn exit_codes_and_json_summary() {
     let analyzed = String::from_utf8_lossy(&out.stdout);
     let aggregate = analyzed
         .lines()
-        .find(|l| l.contains("AggregateExec") && l.contains("mode=Partial"))
+        .find(|l| l.contains("AggregateExec") && l.contains("mode=Single"))
         .unwrap_or_else(|| panic!("{analyzed}"));
     assert!(
         aggregate.contains("output_rows=") && aggregate.contains("elapsed_compute="),

@@ -1,0 +1,89 @@
+//! One aggregation stage instead of two: events hash-partitioned by entity before the
+//! `GROUP BY`, so every entity's state lives in exactly one partition.
+//!
+//! DataFusion plans a grouped aggregate as `Partial` per input partition, a hash
+//! repartition of the partial states, then `FinalPartitioned`. For segmint's one
+//! `GROUP BY entity` that doubles the state: every entity has events in every day's file,
+//! so each partial aggregation holds state for nearly every entity, and the lists that
+//! sessions and cadence keep (event times) are serialised once more between the stages.
+//! Repartitioning the raw events by entity first and aggregating in one
+//! `SinglePartitioned` stage holds each entity's state once. DataFusion's own optimizer
+//! removes a hash repartition below a `Partial` aggregate, so this is a rewrite of the
+//! finished physical plan (docs/decisions.md, "One aggregation stage").
+
+use std::sync::Arc;
+
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::error::Result;
+use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
+use datafusion::physical_plan::repartition::RepartitionExec;
+use datafusion::physical_plan::{ExecutionPlan, Partitioning};
+
+/// Rewrite every `FinalPartitioned ← hash repartition ← Partial` chain of `plan` into
+/// `SinglePartitioned ← hash repartition of the Partial's input`. Aggregates with grouping
+/// sets or ordered arguments are left as they are.
+pub fn single_stage_aggregation(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
+    plan.transform_down(|node| {
+        let rewritten = match one_stage(&node)? {
+            Some(single) => Transformed::yes(single),
+            None => Transformed::no(node),
+        };
+        Ok(rewritten)
+    })
+    .map(|t| t.data)
+}
+
+/// The single-stage replacement of `node`, when it is the final half of a two-stage
+/// grouped aggregation that can run in one stage.
+fn one_stage(node: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    let Some(last) = node.downcast_ref::<AggregateExec>() else {
+        return Ok(None);
+    };
+    if *last.mode() != AggregateMode::FinalPartitioned {
+        return Ok(None);
+    }
+    let Some(shuffle) = last.input().downcast_ref::<RepartitionExec>() else {
+        return Ok(None);
+    };
+    let Partitioning::Hash(_, partitions) = shuffle.partitioning() else {
+        return Ok(None);
+    };
+    let Some(first) = shuffle.input().downcast_ref::<AggregateExec>() else {
+        return Ok(None);
+    };
+    let ordered = first.aggr_expr().iter().any(|a| !a.order_bys().is_empty());
+    if *first.mode() != AggregateMode::Partial
+        || first.group_expr().has_grouping_set()
+        || !first.group_expr().is_single()
+        || ordered
+    {
+        return Ok(None);
+    }
+    let by_entity = RepartitionExec::try_new(
+        Arc::clone(first.input()),
+        Partitioning::Hash(first.group_expr().input_exprs(), *partitions),
+    )?;
+    let single = AggregateExec::try_new(
+        AggregateMode::SinglePartitioned,
+        first.group_expr().clone(),
+        first.aggr_expr().to_vec(),
+        first.filter_expr().to_vec(),
+        Arc::new(by_entity),
+        first.input_schema(),
+    )?
+    .with_limit_options(last.limit_options());
+    Ok(Some(Arc::new(single)))
+}
+
+/// The physical plan a run executes for `plan`: DataFusion's, with the entity aggregation
+/// in one stage. `compile --emit physical|analyze` show the same plan.
+pub async fn run_plan(
+    session: &crate::session::ProjectSession,
+    plan: &datafusion::logical_expr::LogicalPlan,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let physical = session.ctx.state().create_physical_plan(plan).await?;
+    if std::env::var_os("SEGMINT_TWO_STAGE").is_some() {
+        return Ok(physical);
+    }
+    single_stage_aggregation(physical)
+}

@@ -82,8 +82,5 @@ pub async fn run_plan(
     plan: &datafusion::logical_expr::LogicalPlan,
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let physical = session.ctx.state().create_physical_plan(plan).await?;
-    if std::env::var_os("SEGMINT_TWO_STAGE").is_some() {
-        return Ok(physical);
-    }
     single_stage_aggregation(physical)
 }

@@ -128,10 +128,11 @@ const DENSE_IDS: usize = 16;
 /// Every group's counts: a flat table while ids stay below [`DENSE_IDS`], then per group.
 #[derive(Debug)]
 enum Storage {
-    /// `counts[group * width + id]`.
+    /// `counts[group * width + id]`, 32-bit (half the memory of the usual case); a count
+    /// that would pass `u32::MAX` turns the table into per-group maps.
     Dense {
         width: usize,
-        counts: Vec<u64>,
+        counts: Vec<u32>,
     },
     Sparse {
         groups: Vec<Counts>,
@@ -158,21 +159,24 @@ impl Storage {
     fn add(&mut self, group: usize, id: u32, n: u64) {
         let id_index = id as usize;
         if let Storage::Dense { width, counts } = self {
+            let fits = |count: u32| u32::try_from(n).ok().and_then(|n| count.checked_add(n));
             if id_index < *width {
-                counts[group * *width + id_index] += n;
-                return;
-            }
-            if id_index < DENSE_IDS {
+                let count = &mut counts[group * *width + id_index];
+                if let Some(sum) = fits(*count) {
+                    *count = sum;
+                    return;
+                }
+            } else if id_index < DENSE_IDS && fits(0).is_some() {
                 // Widen the table, keeping every group's counts.
                 let wider = (id_index + 1).next_power_of_two().min(DENSE_IDS);
                 let rows = counts.len() / *width;
-                let mut table = vec![0u64; rows * wider];
+                let mut table = vec![0u32; rows * wider];
                 for (row, old) in counts.chunks_exact(*width).enumerate() {
                     table[row * wider..row * wider + *width].copy_from_slice(old);
                 }
                 *width = wider;
                 *counts = table;
-                counts[group * wider + id_index] += n;
+                counts[group * wider + id_index] = n as u32;
                 return;
             }
             let sparse = sparse_from(*width, counts);
@@ -211,7 +215,7 @@ impl Storage {
 
     fn size(&self) -> usize {
         match self {
-            Storage::Dense { counts, .. } => counts.capacity() * std::mem::size_of::<u64>(),
+            Storage::Dense { counts, .. } => counts.capacity() * std::mem::size_of::<u32>(),
             Storage::Sparse { groups, stored } => {
                 groups.capacity() * std::mem::size_of::<Counts>() + stored * 16
             }
@@ -220,12 +224,12 @@ impl Storage {
 }
 
 /// A dense row's non-zero counts.
-fn row_counts(row: &[u64]) -> Counts {
+fn row_counts(row: &[u32]) -> Counts {
     let pairs: Vec<(u32, u64)> = row
         .iter()
         .enumerate()
         .filter(|(_, c)| **c > 0)
-        .map(|(id, c)| (id as u32, *c))
+        .map(|(id, c)| (id as u32, u64::from(*c)))
         .collect();
     if pairs.is_empty() {
         Counts::Empty
@@ -235,7 +239,7 @@ fn row_counts(row: &[u64]) -> Counts {
 }
 
 /// A dense table's counts, one map per group.
-fn sparse_from(width: usize, counts: &[u64]) -> Storage {
+fn sparse_from(width: usize, counts: &[u32]) -> Storage {
     let groups: Vec<Counts> = counts.chunks_exact(width).map(row_counts).collect();
     let stored = groups.iter().map(Counts::len).sum();
     Storage::Sparse { groups, stored }
@@ -470,5 +474,30 @@ mod tests {
         assert_eq!(got[0], (2, 2, 2.0 / 3.0));
         assert_eq!(got[1], (7, 3, 3.0 / 12.0));
         assert_eq!(got[2], (120, 2, 2.0 / 42.0));
+    }
+
+    #[test]
+    fn counts_past_u32_stay_exact() {
+        // Merged states can carry counts the 32-bit dense table cannot hold: the table turns
+        // into per-group maps with 64-bit counts, keeping what it had.
+        let mut acc = DominantGroups::new(KeyKind::Integer, &DataType::Int64);
+        let values: ArrayRef = Arc::new(Int64Array::from_iter_values([4, 5, 5]));
+        acc.update_batch(&[values], &[0, 1, 1], None, 2).unwrap();
+        let big = 3_000_000_000u64;
+        let state = |value: i64, count: u64| -> Vec<ArrayRef> {
+            vec![
+                list_array(vec![1], Arc::new(Int64Array::from_iter_values([value]))),
+                list_array(vec![1], Arc::new(UInt64Array::from_iter_values([count]))),
+            ]
+        };
+        acc.merge_batch(&state(4, big), &[0], 2).unwrap();
+        acc.merge_batch(&state(4, big), &[0], 2).unwrap();
+        acc.merge_batch(&state(6, 1), &[1], 2).unwrap();
+        let result = acc.evaluate(EmitTo::All).unwrap();
+        let result = result.as_struct();
+        let value = result.column(0).as_primitive::<Int64Type>();
+        let count = result.column(1).as_primitive::<Int64Type>();
+        assert_eq!((value.value(0), count.value(0)), (4, 2 * big as i64 + 1));
+        assert_eq!((value.value(1), count.value(1)), (5, 2));
     }
 }

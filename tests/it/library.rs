@@ -276,3 +276,73 @@ async fn a_windowed_segment_reads_only_in_window_files_of_a_delta_table() {
         .unwrap();
     assert!(summary.segments["recent"].size > 0);
 }
+
+/// A floating-point property's sum and mean do not depend on the order events reach the
+/// aggregation (which varies from run to run once events are hash-partitioned by entity):
+/// `1e16 + 1 − 1e16` over three days' files is exactly 1, where adding in the files' order
+/// as doubles gives 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn float_sums_are_exact_whatever_order_events_arrive_in() {
+    let (dir, config) = generated_lake(20);
+    let schema = segmint_lakegen::events_schema();
+    for (day, revenue) in [(3u64, 1e16), (2, 1.0), (1, -1e16)] {
+        let date = config.end - chrono::Days::new(day);
+        let time = date
+            .and_hms_opt(12, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp_micros();
+        let strings = |v: Option<&str>| -> arrow::array::ArrayRef {
+            std::sync::Arc::new(arrow::array::StringArray::from(vec![v]))
+        };
+        let batch = arrow::array::RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                strings(Some("z_exact")),
+                std::sync::Arc::new(
+                    arrow::array::TimestampMicrosecondArray::from(vec![time]).with_timezone("UTC"),
+                ),
+                strings(Some("purchase")),
+                strings(Some("web")),
+                strings(Some("books")),
+                strings(None),
+                strings(None),
+                std::sync::Arc::new(arrow::array::Float64Array::from(vec![revenue])),
+            ],
+        )
+        .unwrap();
+        let folder = dir.path().join(format!("lake/events/date={date}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        let file = std::fs::File::create(folder.join("part-9.parquet")).unwrap();
+        let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+    }
+    let segs = dir.path().join("segs");
+    std::fs::create_dir_all(&segs).unwrap();
+    std::fs::write(
+        segs.join("spenders.yaml"),
+        "segment: spenders\nwhere:\n  performed: {event: purchase, within: 30d}\noutputs:\n  \
+         spent: {metric: {agg: sum, of: revenue, event: purchase, within: 30d}}\n  \
+         mean: {metric: {agg: avg, of: revenue, event: purchase, within: 30d}}\n",
+    )
+    .unwrap();
+    let project = write_project(dir.path());
+    let text = std::fs::read_to_string(&project).unwrap();
+    let text = text.replace(&segmint_tests::segments_dir().display().to_string(), "segs");
+    std::fs::write(&project, text).unwrap();
+    let session = ProjectSession::builder(&project).open().await.unwrap();
+    segmint_engine::run(&session, config.end, &[], RunOptions::default())
+        .await
+        .unwrap();
+    let rows = query(
+        &dir.path().join("out/members"),
+        None,
+        "SELECT CAST(spenders__spent AS VARCHAR), CAST(spenders__mean AS VARCHAR) FROM t \
+         WHERE entity = 'z_exact'",
+    )
+    .await;
+    assert_eq!(strings(&rows, 0), vec![Some("1.0".to_string())]);
+    let mean: f64 = strings(&rows, 1)[0].as_deref().unwrap().parse().unwrap();
+    assert!((mean - 1.0 / 3.0).abs() < 1e-12, "{mean}");
+}

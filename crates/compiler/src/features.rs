@@ -47,6 +47,7 @@ pub fn compile_features(
         as_of,
         profiles_qualifier: "profiles",
         trained: &trained,
+        schema: events.schema(),
     };
     let mut aggs = Aggregates::default();
     let mut values = Vec::with_capacity(features.len());

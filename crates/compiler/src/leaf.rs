@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Expr, ExprFunctionExt, cast, col, lit};
 use segmint_spec::{EventMatch, EventsTable, Leaf, Span, Window};
@@ -15,6 +15,10 @@ use segmint_spec::{EventMatch, EventsTable, Leaf, Span, Window};
 use crate::compare::{compare, conjunction, timestamp};
 use crate::error::{CompileError, Result};
 use crate::time::AsOf;
+
+/// The type floating-point properties are summed in: nine decimal places, 29 digits before
+/// the point (docs/decisions.md, "Order-free sums").
+const EXACT_SUM: DataType = DataType::Decimal128(38, 9);
 
 /// The distinct aggregates of a run, each an output column `__agg_N` of the GROUP BY, and
 /// the distinct window expressions over the grouped rows (population ranks for RFM).
@@ -100,6 +104,8 @@ pub struct LeafCompiler<'a> {
     pub profiles_qualifier: &'a str,
     /// Fitted parameters for `predict` and `archetype` leaves.
     pub trained: &'a crate::trained::Trained,
+    /// The events table's columns: sums of floating-point columns are planned exactly.
+    pub schema: SchemaRef,
 }
 
 impl LeafCompiler<'_> {
@@ -162,6 +168,35 @@ impl LeafCompiler<'_> {
         self.as_of
             .minus(span)
             .ok_or_else(|| CompileError::OutOfRange(span.to_string()))
+    }
+
+    /// The argument of a `sum` or `avg` of the events' column `of`: a floating-point column
+    /// as `TRY_CAST(of AS DECIMAL(38, 9))`, so its sum is exact and does not depend on the
+    /// order events reach the accumulator (which varies from run to run once events are
+    /// hash-partitioned by entity); read it back with [`Self::summed`]. Values beyond
+    /// ±10^29, NaN and infinities are NULL there (skipped, as a NULL property is).
+    pub(crate) fn summand(&self, of: &str) -> Expr {
+        if self.is_float(of) {
+            datafusion::logical_expr::try_cast(col(of), EXACT_SUM)
+        } else {
+            col(of)
+        }
+    }
+
+    /// A `sum`/`avg` of [`Self::summand`]`(of)` as the column's own kind of number: DOUBLE
+    /// for a floating-point column, as it is.
+    pub(crate) fn summed(&self, of: &str, aggregate: Expr) -> Expr {
+        if self.is_float(of) {
+            cast(aggregate, DataType::Float64)
+        } else {
+            aggregate
+        }
+    }
+
+    fn is_float(&self, of: &str) -> bool {
+        self.schema
+            .field_with_name(of)
+            .is_ok_and(|f| f.data_type().is_floating())
     }
 
     /// `agg FILTER (WHERE cond)`, or plain `agg` when cond is always true.

@@ -114,6 +114,7 @@ pub fn compile(
         as_of,
         profiles_qualifier: PROFILES,
         trained,
+        schema: events.schema(),
     };
 
     // Segment expressions, in dependency order; references inline earlier ones.

@@ -28,8 +28,8 @@ impl LeafPlan for Metric {
             )?),
             Measure::CountDistinct { of } => zero(aggregate(distinct_count(col(of)), cond)?),
             Measure::ActiveDays => zero(aggregate(distinct_count(c.day()), cond)?),
-            Measure::Sum { of } => zero(aggregate(sum(col(of)), cond)?),
-            Measure::Avg { of } => aggregate(avg(col(of)), cond)?,
+            Measure::Sum { of } => zero(c.summed(of, aggregate(sum(c.summand(of)), cond)?)),
+            Measure::Avg { of } => c.summed(of, aggregate(avg(c.summand(of)), cond)?),
             Measure::Min { of } => aggregate(min(col(of)), cond)?,
             Measure::Max { of } => aggregate(max(col(of)), cond)?,
             Measure::Share { of, equals } => {

@@ -8,7 +8,7 @@ use datafusion::functions_aggregate::count::count_udaf;
 use datafusion::functions_aggregate::expr_fn::{max, sum};
 use datafusion::logical_expr::expr::WindowFunction;
 use datafusion::logical_expr::{
-    Expr, ExprFunctionExt, WindowFrame, WindowFunctionDefinition, cast, col, lit, when,
+    Expr, ExprFunctionExt, WindowFrame, WindowFunctionDefinition, cast, lit, when,
 };
 use segmint_spec::{Rfm, RfmCutPoints, RfmScoring};
 use segmint_udfs::expr_fn::rfm_class;
@@ -104,7 +104,10 @@ fn scores(leaf: &Rfm, c: &LeafCompiler, aggs: &mut Aggregates) -> Result<[Expr; 
     let frequency = zero(aggs.column(LeafCompiler::filtered(c.count_events(), cond.clone())?));
     let spent = datafusion::functions::expr_fn::coalesce(vec![
         cast(
-            aggs.column(LeafCompiler::filtered(sum(col(&leaf.monetary)), cond)?),
+            aggs.column(LeafCompiler::filtered(
+                sum(c.summand(&leaf.monetary)),
+                cond,
+            )?),
             DataType::Float64,
         ),
         lit(0.0),

@@ -12,14 +12,17 @@ Each task maps segmint's exit codes to Airflow's retry semantics:
              destination that refused a batch — usually transient (a store outage, a late
              partition, a receiver down); a retried sync re-sends with the same
              idempotency keys
-    2, 5     fail at once, no retry: an invalid spec or a missing secret variable, or a
-             guard (--max-change) tripped — a person has to look
+    2, 5, 6  fail at once, no retry: an invalid spec or a missing secret variable, a
+             guard (--max-change) tripped, or the run needs more memory than its
+             memory_limit even spilling — a person has to look
 
 Settings come from the environment of the Airflow workers:
 
     SEGMINT_BIN          the segmint binary (default: `segmint` on PATH)
     SEGMINT_PROJECT      the project file (segmint.yaml)
     SEGMINT_MAX_CHANGE   optional: refuse to commit when a segment moves more than this %
+    MALLOC_ARENA_MAX     glibc's malloc arenas; the tasks default it to 1, which lowers a
+                         run's resident peak by about 15% for about 5% more time (README)
 
 Re-running a day (clearing the tasks) is safe: segmint replaces that as-of atomically,
 and a sync of a day older than what a destination holds sends nothing.
@@ -58,7 +61,8 @@ def segmint(args: list[str]) -> dict:
         "json",
         *args,
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    env = {"MALLOC_ARENA_MAX": "1", **os.environ}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     # segmint logs to stderr; keep them in the task log.
     if done.stderr:
         print(done.stderr)

@@ -2,10 +2,11 @@
 //!
 //! The only crate that prints. Exit codes: 0 ok, 1 internal error, 2 invalid spec or usage,
 //! 3 source data unreadable or not matching the spec, 4 output not written, 5 a guard
-//! tripped (`--max-change`).
+//! tripped (`--max-change`, an oversized person), 6 over the memory limit.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod activation;
+mod allocator;
 mod cluster;
 mod commands;
 mod exit;
@@ -458,6 +459,7 @@ fn memory_size(text: &str) -> Result<usize, String> {
 }
 
 fn main() -> ExitCode {
+    allocator::one_malloc_arena();
     let cli = Cli::parse();
     commands::init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

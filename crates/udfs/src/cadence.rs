@@ -39,6 +39,7 @@ use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 
 use crate::support::aggregate::{AggregateFunction, GroupedAggregate};
 use crate::support::args::physical_literal;
+use crate::support::day_sets::DaySet;
 use crate::support::lists::{list_array, list_field, lists_of, row_range, state_lists};
 use crate::support::single_group::{Factory, GroupStore};
 use crate::support::time::{TimeScale, for_each_kept_time, kept_times};
@@ -99,22 +100,22 @@ pub(crate) fn rhythm(days: &[i64], as_of_day: i64) -> Rhythm {
     }
 }
 
-/// Distinct active days per group (kept sorted lazily).
+/// Distinct active days per group, as bitmaps counted back from `as_of`'s day.
 #[derive(Debug)]
 pub struct CadenceGroups {
     scale: TimeScale,
     as_of_day: i64,
-    days: Vec<Vec<i64>>,
-    stored: usize,
+    days: Vec<DaySet>,
+    /// Bytes the groups' day sets hold on the heap.
+    heap: usize,
 }
 
 impl CadenceGroups {
     fn push(&mut self, group: usize, day: i64) {
         let days = &mut self.days[group];
-        if days.last() != Some(&day) {
-            days.push(day);
-            self.stored += 1;
-        }
+        let before = days.heap_bytes();
+        days.insert(day, self.as_of_day);
+        self.heap = self.heap + days.heap_bytes() - before;
     }
 
     fn row_days(
@@ -132,13 +133,14 @@ impl CadenceGroups {
     }
 
     fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<i64>> {
-        let mut taken = emit_to.take_needed(&mut self.days);
-        for days in &mut taken {
-            self.stored -= days.len();
-            days.sort_unstable();
-            days.dedup();
-        }
-        taken
+        emit_to
+            .take_needed(&mut self.days)
+            .into_iter()
+            .map(|days| {
+                self.heap -= days.heap_bytes();
+                days.days(self.as_of_day)
+            })
+            .collect()
     }
 }
 
@@ -225,15 +227,15 @@ impl GroupsAccumulator for CadenceGroups {
 
     fn size(&self) -> usize {
         std::mem::size_of_val(self)
-            + self.days.capacity() * std::mem::size_of::<Vec<i64>>()
-            + self.stored * std::mem::size_of::<i64>() * 3 / 2
+            + self.days.capacity() * std::mem::size_of::<DaySet>()
+            + self.heap
     }
 }
 
 impl GroupStore for CadenceGroups {
     fn ensure_groups(&mut self, n: usize) {
         if self.days.len() < n {
-            self.days.resize_with(n, Vec::new);
+            self.days.resize_with(n, DaySet::default);
         }
     }
 }
@@ -280,7 +282,7 @@ impl AggregateFunction for CadenceFunction {
             scale,
             as_of_day,
             days: Vec::new(),
-            stored: 0,
+            heap: 0,
         }))
     }
 }

@@ -1,10 +1,11 @@
-//! Shared machinery for segmint's functions: constant arguments, time units, the
+//! Shared machinery for segmint's functions: constant arguments, time units, day sets, the
 //! per-group event lists the ordered aggregates keep, and list-shaped state.
 //!
 //! None of these is a SQL function; each function lives in its own file one level up.
 
 pub(crate) mod aggregate;
 pub(crate) mod args;
+pub(crate) mod day_sets;
 pub(crate) mod distinct_sets;
 pub(crate) mod event_groups;
 pub(crate) mod lists;

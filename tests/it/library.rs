@@ -20,6 +20,18 @@ fn generated_lake(users: usize) -> (tempfile::TempDir, LakeGenConfig) {
     (dir, config)
 }
 
+/// A project in `dir` over `dir/lake` whose only segment is `spec`, in `dir/segs`.
+fn project_with_segment(dir: &std::path::Path, spec: &str) -> std::path::PathBuf {
+    let segs = dir.join("segs");
+    std::fs::create_dir_all(&segs).unwrap();
+    std::fs::write(segs.join("only.yaml"), spec).unwrap();
+    let project = write_project(dir);
+    let text = std::fs::read_to_string(&project).unwrap();
+    let text = text.replace(&segmint_tests::segments_dir().display().to_string(), "segs");
+    std::fs::write(&project, text).unwrap();
+    project
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn library_matches_reference_at_two_dates_and_scans_once_in_one_stage() {
     let (dir, config) = generated_lake(400);
@@ -148,17 +160,10 @@ async fn library_matches_reference_at_two_dates_and_scans_once_in_one_stage() {
 async fn windowed_segments_prune_date_partitions() {
     let (dir, _) = generated_lake(50);
     // Only a 7-day segment: partitions outside [as_of − 8d, as_of + 1d] must not be read.
-    let segs = dir.path().join("segs");
-    std::fs::create_dir_all(&segs).unwrap();
-    std::fs::write(
-        segs.join("recent.yaml"),
+    let project = project_with_segment(
+        dir.path(),
         "segment: recent\nwhere:\n  performed: {within: 7d}\n",
-    )
-    .unwrap();
-    let project = write_project(dir.path());
-    let text = std::fs::read_to_string(&project).unwrap();
-    let text = text.replace(&segmint_tests::segments_dir().display().to_string(), "segs");
-    std::fs::write(&project, text).unwrap();
+    );
     let session = ProjectSession::builder(&project).open().await.unwrap();
     let as_of = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
     let compiled = segmint_engine::compile_for(&session, as_of, &[], false).unwrap();
@@ -318,19 +323,12 @@ async fn float_sums_are_exact_whatever_order_events_arrive_in() {
         writer.write(&batch).unwrap();
         writer.close().unwrap();
     }
-    let segs = dir.path().join("segs");
-    std::fs::create_dir_all(&segs).unwrap();
-    std::fs::write(
-        segs.join("spenders.yaml"),
+    let project = project_with_segment(
+        dir.path(),
         "segment: spenders\nwhere:\n  performed: {event: purchase, within: 30d}\noutputs:\n  \
          spent: {metric: {agg: sum, of: revenue, event: purchase, within: 30d}}\n  \
          mean: {metric: {agg: avg, of: revenue, event: purchase, within: 30d}}\n",
-    )
-    .unwrap();
-    let project = write_project(dir.path());
-    let text = std::fs::read_to_string(&project).unwrap();
-    let text = text.replace(&segmint_tests::segments_dir().display().to_string(), "segs");
-    std::fs::write(&project, text).unwrap();
+    );
     let session = ProjectSession::builder(&project).open().await.unwrap();
     segmint_engine::run(&session, config.end, &[], RunOptions::default())
         .await

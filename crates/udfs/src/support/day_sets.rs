@@ -11,14 +11,18 @@
 const RECENT_WORDS: usize = 1024;
 
 /// One group's days.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) enum DaySet {
-    #[default]
-    Empty,
-    /// Bitmap of the days counted back from the last day.
+    /// Bitmap of the days counted back from the last day (empty: no day yet).
     Recent(Vec<u64>),
     /// Any days, unsorted, possibly repeated (sorted and deduplicated when read).
     Any(Vec<i64>),
+}
+
+impl Default for DaySet {
+    fn default() -> Self {
+        Self::Recent(Vec::new())
+    }
 }
 
 impl DaySet {
@@ -29,11 +33,6 @@ impl DaySet {
             .and_then(|o| usize::try_from(o).ok())
             .filter(|o| o / 64 < RECENT_WORDS);
         match (&mut *self, recent) {
-            (Self::Empty, Some(offset)) => {
-                let mut words = vec![0; offset / 64 + 1];
-                words[offset / 64] |= 1 << (offset % 64);
-                *self = Self::Recent(words);
-            }
             (Self::Recent(words), Some(offset)) => {
                 if words.len() <= offset / 64 {
                     words.resize(offset / 64 + 1, 0);
@@ -45,7 +44,7 @@ impl DaySet {
                     days.push(day);
                 }
             }
-            (_, None) => {
+            (Self::Recent(_), None) => {
                 let mut days = self.days(last);
                 days.push(day);
                 *self = Self::Any(days);
@@ -56,7 +55,6 @@ impl DaySet {
     /// The days, ascending and distinct.
     pub(crate) fn days(&self, last: i64) -> Vec<i64> {
         match self {
-            Self::Empty => Vec::new(),
             Self::Recent(words) => {
                 let mut days =
                     Vec::with_capacity(words.iter().map(|w| w.count_ones() as usize).sum());
@@ -82,7 +80,6 @@ impl DaySet {
     /// Bytes this set holds on the heap.
     pub(crate) fn heap_bytes(&self) -> usize {
         match self {
-            Self::Empty => 0,
             Self::Recent(words) => words.capacity() * std::mem::size_of::<u64>(),
             Self::Any(days) => days.capacity() * std::mem::size_of::<i64>(),
         }

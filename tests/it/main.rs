@@ -5,6 +5,7 @@ mod clickhouse_diff;
 mod docs_sql;
 mod errors;
 mod identity;
+mod incremental;
 mod library;
 mod plans;
 mod udfs_props;

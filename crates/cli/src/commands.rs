@@ -46,11 +46,13 @@ pub async fn dispatch(cli: &Cli) -> u8 {
             segments,
             max_change,
             allow_empty_day,
+            full,
             json,
         } => {
             let options = RunOptions {
                 max_change_pct: *max_change,
                 allow_empty_day: *allow_empty_day,
+                full: *full,
             };
             match (as_of, from, to) {
                 (Some(day), _, _) => {

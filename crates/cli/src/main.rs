@@ -182,6 +182,10 @@ pub enum Command {
         /// partition has probably not landed yet).
         #[arg(long)]
         allow_empty_day: bool,
+        /// With `incremental:` in the project: evaluate from every event of the windows
+        /// instead of merging daily summaries (the summaries are neither read nor written).
+        #[arg(long)]
+        full: bool,
         /// Print exactly one JSON summary line on stdout (for Airflow XCom).
         #[arg(long)]
         json: bool,

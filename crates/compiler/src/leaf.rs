@@ -210,28 +210,12 @@ impl LeafCompiler<'_> {
     /// The event time as wall-clock time in the project timezone (UTC: the time itself),
     /// so calendar days are the project's days.
     pub(crate) fn local_time(&self) -> Expr {
-        let tz = self.as_of.tz.name();
-        if tz == "UTC" {
-            return self.time();
-        }
-        let zoned = cast(
-            self.time(),
-            DataType::Timestamp(TimeUnit::Microsecond, Some(tz.into())),
-        );
-        datafusion::functions::expr_fn::to_local_time(vec![zoned])
+        local_time_of(self.time(), self.as_of.tz.name())
     }
 
-    /// Calendar day of the event in the project timezone. In UTC the time is first read as
-    /// a plain timestamp, so the day is arithmetic instead of a time-zone lookup per event.
+    /// Calendar day of the event in the project timezone.
     pub(crate) fn day(&self) -> Expr {
-        if self.as_of.tz.name() == "UTC" {
-            let plain = cast(
-                self.time(),
-                DataType::Timestamp(TimeUnit::Microsecond, None),
-            );
-            return cast(plain, DataType::Date32);
-        }
-        cast(self.local_time(), DataType::Date32)
+        day_of(self.time(), self.as_of.tz.name())
     }
 
     /// Local calendar day of each event as a day number.
@@ -246,6 +230,28 @@ impl LeafCompiler<'_> {
             (self.as_of.date - epoch).num_days() as i32,
         )))
     }
+}
+
+/// `time` as wall-clock time in timezone `tz` (UTC: the time itself).
+pub(crate) fn local_time_of(time: Expr, tz: &str) -> Expr {
+    if tz == "UTC" {
+        return time;
+    }
+    let zoned = cast(
+        time,
+        DataType::Timestamp(TimeUnit::Microsecond, Some(tz.into())),
+    );
+    datafusion::functions::expr_fn::to_local_time(vec![zoned])
+}
+
+/// The calendar day of `time` in timezone `tz`, as a `DATE`. In UTC the time is first read
+/// as a plain timestamp, so the day is arithmetic instead of a time-zone lookup per event.
+pub(crate) fn day_of(time: Expr, tz: &str) -> Expr {
+    if tz == "UTC" {
+        let plain = cast(time, DataType::Timestamp(TimeUnit::Microsecond, None));
+        return cast(plain, DataType::Date32);
+    }
+    cast(local_time_of(time, tz), DataType::Date32)
 }
 
 /// The conditions an event must meet to match: its name and property filters.

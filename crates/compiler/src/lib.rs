@@ -13,6 +13,7 @@
 //! tables, or schema-only sources in tests).
 
 mod compare;
+mod daily;
 mod describe;
 mod error;
 mod features;
@@ -23,6 +24,7 @@ mod staged;
 mod time;
 pub mod trained;
 
+pub use daily::{Daily, DailyAggregate, daily, event_day};
 pub use describe::describe;
 pub use error::{CompileError, Result};
 pub use features::{FeatureKind, FeaturePlan, compile_features};

@@ -55,6 +55,8 @@ pub struct Compiled {
     pub segments: Vec<SegmentColumn>,
     pub leaves: Vec<LeafColumn>,
     pub outputs: Vec<OutputColumn>,
+    /// The distinct aggregates of the GROUP BY, each aliased `__agg_N` (see [`crate::daily`]).
+    pub aggregates: Vec<Expr>,
 }
 
 /// The `[lo, as_of)` microsecond range the run reads: the widest window of any segment's
@@ -251,6 +253,7 @@ pub fn compile(
         segments: outputs.into_iter().map(|(s, _)| s).collect(),
         leaves: leaf_columns.into_iter().map(|(l, _)| l).collect(),
         outputs: output_columns.into_iter().map(|(o, _)| o).collect(),
+        aggregates: aggs.exprs,
     })
 }
 

@@ -106,6 +106,28 @@ impl DeltaSource {
         self.files.len()
     }
 
+    /// The URLs of the files whose times may fall in `[lo, hi)` (files without statistics
+    /// may hold any time).
+    pub fn files_overlapping(&self, lo: i64, hi: i64) -> Vec<&str> {
+        self.files
+            .iter()
+            .filter(|f| {
+                f.max_time.is_none_or(|max| max >= lo) && f.min_time.is_none_or(|min| min < hi)
+            })
+            .map(|f| f.url.as_str())
+            .collect()
+    }
+
+    /// The earliest event time the statistics give (`None`: a file without statistics).
+    pub fn min_time(&self) -> Option<i64> {
+        self.files
+            .iter()
+            .map(|f| f.min_time)
+            .collect::<Option<Vec<i64>>>()?
+            .into_iter()
+            .min()
+    }
+
     /// A listing table over the files whose times may fall in `[lo, hi)` (all files with
     /// `None` bounds).
     pub fn listing(&self, lo: Option<i64>, hi: Option<i64>) -> Result<ListingTable> {

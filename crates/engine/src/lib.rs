@@ -5,6 +5,7 @@
 //! | [`session`] | [`ProjectSession::builder`]: loads specs, registers the lake's listing tables (hive partitions), reads the schema, checks specs |
 //! | [`storage`] | [`storage::StoreRegistry`]: object stores by URL (`s3://`, `gs://`, `az://`, `http(s)://`, `file://`, paths) for sessions, outputs and executors; credential redaction |
 //! | [`run`] | compiles the fused plan for an as-of, executes it, writes members and `summary.json`, commits |
+//! | [`incremental`] | runs merged from per-(entity, day) summaries kept in the output; only missing, stale and recent days are read from the lake |
 //! | [`memory`] | the local session's memory pool: an optional limit (spilling beyond it), the peak, spills |
 //! | [`members`] | the fused result's rows → each segment's members (masks, entity sets, tier counts); `preview` |
 //! | [`delta_lake`] | Delta tables as lake sources: files chosen from the log's statistics, scanned with DataFusion's Parquet scan |
@@ -26,6 +27,7 @@ mod failure;
 pub mod history;
 pub mod identity;
 pub mod impact;
+pub mod incremental;
 pub mod members;
 pub mod memory;
 pub mod models;

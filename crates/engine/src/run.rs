@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
 use crate::failure::read_error;
+use crate::incremental::IncrementalUse;
 use crate::members::members_of_all;
 use crate::memory::MemoryUse;
 use crate::output::members_table::{self, AsOfRows, OutputField};
@@ -54,6 +55,10 @@ pub struct RunSummary {
     /// Memory the evaluation used: limit, peak, spills.
     #[serde(default)]
     pub memory: MemoryUse,
+    /// How the aggregates were evaluated, for a project with `incremental:` (from daily
+    /// summaries, or in full and why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<IncrementalUse>,
     /// The version of each fitted model and archetype set the run scored with (from the
     /// output's `models` table), so a result can be traced to its parameters.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -149,6 +154,14 @@ pub async fn execute_metered(
         spilled_bytes,
     };
     Ok((batches, memory))
+}
+
+/// Execute `plan` (its entity aggregation in one stage): its batches.
+pub(crate) async fn collect_plan(
+    session: &ProjectSession,
+    plan: datafusion::logical_expr::LogicalPlan,
+) -> datafusion::error::Result<Vec<RecordBatch>> {
+    Ok(collect_counting_spills(session, plan).await?.0)
 }
 
 /// Execute `plan`: its batches and its operators' (spills, spilled bytes).
@@ -285,6 +298,8 @@ pub struct RunOptions {
     pub max_change_pct: Option<f64>,
     /// Run even when the as-of day itself has no event.
     pub allow_empty_day: bool,
+    /// Evaluate from every event of the windows even when the project has `incremental:`.
+    pub full: bool,
 }
 
 /// Run the selected segments (empty: all) for an as-of and commit the result: the as-of's
@@ -307,7 +322,13 @@ pub async fn run(
     timings.insert("plan".to_string(), t.elapsed().as_millis() as u64);
     let t = Instant::now();
     check_events_in_range(session, as_of, options.allow_empty_day).await?;
-    let (batches, memory) = execute_metered(session, &compiled).await?;
+    let (evaluated, incremental) =
+        incremental_plan(session, &compiled, as_of, selected, options).await?;
+    if incremental.is_some() {
+        timings.insert("summarise".to_string(), t.elapsed().as_millis() as u64);
+    }
+    let (batches, memory) =
+        execute_metered(session, evaluated.as_ref().unwrap_or(&compiled)).await?;
     timings.insert("execute".to_string(), t.elapsed().as_millis() as u64);
 
     let t = Instant::now();
@@ -320,6 +341,7 @@ pub async fn run(
             batches: &batches,
             subset: !selected.is_empty(),
             memory,
+            incremental,
         },
         timings,
         t,
@@ -337,6 +359,45 @@ struct Evaluated<'a> {
     /// Only some segments were selected: replace just theirs.
     subset: bool,
     memory: MemoryUse,
+    incremental: Option<IncrementalUse>,
+}
+
+/// With `incremental:` in the project, the run's plan merged from daily summaries (`None`:
+/// a full run, with the reason in the returned use).
+async fn incremental_plan(
+    session: &ProjectSession,
+    compiled: &Compiled,
+    as_of: NaiveDate,
+    selected: &[String],
+    options: RunOptions,
+) -> Result<(Option<Compiled>, Option<IncrementalUse>)> {
+    let Some(incremental) = session.checked.project.incremental else {
+        return Ok((None, None));
+    };
+    if options.full {
+        return Ok((None, Some(IncrementalUse::full("--full"))));
+    }
+    if session.checked.project.identity.is_some() {
+        return Ok((
+            None,
+            Some(IncrementalUse::full(
+                "identity resolution: a person's identifiers change with each map update",
+            )),
+        ));
+    }
+    let Some(tomorrow) = as_of.succ_opt() else {
+        return Ok((
+            None,
+            Some(IncrementalUse::full("the as-of is the last day")),
+        ));
+    };
+    let next = compile_for(session, tomorrow, selected, false)?;
+    match crate::incremental::prepare(session, compiled, &next, as_of, incremental.lookback_days)
+        .await?
+    {
+        Ok((evaluated, used)) => Ok((Some(evaluated), Some(used))),
+        Err(reason) => Ok((None, Some(IncrementalUse::full(reason)))),
+    }
 }
 
 /// The output columns of a compiled run, with the types the plan gives them.
@@ -436,6 +497,7 @@ async fn commit(
         segmint_version: env!("CARGO_PKG_VERSION").to_string(),
         table_version: None,
         memory: run.memory.clone(),
+        incremental: run.incremental.clone(),
         fits: session.trained.versions.clone(),
     };
     let only: Vec<String> = members.iter().map(|m| m.segment.name.clone()).collect();

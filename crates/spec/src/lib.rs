@@ -39,10 +39,10 @@ pub use model::{
     Affinity, ArchetypeOf, ArchetypeSpec, Cadence, CadenceClass, CadenceRules, Catalog, Comparison,
     Cond, DEFAULT_BLOCKED, Destination, DestinationTarget, EdgeTable, EventMatch, EventsTable,
     Feature, FilesTarget, Filter, Funnel, FunnelMode, FunnelOutcome, Gap, Holdout, Identity,
-    KChoice, Leaf, Measure, Metric, ModelSpec, Momentum, Occurrence, Output, PERSON_ID, Performed,
-    Predict, ProfilesTable, Project, RFM_CLASSES, Rfm, RfmCutPoints, RfmScoring, ScoreTest,
-    Segment, SegmentBody, Sequence, SequenceStep, Sessions, StorageOptions, Tier, Trait, Webhook,
-    When, Which, Window, archetype_name, features_hash, holdout_position,
+    Incremental, KChoice, Leaf, Measure, Metric, ModelSpec, Momentum, Occurrence, Output,
+    PERSON_ID, Performed, Predict, ProfilesTable, Project, RFM_CLASSES, Rfm, RfmCutPoints,
+    RfmScoring, ScoreTest, Segment, SegmentBody, Sequence, SequenceStep, Sessions, StorageOptions,
+    Tier, Trait, Webhook, When, Which, Window, archetype_name, features_hash, holdout_position,
 };
 pub use schema::{ColumnKind, LakeSchema, TableColumns};
 pub use size::parse_size;

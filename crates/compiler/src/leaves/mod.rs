@@ -12,7 +12,7 @@
 //! | `sequence` | `sequence_match(pattern, time, step…) FILTER (events)` | true / false |
 //! | `sessions` | `session_stats(time, gap) FILTER (…)` | struct fields compared |
 //! | `cadence` | `cadence(local time, as-of day) FILTER (…)`, first/last day around the return window | class by rules |
-//! | `momentum` | `momentum(time, as-of, recent, baseline) FILTER (…)` | ratio compared |
+//! | `momentum` | `count FILTER (recent window, …)`, `count FILTER (baseline window, …)` | ratio of their rates, compared |
 //! | `rfm` | `max(day)`, `count`, `sum(monetary)` `FILTER (…)` | population ranks (window functions) → scores → `rfm_class` |
 //! | `affinity` | `dominant(of) FILTER (…)` | value and share compared |
 //! | `predict` | its features' aggregates | standardized inputs → logistic probability; percentile by `percent_rank()` over the run |

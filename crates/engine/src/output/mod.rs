@@ -122,7 +122,7 @@ impl OutputTables {
         members_table::evolve(table, &wanted, &object).await
     }
 
-    async fn created(
+    pub(crate) async fn created(
         &self,
         name: &str,
         schema: &Schema,

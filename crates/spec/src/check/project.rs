@@ -5,7 +5,7 @@ use std::str::FromStr;
 use super::ProjectInput;
 use super::context::{FileContext, at};
 use crate::diagnostic::{Code, Diagnostics};
-use crate::model::{EventsTable, PERSON_ID, ProfilesTable, Project, StorageOptions};
+use crate::model::{EventsTable, Incremental, PERSON_ID, ProfilesTable, Project, StorageOptions};
 use crate::schema::{ColumnKind, LakeSchema};
 use crate::syntax::TableFormat;
 
@@ -131,6 +131,28 @@ pub fn check_project(
         },
         None => None,
     };
+    let incremental = match &syntax.incremental {
+        Some(i) => match &i.lookback_days {
+            Some(days) if !(0..=crate::model::MAX_LOOKBACK_DAYS).contains(&days.value) => {
+                ctx.report(
+                    Code::BadSetting,
+                    at(days),
+                    format!("`lookback_days: {}` is out of range", days.value),
+                    format!(
+                        "give 0 to {} days; the as-of day itself is always summarised",
+                        crate::model::MAX_LOOKBACK_DAYS
+                    ),
+                );
+                ok = false;
+                None
+            }
+            Some(days) => Some(Incremental {
+                lookback_days: days.value as u32,
+            }),
+            None => Some(Incremental { lookback_days: 1 }),
+        },
+        None => None,
+    };
     let identity = match &syntax.identity {
         Some(i) => {
             let checked = super::identity::check_identity(&mut ctx, i, syntax);
@@ -171,6 +193,7 @@ pub fn check_project(
             .map_or_else(|| "segmint".to_string(), |s| s.value.clone()),
         destinations,
         memory_limit,
+        incremental,
         identity,
     })
 }

@@ -50,9 +50,21 @@ pub struct Project {
     pub destinations: Vec<Destination>,
     /// The most memory (bytes) a local evaluation may reserve; `None`: unbounded.
     pub memory_limit: Option<u64>,
+    /// Incremental runs from daily summaries; `None`: every run reads its whole window.
+    pub incremental: Option<Incremental>,
     /// Identity resolution; with it, `events.entity` and `profiles.key` are [`PERSON_ID`].
     pub identity: Option<Identity>,
 }
+
+/// How incremental runs keep their daily summaries fresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Incremental {
+    /// Days before the as-of summarised again by every run, whatever their files say.
+    pub lookback_days: u32,
+}
+
+/// The most days `lookback_days` may be.
+pub const MAX_LOOKBACK_DAYS: i64 = 366;
 
 /// Object-store settings of a project, defaults filled in. Credentials are never here:
 /// they come from each provider's environment and credential chain.

@@ -16,6 +16,8 @@
 //! segments: segments                     # folder of segment files, relative to this file
 //! holdout_salt: acme-2026                # mixes into holdout assignment (default "segmint")
 //! memory_limit: 2GiB                     # cap on query memory; spills to disk beyond it (default: none)
+//! incremental:                           # optional: daily runs read the new day plus daily summaries
+//!   lookback_days: 2                     # days before the as-of summarised again every run (default 1)
 //! features: features.yaml                # measurable leaves for models (default: this file, if present)
 //! models: models                         # folder of model files (default: `models`, if present)
 //! archetypes: archetypes                 # folder of archetype files (default: `archetypes`, if present)
@@ -63,6 +65,9 @@ pub struct ProjectSyntax {
     /// beyond it they spill to disk.
     #[serde(default)]
     pub memory_limit: Option<Spanned<String>>,
+    /// Incremental runs from daily summaries (docs/incremental.md).
+    #[serde(default)]
+    pub incremental: Option<IncrementalSyntax>,
     /// The features file (default `features.yaml` beside this file, when it exists).
     #[serde(default)]
     pub features: Option<Spanned<String>>,
@@ -274,6 +279,15 @@ pub struct ProfilesSyntax {
     #[serde(default)]
     pub format: Option<Spanned<TableFormat>>,
     pub key: Spanned<String>,
+}
+
+/// `incremental:` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncrementalSyntax {
+    /// Days before the as-of whose summaries every run makes again (late data).
+    #[serde(default)]
+    pub lookback_days: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,0 +1,307 @@
+//! `merge_of[f](state) FILTER (days)`: the result of aggregate `f` from the summaries' state
+//! structs of the days its window covers — DataFusion's final aggregation, as an ordinary
+//! aggregate so that each call merges its own days (a `FILTER`) in one `GROUP BY`.
+//!
+//! The states arrive as stored (Delta-compatible types, see [`super::stored`]) and are read
+//! back as `f`'s state columns before `f` merges them. `f`'s constant arguments (windows,
+//! modes, the as-of) are held with the call; its column arguments are not needed to merge.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayRef, AsArray, BooleanArray, Scalar, UInt32Array, new_empty_array,
+};
+use datafusion::arrow::compute::kernels::zip::zip;
+use datafusion::arrow::compute::{and, filter, is_not_null, take};
+use datafusion::arrow::datatypes::{DataType, FieldRef, Fields};
+use datafusion::common::{Result, internal_err};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
+};
+
+use super::inner::{InnerCall, renamed_state_fields, state_fields};
+use super::stored::restored;
+
+/// The final aggregation of one summarised aggregate.
+#[derive(Debug)]
+pub struct MergeOf {
+    call: InnerCall,
+    /// `f`'s state columns.
+    state: Fields,
+    /// `merge_of[<f>]`.
+    name: String,
+    /// The summary column it merges (tells calls apart).
+    column: String,
+    signature: Signature,
+}
+
+impl std::fmt::Debug for InnerCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.udaf.name())
+    }
+}
+
+impl PartialEq for MergeOf {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.column == other.column
+    }
+}
+
+impl Eq for MergeOf {}
+
+impl std::hash::Hash for MergeOf {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+        self.column.hash(state);
+    }
+}
+
+impl MergeOf {
+    /// The merge of `call`'s states kept in summary column `column`.
+    pub fn udaf(call: InnerCall, column: &str) -> Result<AggregateUDF> {
+        let state = state_fields(&call.udaf, &call.fields)?;
+        Ok(AggregateUDF::new_from_impl(MergeOf {
+            name: format!("merge_of[{}]", call.udaf.name()),
+            call,
+            state,
+            column: column.to_string(),
+            signature: Signature::any(1, Volatility::Immutable),
+        }))
+    }
+}
+
+impl AggregateUDFImpl for MergeOf {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(self
+            .call
+            .udaf
+            .return_field(&self.call.fields)?
+            .data_type()
+            .clone())
+    }
+
+    fn return_field(&self, _arg_fields: &[FieldRef]) -> Result<FieldRef> {
+        let inner = self.call.udaf.return_field(&self.call.fields)?;
+        Ok(Arc::new(inner.as_ref().clone().with_name(self.name())))
+    }
+
+    fn is_nullable(&self) -> bool {
+        self.call.udaf.is_nullable()
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(renamed_state_fields(args.name, &self.state))
+    }
+
+    fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        internal_err!("{} runs only in a GROUP BY", self.name)
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        _args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(MergeGroups::new(
+            self.call.clone(),
+            self.state.clone(),
+        )?))
+    }
+}
+
+/// The inner function's grouped state, fed with stored states.
+///
+/// The inner accumulator numbers its own groups, in the order they first receive a state:
+/// DataFusion's accumulators assume every group below `total_num_groups` has had a row (they
+/// skip tracking which groups saw a value while no NULL arrives), which a `FILTER` applied
+/// here would break — a group whose rows all fall outside the days would read as seen,
+/// with the accumulator's initial value. Groups that never receive a state get the result
+/// of a fresh accumulator that saw no rows.
+struct MergeGroups {
+    inner: Box<dyn GroupsAccumulator>,
+    call: InnerCall,
+    state: Fields,
+    /// The inner group of each group (`NONE`: none yet).
+    inner_of: Vec<u32>,
+    inner_groups: usize,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl MergeGroups {
+    fn new(call: InnerCall, state: Fields) -> Result<Self> {
+        Ok(MergeGroups {
+            inner: call.groups_accumulator()?,
+            call,
+            state,
+            inner_of: Vec::new(),
+            inner_groups: 0,
+        })
+    }
+
+    /// Merge `columns` (state columns as `f` declares them) into `groups`.
+    fn merge_rows(
+        &mut self,
+        columns: &[ArrayRef],
+        groups: impl Iterator<Item = usize>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        if self.inner_of.len() < total_num_groups {
+            self.inner_of.resize(total_num_groups, NONE);
+        }
+        let mut inner_groups = Vec::with_capacity(columns.first().map_or(0, |c| c.len()));
+        for group in groups {
+            let slot = &mut self.inner_of[group];
+            if *slot == NONE {
+                *slot = self.inner_groups as u32;
+                self.inner_groups += 1;
+            }
+            inner_groups.push(*slot as usize);
+        }
+        self.inner
+            .merge_batch(columns, &inner_groups, self.inner_groups)
+    }
+
+    /// A fresh accumulator of `f` that saw no rows, for one group.
+    fn untouched(&self) -> Result<Box<dyn GroupsAccumulator>> {
+        let mut fresh = self.call.groups_accumulator()?;
+        let empty: Vec<ArrayRef> = self
+            .call
+            .fields
+            .iter()
+            .map(|f| new_empty_array(f.data_type()))
+            .collect();
+        // An (empty) filter, so that the group is tracked as not seen.
+        fresh.update_batch(
+            &empty,
+            &[],
+            Some(&BooleanArray::from(Vec::<bool>::new())),
+            1,
+        )?;
+        Ok(fresh)
+    }
+
+    /// Per group (in DataFusion's numbering), the inner group's row of `inner`, or `empty`'s
+    /// only row for groups without one. Resets the numbering (everything was emitted).
+    fn regroup(&self, inner: &[ArrayRef], empty: &[ArrayRef]) -> Result<Vec<ArrayRef>> {
+        let present = BooleanArray::from_iter(self.inner_of.iter().map(|g| Some(*g != NONE)));
+        let indices = UInt32Array::from_iter_values(
+            self.inner_of
+                .iter()
+                .map(|g| if *g == NONE { 0 } else { *g }),
+        );
+        let everyone_empty = UInt32Array::from_iter_values(self.inner_of.iter().map(|_| 0));
+        inner
+            .iter()
+            .zip(empty)
+            .map(|(values, empty)| {
+                if self.inner_groups == 0 {
+                    return Ok(take(empty, &everyone_empty, None)?);
+                }
+                let taken = take(values, &indices, None)?;
+                Ok(zip(&present, &taken, &Scalar::new(empty.clone()))?)
+            })
+            .collect()
+    }
+
+    fn only_all(emit_to: EmitTo) -> Result<()> {
+        match emit_to {
+            EmitTo::All => Ok(()),
+            EmitTo::First(_) => internal_err!("merge_of emits all its groups at once"),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.inner_of.clear();
+        self.inner_groups = 0;
+    }
+}
+
+impl GroupsAccumulator for MergeGroups {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        let Some(states) = values.first().and_then(|v| v.as_struct_opt()) else {
+            return internal_err!("merge_of takes a state struct");
+        };
+        let present = is_not_null(states)?;
+        let kept = match opt_filter {
+            Some(days) => and(days, &present)?,
+            None => present,
+        };
+        let mut columns = Vec::with_capacity(self.state.len());
+        for (column, field) in states.columns().iter().zip(self.state.iter()) {
+            columns.push(restored(column, field.data_type())?);
+        }
+        if kept.true_count() == kept.len() {
+            return self.merge_rows(&columns, group_indices.iter().copied(), total_num_groups);
+        }
+        let columns = columns
+            .iter()
+            .map(|c| filter(c, &kept))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let groups = group_indices
+            .iter()
+            .zip(kept.iter())
+            .filter_map(|(g, k)| (k == Some(true)).then_some(*g));
+        self.merge_rows(&columns, groups, total_num_groups)
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        Self::only_all(emit_to)?;
+        let inner = self.inner.evaluate(EmitTo::All)?;
+        let empty = self.untouched()?.evaluate(EmitTo::All)?;
+        let result = self.regroup(&[inner], &[empty])?;
+        self.reset();
+        result
+            .into_iter()
+            .next()
+            .ok_or_else(|| datafusion::error::DataFusionError::Internal("no result".into()))
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        Self::only_all(emit_to)?;
+        let inner = self.inner.state(EmitTo::All)?;
+        let empty = self.untouched()?.state(EmitTo::All)?;
+        let states = self.regroup(&inner, &empty)?;
+        self.reset();
+        Ok(states)
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.merge_rows(values, group_indices.iter().copied(), total_num_groups)
+    }
+
+    fn convert_to_state(
+        &self,
+        _values: &[ArrayRef],
+        _opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        internal_err!("no conversion of rows to states")
+    }
+
+    fn size(&self) -> usize {
+        self.inner.size() + self.inner_of.capacity() * std::mem::size_of::<u32>()
+    }
+}

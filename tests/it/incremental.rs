@@ -1,0 +1,166 @@
+//! Incremental runs (`incremental:` in the project) give the members and outputs of full
+//! runs: 30 consecutive daily runs of the whole library, one day of the lake landing three
+//! days late, each compared with a full run of the same lake state into another output.
+
+use chrono::{Duration, NaiveDate};
+use segmint_engine::{ProjectSession, RunOptions, RunSummary};
+use segmint_lakegen::{LakeGenConfig, generate_lake};
+use segmint_tests::delta_reader::query;
+use segmint_tests::write_project;
+
+/// Every member row of `as_of` (all columns but the run's own) as text, in order.
+async fn member_rows(out: &std::path::Path, as_of: NaiveDate) -> String {
+    let batches = query(
+        &out.join("members"),
+        None,
+        &format!("SELECT * FROM t WHERE as_of = DATE '{as_of}' ORDER BY segment, entity"),
+    )
+    .await;
+    arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string()
+}
+
+async fn run(project: &std::path::Path, as_of: NaiveDate, allow_empty_day: bool) -> RunSummary {
+    // A fresh session per day, as a scheduled task would have.
+    let session = ProjectSession::builder(project).open().await.unwrap();
+    let options = RunOptions {
+        allow_empty_day,
+        ..RunOptions::default()
+    };
+    segmint_engine::run(&session, as_of, &[], options)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_daily_incremental_runs_equal_full_runs_with_a_day_landing_late() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LakeGenConfig {
+        users: 150,
+        ..LakeGenConfig::default()
+    };
+    generate_lake(&dir.path().join("lake"), &config).unwrap();
+    let project = write_project(dir.path());
+    let text = std::fs::read_to_string(&project).unwrap();
+    let full = dir.path().join("full.yaml");
+    std::fs::write(&full, text.replace("location: out", "location: out-full")).unwrap();
+    std::fs::write(
+        &project,
+        format!("{text}incremental: {{lookback_days: 1}}\n"),
+    )
+    .unwrap();
+
+    let first = config.end - Duration::days(29);
+    let late = first + Duration::days(10);
+    let partition = |day: NaiveDate| dir.path().join(format!("lake/events/date={day}"));
+    let held = dir.path().join("held");
+    std::fs::rename(partition(late), &held).unwrap();
+
+    for as_of in first.iter_days().take(30) {
+        if as_of == late + Duration::days(3) {
+            // The day's events land now: its summaries (and its neighbours', whose local
+            // days its partition may hold) are made again from the files.
+            std::fs::rename(&held, partition(late)).unwrap();
+        }
+        let incremental = run(&project, as_of, as_of == late).await;
+        let recomputed = run(&full, as_of, as_of == late).await;
+        let used = incremental.incremental.clone().unwrap();
+        assert_eq!(used.mode, "incremental", "{as_of}: {used:?}");
+        assert!(recomputed.incremental.is_none());
+        let summarised = used.days_summarised;
+        if as_of == first {
+            assert!(
+                summarised > 80,
+                "the first run summarises all history: {used:?}"
+            );
+        } else if as_of == late + Duration::days(3) {
+            assert_eq!(
+                summarised,
+                2 + 3,
+                "{as_of}: the as-of, lookback and the late day ±1"
+            );
+        } else {
+            assert_eq!(
+                summarised, 2,
+                "{as_of}: the as-of and one lookback day: {used:?}"
+            );
+        }
+        assert_eq!(
+            serde_json::to_value(&incremental.segments).unwrap(),
+            serde_json::to_value(&recomputed.segments).unwrap(),
+            "{as_of}: sizes, entered and exited"
+        );
+        let (a, b) = (
+            member_rows(&dir.path().join("out"), as_of).await,
+            member_rows(&dir.path().join("out-full"), as_of).await,
+        );
+        assert!(a.lines().count() > 500, "{as_of}: {a}");
+        assert_eq!(a, b, "{as_of}: member rows and outputs");
+    }
+}
+
+/// The grouped rows (every aggregate of the run, per entity) of a full and an incremental
+/// evaluation of the library are equal, column by column.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_aggregate_merged_from_summaries_equals_its_full_value() {
+    use datafusion::prelude::{DataFrame, col};
+    let dir = tempfile::tempdir().unwrap();
+    let config = LakeGenConfig {
+        users: 150,
+        ..LakeGenConfig::default()
+    };
+    generate_lake(&dir.path().join("lake"), &config).unwrap();
+    let project = write_project(dir.path());
+    let session = ProjectSession::builder(&project).open().await.unwrap();
+    let as_of = config.end;
+    let compiled = segmint_engine::compile_for(&session, as_of, &[], false).unwrap();
+    let next =
+        segmint_engine::compile_for(&session, as_of + Duration::days(1), &[], false).unwrap();
+    let (merged, _) = segmint_engine::incremental::prepare(&session, &compiled, &next, as_of, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    let rows = |plan: datafusion::logical_expr::LogicalPlan| {
+        let state = session.ctx.state();
+        async move {
+            DataFrame::new(state, plan)
+                .sort(vec![col("__key").sort(true, true)])
+                .unwrap()
+                .collect()
+                .await
+                .unwrap()
+        }
+    };
+    let full = rows(compiled.staged.grouped.clone()).await;
+    let incremental = rows(merged.staged.grouped.clone()).await;
+    let full = arrow::compute::concat_batches(&full[0].schema(), &full).unwrap();
+    let incremental =
+        arrow::compute::concat_batches(&incremental[0].schema(), &incremental).unwrap();
+    assert_eq!(full.num_rows(), incremental.num_rows());
+    let mut differing = Vec::new();
+    for (i, field) in full.schema().fields().iter().enumerate() {
+        let a = arrow::util::display::ArrayFormatter::try_new(
+            full.column(i).as_ref(),
+            &Default::default(),
+        )
+        .unwrap();
+        let b = arrow::util::display::ArrayFormatter::try_new(
+            incremental.column(i).as_ref(),
+            &Default::default(),
+        )
+        .unwrap();
+        for row in 0..full.num_rows() {
+            let (x, y) = (a.value(row).to_string(), b.value(row).to_string());
+            if x != y {
+                differing.push(format!(
+                    "{} row {row}: full {x} incremental {y}",
+                    field.name()
+                ));
+                break;
+            }
+        }
+    }
+    let described: Vec<String> = compiled.aggregates.iter().map(|a| a.to_string()).collect();
+    assert!(differing.is_empty(), "{differing:#?}\n{described:#?}");
+}

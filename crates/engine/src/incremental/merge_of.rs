@@ -9,12 +9,12 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, AsArray, BooleanArray, Scalar, UInt32Array, new_empty_array,
+    Array, ArrayRef, AsArray, BooleanArray, Scalar, UInt32Array, new_empty_array,
 };
 use datafusion::arrow::compute::kernels::zip::zip;
 use datafusion::arrow::compute::{and, filter, is_not_null, take};
 use datafusion::arrow::datatypes::{DataType, FieldRef, Fields};
-use datafusion::common::{Result, internal_err};
+use datafusion::common::{Result, ScalarValue, internal_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
@@ -121,6 +121,30 @@ impl AggregateUDFImpl for MergeOf {
     }
 }
 
+/// What `call`'s function gives a group without rows.
+pub fn value_over_no_rows(call: &InnerCall) -> Result<ScalarValue> {
+    let mut fresh = untouched(call)?;
+    ScalarValue::try_from_array(&fresh.evaluate(EmitTo::All)?, 0)
+}
+
+/// A fresh accumulator of `call`'s function that saw no rows, for one group.
+fn untouched(call: &InnerCall) -> Result<Box<dyn GroupsAccumulator>> {
+    let mut fresh = call.groups_accumulator()?;
+    let empty: Vec<ArrayRef> = call
+        .fields
+        .iter()
+        .map(|f| new_empty_array(f.data_type()))
+        .collect();
+    // An (empty) filter, so that the group is tracked as not seen.
+    fresh.update_batch(
+        &empty,
+        &[],
+        Some(&BooleanArray::from(Vec::<bool>::new())),
+        1,
+    )?;
+    Ok(fresh)
+}
+
 /// The inner function's grouped state, fed with stored states.
 ///
 /// The inner accumulator numbers its own groups, in the order they first receive a state:
@@ -174,25 +198,6 @@ impl MergeGroups {
             .merge_batch(columns, &inner_groups, self.inner_groups)
     }
 
-    /// A fresh accumulator of `f` that saw no rows, for one group.
-    fn untouched(&self) -> Result<Box<dyn GroupsAccumulator>> {
-        let mut fresh = self.call.groups_accumulator()?;
-        let empty: Vec<ArrayRef> = self
-            .call
-            .fields
-            .iter()
-            .map(|f| new_empty_array(f.data_type()))
-            .collect();
-        // An (empty) filter, so that the group is tracked as not seen.
-        fresh.update_batch(
-            &empty,
-            &[],
-            Some(&BooleanArray::from(Vec::<bool>::new())),
-            1,
-        )?;
-        Ok(fresh)
-    }
-
     /// Per group (in DataFusion's numbering), the inner group's row of `inner`, or `empty`'s
     /// only row for groups without one. Resets the numbering (everything was emitted).
     fn regroup(&self, inner: &[ArrayRef], empty: &[ArrayRef]) -> Result<Vec<ArrayRef>> {
@@ -240,6 +245,13 @@ impl GroupsAccumulator for MergeGroups {
         let Some(states) = values.first().and_then(|v| v.as_struct_opt()) else {
             return internal_err!("merge_of takes a state struct");
         };
+        if states.null_count() == states.len() {
+            // Rows of days this call does not read (or no state at all).
+            if self.inner_of.len() < total_num_groups {
+                self.inner_of.resize(total_num_groups, NONE);
+            }
+            return Ok(());
+        }
         let present = is_not_null(states)?;
         let kept = match opt_filter {
             Some(days) => and(days, &present)?,
@@ -266,7 +278,7 @@ impl GroupsAccumulator for MergeGroups {
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         Self::only_all(emit_to)?;
         let inner = self.inner.evaluate(EmitTo::All)?;
-        let empty = self.untouched()?.evaluate(EmitTo::All)?;
+        let empty = untouched(&self.call)?.evaluate(EmitTo::All)?;
         let result = self.regroup(&[inner], &[empty])?;
         self.reset();
         result
@@ -278,7 +290,7 @@ impl GroupsAccumulator for MergeGroups {
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         Self::only_all(emit_to)?;
         let inner = self.inner.state(EmitTo::All)?;
-        let empty = self.untouched()?.state(EmitTo::All)?;
+        let empty = untouched(&self.call)?.state(EmitTo::All)?;
         let states = self.regroup(&inner, &empty)?;
         self.reset();
         Ok(states)

@@ -333,31 +333,68 @@ fn date_literal(day: NaiveDate) -> Expr {
 
 /// The run's grouped aggregates merged from the summaries: a plan whose columns are the
 /// compiled `GROUP BY`'s (`__entity`, `__agg_N`).
+///
+/// Each part is read only for the days its aggregates need: parts with the same days form a
+/// branch that scans those days' files (only its columns) and groups them by entity, and the
+/// branches are full-joined on the entity. The branch of the whole range (which may have no
+/// aggregate) gives every entity with an event in the run's range, as the events scan does.
+/// An entity without a row in a branch gets each of its aggregates' value over no rows.
+#[allow(clippy::too_many_arguments)]
 fn merged_plan(
     daily: &Daily,
     parts: &Parts,
     calls: &BTreeMap<String, InnerCall>,
-    source: Arc<dyn datafusion::logical_expr::TableSource>,
+    table: &SummaryTable,
+    schema: &SchemaRef,
+    read: &[NaiveDate],
     (first, as_of): (NaiveDate, NaiveDate),
     entity_type: &DataType,
 ) -> PlanResult<LogicalPlan> {
-    let mut aggregates = Vec::with_capacity(daily.aggregates.len());
+    let end = as_of + Duration::days(1);
+    let days_of = |a: &segmint_compiler::DailyAggregate| {
+        (
+            a.first_day.map_or(first, |f| f.max(first)),
+            a.end_day.min(end),
+        )
+    };
+    let column_of = |a: &segmint_compiler::DailyAggregate| {
+        parts
+            .by_key
+            .get(&a.key)
+            .cloned()
+            .ok_or_else(|| DataFusionError::Internal(format!("no summary of `{}`", a.column)))
+    };
+    // The days each part is read for: those of all its aggregates.
+    let mut part_days: BTreeMap<String, (NaiveDate, NaiveDate)> = BTreeMap::new();
     for aggregate in &daily.aggregates {
-        let column = parts.by_key.get(&aggregate.key).ok_or_else(|| {
-            DataFusionError::Internal(format!("no summary of `{}`", aggregate.column))
-        })?;
+        let (lo, hi) = days_of(aggregate);
+        part_days
+            .entry(column_of(aggregate)?)
+            .and_modify(|(l, h)| {
+                *l = (*l).min(lo);
+                *h = (*h).max(hi);
+            })
+            .or_insert((lo, hi));
+    }
+    let mut branches: BTreeMap<(NaiveDate, NaiveDate), Vec<(Expr, Expr)>> =
+        BTreeMap::from([((first, end), Vec::new())]);
+    for aggregate in &daily.aggregates {
+        let column = column_of(aggregate)?;
         let call = calls
-            .get(column)
+            .get(&column)
             .ok_or_else(|| DataFusionError::Internal(format!("no merge of `{column}`")))?;
-        let merge = Arc::new(MergeOf::udaf(call.clone(), column)?);
+        let branch = part_days.get(&column).copied().unwrap_or((first, end));
+        let (lo, hi) = days_of(aggregate);
         let mut days = Vec::new();
-        if let Some(f) = aggregate.first_day.filter(|f| *f > first) {
-            days.push(col("day").gt_eq(date_literal(f)));
+        if lo > branch.0 {
+            days.push(col("day").gt_eq(date_literal(lo)));
         }
-        if aggregate.end_day <= as_of {
-            days.push(col("day").lt(date_literal(aggregate.end_day)));
+        if hi < branch.1 {
+            days.push(col("day").lt(date_literal(hi)));
         }
-        let call = Expr::AggregateFunction(AggregateFunction::new_udf(
+        let merge = Arc::new(MergeOf::udaf(call.clone(), &column)?);
+        let empty = lit(merge_of::value_over_no_rows(call)?);
+        let merged = Expr::AggregateFunction(AggregateFunction::new_udf(
             merge,
             vec![col(column.as_str())],
             false,
@@ -365,23 +402,82 @@ fn merged_plan(
             vec![],
             None,
         ));
-        let call = match days.into_iter().reduce(Expr::and) {
-            Some(f) => call.filter(f).build()?,
-            None => call,
+        let merged = match days.into_iter().reduce(Expr::and) {
+            Some(f) => merged.filter(f).build()?,
+            None => merged,
         };
-        aggregates.push(call.alias(&aggregate.column));
+        branches
+            .entry(branch)
+            .or_default()
+            .push((merged.alias(&aggregate.column), empty));
     }
-    Ok(LogicalPlanBuilder::scan("summaries", source, None)?
+
+    let mut joined: Option<LogicalPlanBuilder> = None;
+    let mut outputs: Vec<Expr> = Vec::new();
+    let mut keys: Vec<Expr> = Vec::new();
+    for (i, ((lo, hi), aggregates)) in branches.into_iter().enumerate() {
+        let days: Vec<NaiveDate> = read
+            .iter()
+            .copied()
+            .filter(|d| *d >= lo && *d < hi)
+            .collect();
+        if days.is_empty() {
+            // No summarised day in the branch: every entity has the values over no rows.
+            outputs.extend(
+                aggregates
+                    .into_iter()
+                    .map(|(merged, empty)| empty.alias(merged.schema_name().to_string())),
+            );
+            continue;
+        }
+        let key = format!("__entity_{i}");
+        let branch = LogicalPlanBuilder::scan(
+            format!("summaries_{i}"),
+            summaries_source(table, schema, &days)?,
+            None,
+        )?
         .filter(
             col("day")
-                .gt_eq(date_literal(first))
-                .and(col("day").lt_eq(date_literal(as_of))),
+                .gt_eq(date_literal(lo))
+                .and(col("day").lt(date_literal(hi))),
         )?
         .aggregate(
-            vec![cast(col("entity"), entity_type.clone()).alias("__entity")],
-            aggregates,
+            vec![col("entity").alias(&key)],
+            aggregates
+                .iter()
+                .map(|(m, _)| m.clone())
+                .collect::<Vec<_>>(),
         )?
-        .build()?)
+        .build()?;
+        for (merged, empty) in aggregates {
+            let name = merged.schema_name().to_string();
+            outputs.push(
+                datafusion::logical_expr::when(col(key.as_str()).is_null(), empty)
+                    .otherwise(col(name.as_str()))?
+                    .alias(name),
+            );
+        }
+        joined = Some(match joined {
+            None => LogicalPlanBuilder::from(branch),
+            Some(left) => {
+                let before = datafusion::functions::expr_fn::coalesce(keys.clone());
+                left.join_on(
+                    branch,
+                    datafusion::logical_expr::JoinType::Full,
+                    vec![before.eq(col(key.as_str()))],
+                )?
+            }
+        });
+        keys.push(col(key.as_str()));
+    }
+    let joined = joined.ok_or_else(|| DataFusionError::Internal("no summaries to read".into()))?;
+    let entity = cast(
+        datafusion::functions::expr_fn::coalesce(keys),
+        entity_type.clone(),
+    );
+    let mut columns = vec![entity.alias("__entity")];
+    columns.extend(outputs);
+    joined.project(columns)?.build()
 }
 
 /// `plan` with its events `GROUP BY` replaced by `merged`.
@@ -457,12 +553,13 @@ pub async fn prepare(
 
     let read: Vec<NaiveDate> = lake.fingerprints.keys().copied().collect();
     let first = read.first().copied().unwrap_or(as_of);
-    let source = summaries_source(&table, &schema, &read).map_err(EngineError::Plan)?;
     let merged = merged_plan(
         &daily,
         &parts,
         &calls,
-        source,
+        &table,
+        &schema,
+        &read,
         (first, as_of),
         &entity_type(&compiled.plan),
     )

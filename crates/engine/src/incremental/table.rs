@@ -4,7 +4,7 @@
 //! A row is one entity on one local day: `entity`, `day`, and one struct column per distinct
 //! summarised aggregate (`s_<hash>`, its state in stored types). A file's name carries its
 //! day and the fingerprint of the lake files the day was read from
-//! (`part-<day>-<fingerprint>-<uuid>.zstd.parquet`), so a run sees which days are missing or
+//! (`part-<day>-<fingerprint>-<uuid>.lz4.parquet`), so a run sees which days are missing or
 //! stale from the Delta log alone. A day without events has a file without rows: it is
 //! summarised. Re-summarised days replace their files in the same commit that adds them.
 
@@ -21,7 +21,7 @@ use deltalake_core::protocol::{DeltaOperation, SaveMode};
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 use crate::error::{EngineError, Result};
@@ -52,7 +52,7 @@ pub struct SummaryTable {
     pub days: BTreeMap<NaiveDate, DayFile>,
 }
 
-/// `part-<day>-<fingerprint>-<uuid>.zstd.parquet` → (day, fingerprint).
+/// `part-<day>-<fingerprint>-<uuid>.lz4.parquet` → (day, fingerprint).
 fn parse_name(path: &str) -> Option<(NaiveDate, String)> {
     let name = path.rsplit('/').next()?.strip_prefix("part-")?;
     let day = NaiveDate::parse_from_str(name.get(..10)?, "%Y-%m-%d").ok()?;
@@ -166,7 +166,9 @@ impl SummaryTable {
     ) -> Result<Add> {
         let failed = |e: &dyn std::fmt::Display| EngineError::output(&self.object, e);
         let properties = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            // LZ4: a run reads every column chunk of every day's file; zstd's per-page
+            // context set-up cost more than its smaller files saved.
+            .set_compression(Compression::LZ4_RAW)
             .build();
         let mut writer = ArrowWriter::try_new(Vec::new(), schema.clone(), Some(properties))
             .map_err(|e| failed(&e))?;
@@ -179,7 +181,7 @@ impl SummaryTable {
         let bytes = writer.inner().clone();
         let size = bytes.len() as i64;
         let path = format!(
-            "part-{day}-{lake}-{}.zstd.parquet",
+            "part-{day}-{lake}-{}.lz4.parquet",
             uuid::Uuid::new_v4().simple()
         );
         store
@@ -206,7 +208,7 @@ mod tests {
     fn a_file_name_gives_its_day_and_fingerprint() {
         let day = NaiveDate::from_ymd_opt(2026, 3, 9);
         assert_eq!(
-            parse_name("part-2026-03-09-0a1b2c3d4e5f6071-9f8e.zstd.parquet"),
+            parse_name("part-2026-03-09-0a1b2c3d4e5f6071-9f8e.lz4.parquet"),
             day.map(|d| (d, "0a1b2c3d4e5f6071".to_string()))
         );
         assert_eq!(parse_name("part-20260309.parquet"), None);

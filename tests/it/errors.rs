@@ -231,6 +231,13 @@ case!(
     )
 );
 case!(
+    incremental_lookback_out_of_range,
+    with_project(
+        "incremental: {lookback_days: 400}\n",
+        "segment: a\nwhere:\n  performed: {within: 7d}\n"
+    )
+);
+case!(
     identity_misconfigured,
     with_project(
         "identity:\n  identifiers: [user_id, device]\n  limits: {email: 1}\n  blocked: ['(unclosed']\n",

@@ -164,3 +164,56 @@ async fn every_aggregate_merged_from_summaries_equals_its_full_value() {
     let described: Vec<String> = compiled.aggregates.iter().map(|a| a.to_string()).collect();
     assert!(differing.is_empty(), "{differing:#?}\n{described:#?}");
 }
+
+/// A run that cannot be incremental says why, and is full: `--full`, and a lake whose files
+/// are not partitioned by day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_that_cannot_merge_summaries_are_full_and_say_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LakeGenConfig {
+        users: 40,
+        days: 20,
+        ..LakeGenConfig::default()
+    };
+    generate_lake(&dir.path().join("lake"), &config).unwrap();
+    let project = write_project(dir.path());
+    let text = std::fs::read_to_string(&project).unwrap();
+    std::fs::write(
+        &project,
+        format!("{text}incremental: {{lookback_days: 0}}\n"),
+    )
+    .unwrap();
+    let session = ProjectSession::builder(&project).open().await.unwrap();
+    let forced = RunOptions {
+        full: true,
+        ..RunOptions::default()
+    };
+    let summary = segmint_engine::run(&session, config.end, &[], forced)
+        .await
+        .unwrap();
+    let used = summary.incremental.unwrap();
+    assert_eq!(
+        (used.mode.as_str(), used.reason.as_deref()),
+        ("full", Some("--full"))
+    );
+    assert!(
+        !dir.path().join("out/summaries").exists(),
+        "--full writes no summaries"
+    );
+
+    let unpartitioned = text.replace("    partitioning: {date: date}\n", "");
+    assert_ne!(unpartitioned, text);
+    std::fs::write(&project, format!("{unpartitioned}incremental: {{}}\n")).unwrap();
+    let session = ProjectSession::builder(&project).open().await.unwrap();
+    let summary = segmint_engine::run(&session, config.end, &[], RunOptions::default())
+        .await
+        .unwrap();
+    let used = summary.incremental.unwrap();
+    assert_eq!(used.mode, "full");
+    assert!(
+        used.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("not partitioned by date")),
+        "{used:?}"
+    );
+}

@@ -160,7 +160,7 @@ fn summary_plan(
         .iter()
         .map(|p| p.state.clone().alias(&p.column))
         .collect();
-    Ok(LogicalPlanBuilder::scan("events", events, None)?
+    LogicalPlanBuilder::scan("events", events, None)?
         .filter(segmint_compiler::time_range_filter(checked, lo, hi))?
         .aggregate(
             vec![
@@ -169,7 +169,7 @@ fn summary_plan(
             ],
             aggregates,
         )?
-        .build()?)
+        .build()
 }
 
 /// What merging a part needs: the wrapped function with its constant arguments as they are

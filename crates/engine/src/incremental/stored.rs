@@ -94,9 +94,8 @@ fn convert_data(data: ArrayData, to: &DataType) -> Result<ArrayData> {
             // Layouts differ (view or large types): a real conversion, as a list of the
             // plain type first when a large list is involved.
             let array = make_array(data);
-            Ok(cast(&array, &shallow(to, array.data_type()))
-                .and_then(|a| Ok(a.to_data()))
-                .map(|d| convert_data(d, to))??)
+            let plain = cast(&array, &shallow(to, array.data_type()))?;
+            convert_data(plain.to_data(), to)
         }
     }
 }

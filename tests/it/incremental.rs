@@ -117,10 +117,16 @@ async fn every_aggregate_merged_from_summaries_equals_its_full_value() {
     let compiled = segmint_engine::compile_for(&session, as_of, &[], false).unwrap();
     let next =
         segmint_engine::compile_for(&session, as_of + Duration::days(1), &[], false).unwrap();
-    let (merged, _) = segmint_engine::incremental::prepare(&session, &compiled, &next, as_of, 1)
-        .await
-        .unwrap()
-        .unwrap();
+    let (merged, _) = segmint_engine::incremental::prepare(
+        &session,
+        (&compiled, &next),
+        (&compiled, &next),
+        as_of,
+        1,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let rows = |plan: datafusion::logical_expr::LogicalPlan| {
         let state = session.ctx.state();
         async move {
@@ -216,4 +222,53 @@ async fn runs_that_cannot_merge_summaries_are_full_and_say_why() {
             .is_some_and(|r| r.contains("not partitioned by date")),
         "{used:?}"
     );
+}
+
+/// A run of some segments merges from the project's summaries (no second summary table)
+/// and gives the members of a full run of those segments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_of_some_segments_shares_the_projects_summaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LakeGenConfig {
+        users: 80,
+        days: 40,
+        ..LakeGenConfig::default()
+    };
+    generate_lake(&dir.path().join("lake"), &config).unwrap();
+    let project = write_project(dir.path());
+    let text = std::fs::read_to_string(&project).unwrap();
+    let full = dir.path().join("full.yaml");
+    std::fs::write(&full, text.replace("location: out", "location: out-full")).unwrap();
+    std::fs::write(&project, format!("{text}incremental: {{}}\n")).unwrap();
+    let yesterday = config.end - Duration::days(1);
+    run(&project, yesterday, false).await;
+    run(&full, yesterday, false).await;
+    let some = [
+        "fast_converters".to_string(),
+        "engagement_cadence".to_string(),
+    ];
+    let session = ProjectSession::builder(&project).open().await.unwrap();
+    let summary = segmint_engine::run(&session, config.end, &some, RunOptions::default())
+        .await
+        .unwrap();
+    let used = summary.incremental.unwrap();
+    assert_eq!(
+        (used.mode.as_str(), used.days_summarised),
+        ("incremental", 2),
+        "{used:?}"
+    );
+    let tables = std::fs::read_dir(dir.path().join("out/summaries"))
+        .unwrap()
+        .count();
+    assert_eq!(tables, 1, "one summary table for the project");
+    let session = ProjectSession::builder(&full).open().await.unwrap();
+    segmint_engine::run(&session, config.end, &some, RunOptions::default())
+        .await
+        .unwrap();
+    let (a, b) = (
+        member_rows(&dir.path().join("out"), config.end).await,
+        member_rows(&dir.path().join("out-full"), config.end).await,
+    );
+    assert!(a.lines().count() > 10, "{a}");
+    assert_eq!(a, b);
 }

@@ -392,8 +392,26 @@ async fn incremental_plan(
         ));
     };
     let next = compile_for(session, tomorrow, selected, false)?;
-    match crate::incremental::prepare(session, compiled, &next, as_of, incremental.lookback_days)
-        .await?
+    let project = if selected.is_empty() {
+        None
+    } else {
+        Some((
+            compile_for(session, as_of, &[], false)?,
+            compile_for(session, tomorrow, &[], false)?,
+        ))
+    };
+    let whole = match &project {
+        Some((now, later)) => (now, later),
+        None => (compiled, &next),
+    };
+    match crate::incremental::prepare(
+        session,
+        (compiled, &next),
+        whole,
+        as_of,
+        incremental.lookback_days,
+    )
+    .await?
     {
         Ok((evaluated, used)) => Ok((Some(evaluated), Some(used))),
         Err(reason) => Ok((None, Some(IncrementalUse::full(reason)))),

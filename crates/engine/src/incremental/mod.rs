@@ -511,10 +511,14 @@ fn entity_type(plan: &LogicalPlan) -> DataType {
 /// `compiled` evaluated from daily summaries (made first where missing or stale): the
 /// compiled run with its `GROUP BY` merged from them, and what was done. `Ok(Err(reason))`:
 /// this run cannot be incremental.
+///
+/// `run` is the run's selection compiled for the as-of and the next day; `project` every
+/// segment of the project, likewise: the summaries hold the whole project's parts, so runs
+/// of different selections share one summary table.
 pub async fn prepare(
     session: &ProjectSession,
-    compiled: &Compiled,
-    next: &Compiled,
+    (compiled, next): (&Compiled, &Compiled),
+    project: (&Compiled, &Compiled),
     as_of: NaiveDate,
     lookback_days: u32,
 ) -> Result<std::result::Result<(Compiled, IncrementalUse), String>> {
@@ -529,11 +533,15 @@ pub async fn prepare(
         Ok(d) => d,
         Err(reason) => return Ok(Err(reason)),
     };
-    let lake = match lake_days::lake_days(session, &clock, daily.first_day).await? {
+    let whole = match segmint_compiler::daily(checked, project.0, project.1, &clock) {
+        Ok(d) => d,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let lake = match lake_days::lake_days(session, &clock, whole.first_day).await? {
         Ok(l) => l,
         Err(reason) => return Ok(Err(reason)),
     };
-    let parts = parts_of(&daily, &checked.project.timezone);
+    let parts = parts_of(&whole, &checked.project.timezone);
     let probe = summary_plan(session, &clock, &parts, (as_of, as_of + Duration::days(1)))
         .map_err(EngineError::Plan)?;
     let (calls, schema) = merge_calls(session, &probe).map_err(EngineError::Plan)?;

@@ -272,3 +272,57 @@ async fn a_run_of_some_segments_shares_the_projects_summaries() {
     assert!(a.lines().count() > 10, "{a}");
     assert_eq!(a, b);
 }
+
+/// Two first runs at once both summarise every day (blind appends: no conflict); the next
+/// run reads one file per day, summarises only its recent days, and equals a full run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_first_runs_at_once_leave_summaries_the_next_run_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LakeGenConfig {
+        users: 60,
+        days: 30,
+        ..LakeGenConfig::default()
+    };
+    generate_lake(&dir.path().join("lake"), &config).unwrap();
+    let project = write_project(dir.path());
+    let text = std::fs::read_to_string(&project).unwrap();
+    let full = dir.path().join("full.yaml");
+    std::fs::write(&full, text.replace("location: out", "location: out-full")).unwrap();
+    std::fs::write(&project, format!("{text}incremental: {{}}\n")).unwrap();
+    let (day_before, yesterday) = (
+        config.end - Duration::days(2),
+        config.end - Duration::days(1),
+    );
+    let (a, b) = (
+        ProjectSession::builder(&project).open().await.unwrap(),
+        ProjectSession::builder(&project).open().await.unwrap(),
+    );
+    let (first, second) = tokio::join!(
+        segmint_engine::run(&a, day_before, &[], RunOptions::default()),
+        segmint_engine::run(&b, yesterday, &[], RunOptions::default()),
+    );
+    // Each either commits or loses a race on the summaries (exit 4), never anything else.
+    for outcome in [first, second] {
+        if let Err(e) = outcome {
+            assert!(
+                matches!(e, segmint_engine::EngineError::CommitConflict { .. }),
+                "{e}"
+            );
+        }
+    }
+    let next = run(&project, config.end, false).await;
+    let used = next.incremental.unwrap();
+    assert_eq!(
+        (used.mode.as_str(), used.days_summarised),
+        ("incremental", 2),
+        "{used:?}"
+    );
+    run(&full, yesterday, false).await;
+    run(&full, config.end, false).await;
+    let (x, y) = (
+        member_rows(&dir.path().join("out"), config.end).await,
+        member_rows(&dir.path().join("out-full"), config.end).await,
+    );
+    assert!(x.lines().count() > 10, "{x}");
+    assert_eq!(x, y);
+}

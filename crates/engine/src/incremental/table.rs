@@ -38,6 +38,8 @@ pub struct DayFile {
     pub path: String,
     /// Fingerprint of the lake files the day was summarised from.
     pub lake: String,
+    /// When it was added (milliseconds): of two files of a day, the newer is read.
+    modified: i64,
     remove: Remove,
 }
 
@@ -50,6 +52,9 @@ pub struct SummaryTable {
     pub root: String,
     /// Summarised days.
     pub days: BTreeMap<NaiveDate, DayFile>,
+    /// Older files of a day that two runs summarised at once (blind appends do not
+    /// conflict): never read, removed when the day is next replaced.
+    superseded: BTreeMap<NaiveDate, Vec<Remove>>,
 }
 
 /// `part-<day>-<fingerprint>-<uuid>.lz4.parquet` → (day, fingerprint).
@@ -70,19 +75,34 @@ impl SummaryTable {
         let snapshot = table
             .snapshot()
             .map_err(|e| EngineError::output(&object, e))?;
-        let mut days = BTreeMap::new();
+        let mut days: BTreeMap<NaiveDate, DayFile> = BTreeMap::new();
+        let mut superseded: BTreeMap<NaiveDate, Vec<Remove>> = BTreeMap::new();
         for file in snapshot.log_data().iter() {
             let path = file.object_store_path().to_string();
-            if let Some((day, lake)) = parse_name(&path) {
-                days.insert(
-                    day,
-                    DayFile {
-                        path,
-                        lake,
-                        remove: file.remove_action(true),
-                    },
-                );
-            }
+            let Some((day, lake)) = parse_name(&path) else {
+                continue;
+            };
+            let found = DayFile {
+                path,
+                lake,
+                modified: file.modification_time(),
+                remove: file.remove_action(true),
+            };
+            let older = match days.remove(&day) {
+                Some(kept) if (kept.modified, &kept.path) > (found.modified, &found.path) => {
+                    days.insert(day, kept);
+                    found
+                }
+                Some(kept) => {
+                    days.insert(day, found);
+                    kept
+                }
+                None => {
+                    days.insert(day, found);
+                    continue;
+                }
+            };
+            superseded.entry(day).or_default().push(older.remove);
         }
         let root = crate::output::table_url(&output.location, &name)?.to_string();
         Ok(SummaryTable {
@@ -90,6 +110,7 @@ impl SummaryTable {
             object,
             root,
             days,
+            superseded,
         })
     }
 
@@ -110,6 +131,9 @@ impl SummaryTable {
             let add = self.write_day(&store, schema, day, &lake, &batches).await?;
             if let Some(old) = self.days.get(&day) {
                 actions.push(Action::Remove(old.remove.clone()));
+            }
+            for older in self.superseded.remove(&day).unwrap_or_default() {
+                actions.push(Action::Remove(older));
             }
             written.push((day, lake, add.path.clone()));
             actions.push(Action::Add(add));
@@ -136,18 +160,24 @@ impl SummaryTable {
             .table
             .snapshot()
             .map_err(|e| EngineError::output(&self.object, e))?;
-        let removes: HashMap<String, Remove> = snapshot
+        let removes: HashMap<String, (Remove, i64)> = snapshot
             .log_data()
             .iter()
-            .map(|f| (f.object_store_path().to_string(), f.remove_action(true)))
+            .map(|f| {
+                (
+                    f.object_store_path().to_string(),
+                    (f.remove_action(true), f.modification_time()),
+                )
+            })
             .collect();
         for (day, lake, path) in written {
-            if let Some(remove) = removes.get(&path) {
+            if let Some((remove, modified)) = removes.get(&path) {
                 self.days.insert(
                     day,
                     DayFile {
                         path,
                         lake,
+                        modified: *modified,
                         remove: remove.clone(),
                     },
                 );

@@ -117,16 +117,11 @@ async fn every_aggregate_merged_from_summaries_equals_its_full_value() {
     let compiled = segmint_engine::compile_for(&session, as_of, &[], false).unwrap();
     let next =
         segmint_engine::compile_for(&session, as_of + Duration::days(1), &[], false).unwrap();
-    let (merged, _) = segmint_engine::incremental::prepare(
-        &session,
-        (&compiled, &next),
-        (&compiled, &next),
-        as_of,
-        1,
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let (merged, _) =
+        segmint_engine::incremental::prepare(&session, (&compiled, &next), None, as_of, 1)
+            .await
+            .unwrap()
+            .unwrap();
     let rows = |plan: datafusion::logical_expr::LogicalPlan| {
         let state = session.ctx.state();
         async move {

@@ -14,6 +14,7 @@
 use chrono::{NaiveDate, TimeZone};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::expr::AggregateFunction;
+use datafusion::logical_expr::utils::split_conjunction;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, lit};
 use segmint_spec::Checked;
 
@@ -76,7 +77,8 @@ pub fn daily(
         let (_, next_call) = aliased_call(tomorrow)?;
         let part = split(call, time)?;
         let next_part = split(next_call, time)?;
-        if part.as_of_free() != next_part.as_of_free() {
+        let free = part.as_of_free();
+        if free != next_part.as_of_free() {
             return Err(format!(
                 "`{}` depends on the as-of beyond its window",
                 call.func.name()
@@ -96,12 +98,11 @@ pub fn daily(
                 _ => end = end.min(day),
             }
         }
-        let key = part.as_of_free().to_string();
         aggregates.push(DailyAggregate {
             column,
             aggregate: part.aggregate,
             predicate: part.predicate,
-            key,
+            key: free.to_string(),
             first_day: first,
             end_day: end,
         });
@@ -176,7 +177,7 @@ fn split(call: &AggregateFunction, time: &str) -> Result<Split, String> {
     let mut bounds = Vec::new();
     let mut rest = Vec::new();
     if let Some(filter) = &call.params.filter {
-        for part in conjuncts(filter) {
+        for part in split_conjunction(filter) {
             match time_bound(part, time) {
                 Some(bound) => bounds.push(bound),
                 None => rest.push(part.clone()),
@@ -190,22 +191,6 @@ fn split(call: &AggregateFunction, time: &str) -> Result<Split, String> {
         predicate: (!rest.is_empty()).then(|| conjunction(rest)),
         bounds,
     })
-}
-
-/// The conjuncts of an `AND` chain.
-fn conjuncts(e: &Expr) -> Vec<&Expr> {
-    match e {
-        Expr::BinaryExpr(BinaryExpr {
-            left,
-            op: Operator::And,
-            right,
-        }) => {
-            let mut parts = conjuncts(left);
-            parts.extend(conjuncts(right));
-            parts
-        }
-        other => vec![other],
-    }
 }
 
 /// `time >= TIMESTAMP lo` or `time < TIMESTAMP hi`.

@@ -131,7 +131,9 @@ impl LeafCompiler<'_> {
         matching_parts(self.events, m)
     }
 
-    fn range(&self, lo: Option<i64>, hi: i64) -> Vec<Expr> {
+    /// `[lo, hi)` as conditions on the event time (`hi` at the as-of needs none: the scan
+    /// ends there).
+    pub(crate) fn range(&self, lo: Option<i64>, hi: i64) -> Vec<Expr> {
         let mut parts = Vec::new();
         if let Some(lo) = lo {
             parts.push(self.time().gt_eq(timestamp(lo)));

@@ -380,9 +380,7 @@ async fn incremental_plan(
     if session.checked.project.identity.is_some() {
         return Ok((
             None,
-            Some(IncrementalUse::full(
-                "identity resolution: a person's identifiers change with each map update",
-            )),
+            Some(IncrementalUse::full(crate::incremental::IDENTITY_IS_FULL)),
         ));
     }
     let Some(tomorrow) = as_of.succ_opt() else {
@@ -400,14 +398,10 @@ async fn incremental_plan(
             compile_for(session, tomorrow, &[], false)?,
         ))
     };
-    let whole = match &project {
-        Some((now, later)) => (now, later),
-        None => (compiled, &next),
-    };
     match crate::incremental::prepare(
         session,
         (compiled, &next),
-        whole,
+        project.as_ref().map(|(now, later)| (now, later)),
         as_of,
         incremental.lookback_days,
     )

@@ -13,7 +13,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::logical_expr::{Expr, cast, lit, when};
 use segmint_spec::Momentum;
 
-use crate::compare::{compare_all, timestamp};
+use crate::compare::compare_all;
 use crate::describe::matching;
 use crate::error::Result;
 use crate::leaf::{Aggregates, CompiledLeaf, LeafCompiler, LeafPlan, never_null, zero};
@@ -26,10 +26,7 @@ fn count_between(
     lo: i64,
     hi: i64,
 ) -> Result<Expr> {
-    let mut cond = vec![c.time().gt_eq(timestamp(lo))];
-    if hi < c.as_of.end_us {
-        cond.push(c.time().lt(timestamp(hi)));
-    }
+    let mut cond = c.range(Some(lo), hi);
     cond.extend(c.matching(&leaf.matching));
     let count = LeafCompiler::filtered(c.count_events(), cond)?;
     Ok(zero(aggs.column(count)))

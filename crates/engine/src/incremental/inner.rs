@@ -45,6 +45,12 @@ pub(crate) fn renamed_state_fields(name: &str, fields: &Fields) -> Vec<FieldRef>
         .collect()
 }
 
+impl std::fmt::Debug for InnerCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.udaf.name())
+    }
+}
+
 /// One call of the wrapped aggregate: what its accumulator is built from.
 #[derive(Clone)]
 pub(crate) struct InnerCall {

@@ -132,9 +132,7 @@ pub async fn lake_days(
             }
         }
         EventsSource::People { .. } => {
-            return Ok(Err(
-                "identity resolution: a person's identifiers change with each map update".into(),
-            ));
+            return Ok(Err(super::IDENTITY_IS_FULL.into()));
         }
     }
     Ok(Ok(LakeDays { fingerprints }))

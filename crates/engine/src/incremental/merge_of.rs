@@ -36,12 +36,6 @@ pub struct MergeOf {
     signature: Signature,
 }
 
-impl std::fmt::Debug for InnerCall {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.udaf.name())
-    }
-}
-
 impl PartialEq for MergeOf {
     fn eq(&self, other: &Self) -> bool {
         self.name == other.name && self.column == other.column
@@ -199,22 +193,25 @@ impl MergeGroups {
     }
 
     /// Per group (in DataFusion's numbering), the inner group's row of `inner`, or `empty`'s
-    /// only row for groups without one. Resets the numbering (everything was emitted).
+    /// only row for groups without one.
     fn regroup(&self, inner: &[ArrayRef], empty: &[ArrayRef]) -> Result<Vec<ArrayRef>> {
-        let present = BooleanArray::from_iter(self.inner_of.iter().map(|g| Some(*g != NONE)));
+        // Groups without an inner group take row 0 (of `empty` when no group has one).
         let indices = UInt32Array::from_iter_values(
             self.inner_of
                 .iter()
                 .map(|g| if *g == NONE { 0 } else { *g }),
         );
-        let everyone_empty = UInt32Array::from_iter_values(self.inner_of.iter().map(|_| 0));
+        if self.inner_groups == 0 {
+            return Ok(empty
+                .iter()
+                .map(|e| take(e, &indices, None))
+                .collect::<std::result::Result<_, _>>()?);
+        }
+        let present = BooleanArray::from_iter(self.inner_of.iter().map(|g| Some(*g != NONE)));
         inner
             .iter()
             .zip(empty)
             .map(|(values, empty)| {
-                if self.inner_groups == 0 {
-                    return Ok(take(empty, &everyone_empty, None)?);
-                }
                 let taken = take(values, &indices, None)?;
                 Ok(zip(&present, &taken, &Scalar::new(empty.clone()))?)
             })
@@ -245,13 +242,6 @@ impl GroupsAccumulator for MergeGroups {
         let Some(states) = values.first().and_then(|v| v.as_struct_opt()) else {
             return internal_err!("merge_of takes a state struct");
         };
-        if states.null_count() == states.len() {
-            // Rows of days this call does not read (or no state at all).
-            if self.inner_of.len() < total_num_groups {
-                self.inner_of.resize(total_num_groups, NONE);
-            }
-            return Ok(());
-        }
         let present = is_not_null(states)?;
         let kept = match opt_filter {
             Some(days) => and(days, &present)?,

@@ -53,6 +53,10 @@ pub struct IncrementalUse {
     pub days_merged: u64,
 }
 
+/// Why a project with identity resolution runs in full.
+pub(crate) const IDENTITY_IS_FULL: &str =
+    "identity resolution: a person's identifiers change with each map update";
+
 impl IncrementalUse {
     /// A full run, and why.
     pub fn full(reason: impl Into<String>) -> Self {
@@ -123,13 +127,14 @@ fn parts_of(daily: &Daily, timezone: &str) -> Parts {
 /// compiled run with its `GROUP BY` merged from them, and what was done. `Ok(Err(reason))`:
 /// this run cannot be incremental.
 ///
-/// `run` is the run's selection compiled for the as-of and the next day; `project` every
-/// segment of the project, likewise: the summaries hold the whole project's parts, so runs
-/// of different selections share one summary table.
+/// `(compiled, next)` is the run's selection compiled for the as-of and the next day;
+/// `project` every segment of the project, likewise, when the run selects some (`None`: the
+/// run is the project). The summaries hold the whole project's parts, so runs of different
+/// selections share one summary table.
 pub async fn prepare(
     session: &ProjectSession,
     (compiled, next): (&Compiled, &Compiled),
-    project: (&Compiled, &Compiled),
+    project: Option<(&Compiled, &Compiled)>,
     as_of: NaiveDate,
     lookback_days: u32,
 ) -> Result<std::result::Result<(Compiled, IncrementalUse), String>> {
@@ -144,10 +149,12 @@ pub async fn prepare(
         Ok(d) => d,
         Err(reason) => return Ok(Err(reason)),
     };
-    let whole = match segmint_compiler::daily(checked, project.0, project.1, &clock) {
-        Ok(d) => d,
-        Err(reason) => return Ok(Err(reason)),
-    };
+    let whole =
+        match project.map(|(now, later)| segmint_compiler::daily(checked, now, later, &clock)) {
+            None => daily.clone(),
+            Some(Ok(d)) => d,
+            Some(Err(reason)) => return Ok(Err(reason)),
+        };
     let lake = match lake_days::lake_days(session, &clock, whole.first_day).await? {
         Ok(l) => l,
         Err(reason) => return Ok(Err(reason)),

@@ -126,10 +126,8 @@ pub(super) async fn summarise_days(
     schema: &SchemaRef,
     days: &BTreeMap<NaiveDate, String>,
 ) -> Result<()> {
-    let mut pending: Vec<NaiveDate> = days.keys().copied().collect();
-    pending.sort();
     let mut passes: Vec<(NaiveDate, NaiveDate)> = Vec::new();
-    for day in pending {
+    for &day in days.keys() {
         match passes.last_mut() {
             Some((first, end)) if *end == day && (day - *first).num_days() < DAYS_PER_PASS => {
                 *end = day + Duration::days(1);

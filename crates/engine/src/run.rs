@@ -172,6 +172,10 @@ async fn collect_counting_spills(
     let physical = crate::single_stage::run_plan(session, &plan).await?;
     let batches =
         datafusion::physical_plan::collect(physical.clone(), session.ctx.task_ctx()).await?;
+    tracing::debug!(
+        "executed plan, with its metrics:\n{}",
+        datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(physical.as_ref()).indent(true)
+    );
     Ok((batches, crate::memory::spills(physical.as_ref())))
 }
 
@@ -322,10 +326,12 @@ pub async fn run(
     timings.insert("plan".to_string(), t.elapsed().as_millis() as u64);
     let t = Instant::now();
     check_events_in_range(session, as_of, options.allow_empty_day).await?;
-    let (evaluated, incremental) =
+    let (evaluated, incremental, merging) =
         incremental_plan(session, &compiled, as_of, selected, options).await?;
     if incremental.is_some() {
-        timings.insert("summarise".to_string(), t.elapsed().as_millis() as u64);
+        let summarising = t.elapsed().saturating_sub(merging);
+        timings.insert("summarise".to_string(), summarising.as_millis() as u64);
+        timings.insert("merge".to_string(), merging.as_millis() as u64);
     }
     let (batches, memory) =
         execute_metered(session, evaluated.as_ref().unwrap_or(&compiled)).await?;
@@ -363,31 +369,31 @@ struct Evaluated<'a> {
 }
 
 /// With `incremental:` in the project, the run's plan merged from daily summaries (`None`:
-/// a full run, with the reason in the returned use).
+/// a full run, with the reason in the returned use), and the time merging took.
 async fn incremental_plan(
     session: &ProjectSession,
     compiled: &Compiled,
     as_of: NaiveDate,
     selected: &[String],
     options: RunOptions,
-) -> Result<(Option<Compiled>, Option<IncrementalUse>)> {
+) -> Result<(
+    Option<Compiled>,
+    Option<IncrementalUse>,
+    std::time::Duration,
+)> {
+    let none = std::time::Duration::ZERO;
+    let full = |reason: &str| Ok((None, Some(IncrementalUse::full(reason)), none));
     let Some(incremental) = session.checked.project.incremental else {
-        return Ok((None, None));
+        return Ok((None, None, none));
     };
     if options.full {
-        return Ok((None, Some(IncrementalUse::full("--full"))));
+        return full("--full");
     }
     if session.checked.project.identity.is_some() {
-        return Ok((
-            None,
-            Some(IncrementalUse::full(crate::incremental::IDENTITY_IS_FULL)),
-        ));
+        return full(crate::incremental::IDENTITY_IS_FULL);
     }
     let Some(tomorrow) = as_of.succ_opt() else {
-        return Ok((
-            None,
-            Some(IncrementalUse::full("the as-of is the last day")),
-        ));
+        return full("the as-of is the last day");
     };
     let next = compile_for(session, tomorrow, selected, false)?;
     let project = if selected.is_empty() {
@@ -407,8 +413,8 @@ async fn incremental_plan(
     )
     .await?
     {
-        Ok((evaluated, used)) => Ok((Some(evaluated), Some(used))),
-        Err(reason) => Ok((None, Some(IncrementalUse::full(reason)))),
+        Ok((evaluated, used, merging)) => Ok((Some(evaluated), Some(used), merging)),
+        Err(reason) => full(&reason),
     }
 }
 

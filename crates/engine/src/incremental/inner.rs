@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use datafusion::arrow::array::{ArrayRef, StructArray};
 use datafusion::arrow::datatypes::{Field, FieldRef, Fields, Schema, SchemaRef};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -27,6 +28,23 @@ pub(crate) fn state_fields(udaf: &AggregateUDF, arg_fields: &[FieldRef]) -> Resu
         .enumerate()
         .map(|(i, f)| Field::new(format!("f{i}"), f.data_type().clone(), true))
         .collect())
+}
+
+/// State columns as one struct of the declared `fields`: a column of another type is cast
+/// (a function may emit, say, a list whose items it declared nullable as non-nullable ones).
+pub(crate) fn state_struct(fields: &Fields, columns: Vec<ArrayRef>) -> Result<ArrayRef> {
+    let columns = columns
+        .into_iter()
+        .zip(fields.iter())
+        .map(|(column, field)| {
+            if column.data_type() == field.data_type() {
+                Ok(column)
+            } else {
+                datafusion::arrow::compute::cast(&column, field.data_type())
+            }
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(Arc::new(StructArray::try_new(fields.clone(), columns, None)?))
 }
 
 /// The wrapper's own state columns (when DataFusion aggregates it in two stages): the

@@ -1,8 +1,15 @@
 //! Merging: the compiled run's `GROUP BY` replaced by `merge_of[f]` over the summaries, each
 //! part read in a branch of the days its aggregates need.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array, new_empty_array};
+use datafusion::arrow::compute::kernels::zip::zip;
+use datafusion::arrow::compute::{cast as cast_array, concat, take};
+use datafusion::arrow::datatypes::{Field, Schema};
+use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::datasource::MemTable;
 
 use chrono::{Duration, NaiveDate};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
@@ -16,25 +23,27 @@ use datafusion::datasource::provider_as_source;
 use datafusion::error::{DataFusionError, Result as PlanResult};
 use datafusion::logical_expr::expr::AggregateFunction;
 use datafusion::logical_expr::{
-    Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, cast, col, lit,
+    Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, col, lit,
 };
 use segmint_compiler::Daily;
 
 use super::Parts;
+use super::blocks::{Readable, in_blocks};
 use super::inner::InnerCall;
 use super::merge_of::{self, MergeOf};
 use super::table::SummaryTable;
+use crate::error::{EngineError, Result};
+use crate::session::ProjectSession;
 
-/// A table over the summary files of `days`.
-fn summaries_source(
+/// A table over the summary files `paths` (below the table root).
+pub(super) fn summaries_source(
     table: &SummaryTable,
     schema: &SchemaRef,
-    days: &[NaiveDate],
+    paths: &[String],
 ) -> PlanResult<Arc<dyn datafusion::logical_expr::TableSource>> {
-    let urls = days
+    let urls = paths
         .iter()
-        .filter_map(|d| table.days.get(d))
-        .map(|f| ListingTableUrl::parse(format!("{}{}", table.root, f.path)))
+        .map(|path| ListingTableUrl::parse(format!("{}{path}", table.root)))
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let options =
         ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
@@ -53,12 +62,14 @@ fn date_literal(day: NaiveDate) -> Expr {
     lit(ScalarValue::Date32(Some(day_number(day))))
 }
 
-/// The run's grouped aggregates merged from the summaries: a plan whose columns are the
-/// compiled `GROUP BY`'s (`__entity`, `__agg_N`).
+/// The run's grouped aggregates merged from the summaries: the branches to run
+/// ([`Merge::evaluate`] gives the compiled `GROUP BY`'s columns, `__entity` and `__agg_N`).
 ///
-/// Each part is read only for the days its aggregates need: parts with the same days form a
-/// branch that scans those days' files (only its columns) and groups them by entity, and the
-/// branches are full-joined on the entity. The branch of the whole range (which may have no
+/// Aggregates with the same days form a branch that scans the files of those days (only its
+/// columns), as few as the blocks allow ([`Readable::cover`]), and groups them by entity;
+/// the branches are full-joined on the entity. Parts that blocks do not hold (funnels,
+/// sequences, sessions: [`super::blocks`]) are read from day files once, for the days of all
+/// their aggregates, each aggregate merging its own days (a `FILTER`). The branch of the whole range (which may have no
 /// aggregate) gives every entity with an event in the run's range, as the events scan does.
 /// An entity without a row in a branch gets each of its aggregates' value over no rows.
 #[allow(clippy::too_many_arguments)]
@@ -67,11 +78,10 @@ pub(super) fn merged_plan(
     parts: &Parts,
     calls: &BTreeMap<String, InnerCall>,
     table: &SummaryTable,
-    schema: &SchemaRef,
-    read: &[NaiveDate],
+    (schema, block_schema): (&SchemaRef, &SchemaRef),
+    readable: &Readable,
     (first, as_of): (NaiveDate, NaiveDate),
-    entity_type: &DataType,
-) -> PlanResult<LogicalPlan> {
+) -> PlanResult<Merge> {
     let end = as_of + Duration::days(1);
     let days_of = |a: &segmint_compiler::DailyAggregate| {
         (
@@ -86,7 +96,12 @@ pub(super) fn merged_plan(
             .cloned()
             .ok_or_else(|| DataFusionError::Internal(format!("no summary of `{}`", a.column)))
     };
-    // The days each part is read for: those of all its aggregates.
+    let call_of = |column: &str| {
+        calls
+            .get(column)
+            .ok_or_else(|| DataFusionError::Internal(format!("no merge of `{column}`")))
+    };
+    // The days of all the aggregates of each part that blocks do not hold: read once.
     let mut part_days: BTreeMap<String, (NaiveDate, NaiveDate)> = BTreeMap::new();
     for aggregate in &daily.aggregates {
         let (lo, hi) = days_of(aggregate);
@@ -98,15 +113,18 @@ pub(super) fn merged_plan(
             })
             .or_insert((lo, hi));
     }
-    let mut branches: BTreeMap<(NaiveDate, NaiveDate), Vec<(Expr, Expr)>> =
-        BTreeMap::from([((first, end), Vec::new())]);
+    let mut branches: BTreeMap<Branch, Vec<(Expr, ScalarValue)>> =
+        BTreeMap::from([((first, end, true), Vec::new())]);
     for aggregate in &daily.aggregates {
         let column = column_of(aggregate)?;
-        let call = calls
-            .get(&column)
-            .ok_or_else(|| DataFusionError::Internal(format!("no merge of `{column}`")))?;
-        let branch = part_days.get(&column).copied().unwrap_or((first, end));
+        let call = call_of(&column)?;
         let (lo, hi) = days_of(aggregate);
+        let branch = if in_blocks(call) {
+            (lo, hi, true)
+        } else {
+            let (l, h) = part_days.get(&column).copied().unwrap_or((lo, hi));
+            (l, h, false)
+        };
         let mut days = Vec::new();
         if lo > branch.0 {
             days.push(col("day").gt_eq(date_literal(lo)));
@@ -115,7 +133,7 @@ pub(super) fn merged_plan(
             days.push(col("day").lt(date_literal(hi)));
         }
         let merge = Arc::new(MergeOf::udaf(call.clone(), &column)?);
-        let empty = lit(merge_of::value_over_no_rows(call)?);
+        let empty = merge_of::value_over_no_rows(call)?;
         let merged = Expr::AggregateFunction(AggregateFunction::new_udf(
             merge,
             vec![col(column.as_str())],
@@ -134,73 +152,188 @@ pub(super) fn merged_plan(
             .push((merged.alias(&aggregate.column), empty));
     }
 
-    let mut joined: Option<LogicalPlanBuilder> = None;
-    let mut outputs: Vec<Expr> = Vec::new();
-    let mut keys: Vec<Expr> = Vec::new();
-    for (i, ((lo, hi), aggregates)) in branches.into_iter().enumerate() {
-        let days: Vec<NaiveDate> = read
-            .iter()
-            .copied()
-            .filter(|d| *d >= lo && *d < hi)
-            .collect();
-        if days.is_empty() {
+    let mut merge = Merge {
+        branches: Vec::new(),
+        constants: Vec::new(),
+        order: daily.aggregates.iter().map(|a| a.column.clone()).collect(),
+        files_read: 0,
+    };
+    for ((lo, hi, blocked), aggregates) in branches {
+        let universe = (lo, hi, blocked) == (first, end, true);
+        if !readable.any_in(lo, hi) {
             // No summarised day in the branch: every entity has the values over no rows.
-            outputs.extend(
+            merge.constants.extend(
                 aggregates
                     .into_iter()
-                    .map(|(merged, empty)| empty.alias(merged.schema_name().to_string())),
+                    .map(|(merged, empty)| (merged.schema_name().to_string(), empty)),
             );
             continue;
         }
-        let key = format!("__entity_{i}");
-        let branch = LogicalPlanBuilder::scan(
-            format!("summaries_{i}"),
-            summaries_source(table, schema, &days)?,
-            None,
-        )?
-        .filter(
-            col("day")
-                .gt_eq(date_literal(lo))
-                .and(col("day").lt(date_literal(hi))),
-        )?
-        .aggregate(
-            vec![col("entity").alias(&key)],
-            aggregates
-                .iter()
-                .map(|(m, _)| m.clone())
-                .collect::<Vec<_>>(),
-        )?
-        .build()?;
-        for (merged, empty) in aggregates {
-            let name = merged.schema_name().to_string();
-            outputs.push(
-                datafusion::logical_expr::when(col(key.as_str()).is_null(), empty)
-                    .otherwise(col(name.as_str()))?
-                    .alias(name),
-            );
-        }
-        joined = Some(match joined {
-            None => LogicalPlanBuilder::from(branch),
-            Some(left) => {
-                let before = datafusion::functions::expr_fn::coalesce(keys.clone());
-                left.join_on(
-                    branch,
-                    datafusion::logical_expr::JoinType::Full,
-                    vec![before.eq(col(key.as_str()))],
-                )?
-            }
+        let (files, schema) = if blocked {
+            (readable.cover(lo, hi), block_schema)
+        } else {
+            (readable.days_of(lo, hi), schema)
+        };
+        merge.files_read += files.len() as u64;
+        tracing::debug!(%lo, %hi, blocked, aggregates = aggregates.len(), ?files, "merge branch");
+        let plan = LogicalPlanBuilder::scan("summaries", summaries_source(table, schema, &files)?, None)?
+            .filter(
+                col("day")
+                    .gt_eq(date_literal(lo))
+                    .and(col("day").lt(date_literal(hi))),
+            )?
+            .aggregate(
+                vec![col("entity")],
+                aggregates.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>(),
+            )?
+            .build()?;
+        merge.branches.push(BranchPlan {
+            plan,
+            universe,
+            columns: aggregates
+                .into_iter()
+                .map(|(merged, empty)| (merged.schema_name().to_string(), empty))
+                .collect(),
         });
-        keys.push(col(key.as_str()));
     }
-    let joined = joined.ok_or_else(|| DataFusionError::Internal("no summaries to read".into()))?;
-    let entity = cast(
-        datafusion::functions::expr_fn::coalesce(keys),
-        entity_type.clone(),
-    );
-    let mut columns = vec![entity.alias("__entity")];
-    columns.extend(outputs);
-    joined.project(columns)?.build()
+    if !merge.branches.iter().any(|b| b.universe) {
+        // No summarised day at all: no entity.
+        merge.branches.clear();
+    }
+    Ok(merge)
 }
+
+/// One branch: its plan (`entity` and one column per aggregate) and what an entity without
+/// a row in it gets.
+pub(super) struct BranchPlan {
+    plan: LogicalPlan,
+    /// The branch of the run's whole range: its entities are the run's.
+    universe: bool,
+    columns: Vec<(String, ScalarValue)>,
+}
+
+/// The merge of a run: its branches, the aggregates without a summarised day (their value
+/// over no rows for every entity), the aggregates' order and the summary files read.
+pub(super) struct Merge {
+    branches: Vec<BranchPlan>,
+    constants: Vec<(String, ScalarValue)>,
+    order: Vec<String>,
+    pub files_read: u64,
+}
+
+impl Merge {
+    /// Run the branches and line their rows up by entity: a plan over the result, whose
+    /// columns are the compiled `GROUP BY`'s (`__entity` as `entity_type`, `__agg_N`).
+    ///
+    /// Each branch has at most one row per entity; an entity of the run without a row in a
+    /// branch gets each of its aggregates' value over no rows. Lining up with a hash of the
+    /// entities instead of a chain of full joins keeps this step linear in the entities.
+    pub(super) async fn evaluate(
+        self,
+        session: &ProjectSession,
+        entity_type: &DataType,
+    ) -> Result<LogicalPlan> {
+        let outputs = futures::future::try_join_all(
+            self.branches
+                .iter()
+                .map(|b| crate::run::collect_plan(session, b.plan.clone())),
+        )
+        .await
+        .map_err(|e| super::execution_error(session, e))?;
+        let lined = line_up(&self, &outputs).map_err(EngineError::Plan)?;
+        let mut fields = vec![Field::new(
+            "__entity",
+            entity_type.clone(),
+            true,
+        )];
+        let mut columns: Vec<ArrayRef> = vec![cast_array(&lined.entities, entity_type)?];
+        for name in &self.order {
+            let Some(column) = lined.columns.get(name) else {
+                return Err(EngineError::Internal(format!("`{name}` was not merged")));
+            };
+            fields.push(Field::new(name, column.data_type().clone(), true));
+            columns.push(column.clone());
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let batch = RecordBatch::try_new(schema.clone(), columns)?;
+        let table = MemTable::try_new(schema, vec![vec![batch]]).map_err(EngineError::Plan)?;
+        LogicalPlanBuilder::scan("merged", provider_as_source(Arc::new(table)), None)
+            .and_then(|b| {
+                b.project(
+                    std::iter::once("__entity".to_string())
+                        .chain(self.order.iter().cloned())
+                        .map(|n| col(Column::new(Some("merged"), &n)).alias(n)),
+                )
+            })
+            .and_then(|b| b.build())
+            .map_err(EngineError::Plan)
+    }
+}
+
+/// The merged columns of a run, one row per entity.
+struct Lined {
+    entities: ArrayRef,
+    columns: BTreeMap<String, ArrayRef>,
+}
+
+/// One column of a branch's batches as one array (`data_type` when there are none).
+fn column_of(batches: &[RecordBatch], index: usize, data_type: &DataType) -> PlanResult<ArrayRef> {
+    let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(index).as_ref()).collect();
+    if arrays.is_empty() {
+        return Ok(new_empty_array(data_type));
+    }
+    Ok(concat(&arrays)?)
+}
+
+/// The branches' rows lined up on the universe branch's entities.
+fn line_up(merge: &Merge, outputs: &[Vec<RecordBatch>]) -> PlanResult<Lined> {
+    let entity_type = match merge.branches.first() {
+        Some(b) => b.plan.schema().field(0).data_type().clone(),
+        None => DataType::Utf8,
+    };
+    let universe = merge
+        .branches
+        .iter()
+        .zip(outputs)
+        .find(|(b, _)| b.universe)
+        .map(|(_, o)| o.as_slice())
+        .unwrap_or(&[]);
+    let entities = column_of(universe, 0, &entity_type)?;
+    let converter = RowConverter::new(vec![SortField::new(entities.data_type().clone())])?;
+    let universe_rows = converter.convert_columns(&[entities.clone()])?;
+    let position: HashMap<&[u8], u32> = universe_rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| (row.data(), i as u32))
+        .collect();
+    let mut columns = BTreeMap::new();
+    for (branch, batches) in merge.branches.iter().zip(outputs) {
+        let keys = column_of(batches, 0, &entity_type)?;
+        let rows = converter.convert_columns(&[keys])?;
+        // For each entity of the run, its row in the branch.
+        let mut row_of: Vec<Option<u32>> = vec![None; entities.len()];
+        for (i, row) in rows.iter().enumerate() {
+            if let Some(p) = position.get(row.as_ref()) {
+                row_of[*p as usize] = Some(i as u32);
+            }
+        }
+        let indices = UInt32Array::from(row_of);
+        let present = datafusion::arrow::compute::is_not_null(&indices)?;
+        for (c, (name, empty)) in branch.columns.iter().enumerate() {
+            let values = column_of(batches, c + 1, &empty.data_type())?;
+            let taken = take(&values, &indices, None)?;
+            let empty = empty.cast_to(taken.data_type())?.to_scalar()?;
+            columns.insert(name.clone(), zip(&present, &taken, &empty)?);
+        }
+    }
+    for (name, empty) in &merge.constants {
+        columns.insert(name.clone(), empty.to_array_of_size(entities.len())?);
+    }
+    Ok(Lined { entities, columns })
+}
+
+/// A branch of the merge: its days `[first, end)` and whether it reads blocks.
+type Branch = (NaiveDate, NaiveDate, bool);
 
 /// `plan` with its events `GROUP BY` replaced by `merged`.
 pub(super) fn with_merged(plan: &LogicalPlan, merged: &LogicalPlan) -> PlanResult<LogicalPlan> {

@@ -1,6 +1,8 @@
 //! `merge_of[f](state) FILTER (days)`: the result of aggregate `f` from the summaries' state
 //! structs of the days its window covers — DataFusion's final aggregation, as an ordinary
 //! aggregate so that each call merges its own days (a `FILTER`) in one `GROUP BY`.
+//! `merged_state_of[f](state)` merges the same way but gives the merged state struct: what a
+//! block of days keeps ([`super::blocks`]).
 //!
 //! The states arrive as stored (Delta-compatible types, see [`super::stored`]) and are read
 //! back as `f`'s state columns before `f` merges them. `f`'s constant arguments (windows,
@@ -20,7 +22,7 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
 };
 
-use super::inner::{InnerCall, renamed_state_fields, state_fields};
+use super::inner::{InnerCall, renamed_state_fields, state_fields, state_struct};
 use super::stored::restored;
 
 /// The final aggregation of one summarised aggregate.
@@ -33,12 +35,14 @@ pub struct MergeOf {
     name: String,
     /// The summary column it merges (tells calls apart).
     column: String,
+    /// Gives the merged state struct instead of `f`'s result.
+    as_state: bool,
     signature: Signature,
 }
 
 impl PartialEq for MergeOf {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.column == other.column
+        self.name == other.name && self.column == other.column && self.as_state == other.as_state
     }
 }
 
@@ -48,18 +52,30 @@ impl std::hash::Hash for MergeOf {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.name.hash(state);
         self.column.hash(state);
+        self.as_state.hash(state);
     }
 }
 
 impl MergeOf {
     /// The merge of `call`'s states kept in summary column `column`.
     pub fn udaf(call: InnerCall, column: &str) -> Result<AggregateUDF> {
+        Self::new(call, column, false)
+    }
+
+    /// The merged state struct of `call`'s states kept in summary column `column`.
+    pub fn state_udaf(call: InnerCall, column: &str) -> Result<AggregateUDF> {
+        Self::new(call, column, true)
+    }
+
+    fn new(call: InnerCall, column: &str, as_state: bool) -> Result<AggregateUDF> {
         let state = state_fields(&call.udaf, &call.fields)?;
+        let kind = if as_state { "merged_state_of" } else { "merge_of" };
         Ok(AggregateUDF::new_from_impl(MergeOf {
-            name: format!("merge_of[{}]", call.udaf.name()),
+            name: format!("{kind}[{}]", call.udaf.name()),
             call,
             state,
             column: column.to_string(),
+            as_state,
             signature: Signature::any(1, Volatility::Immutable),
         }))
     }
@@ -75,6 +91,9 @@ impl AggregateUDFImpl for MergeOf {
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        if self.as_state {
+            return Ok(DataType::Struct(self.state.clone()));
+        }
         Ok(self
             .call
             .udaf
@@ -83,13 +102,21 @@ impl AggregateUDFImpl for MergeOf {
             .clone())
     }
 
-    fn return_field(&self, _arg_fields: &[FieldRef]) -> Result<FieldRef> {
+    fn return_field(&self, arg_fields: &[FieldRef]) -> Result<FieldRef> {
+        if self.as_state {
+            let types: Vec<DataType> = arg_fields.iter().map(|f| f.data_type().clone()).collect();
+            return Ok(Arc::new(datafusion::arrow::datatypes::Field::new(
+                self.name(),
+                self.return_type(&types)?,
+                false,
+            )));
+        }
         let inner = self.call.udaf.return_field(&self.call.fields)?;
         Ok(Arc::new(inner.as_ref().clone().with_name(self.name())))
     }
 
     fn is_nullable(&self) -> bool {
-        self.call.udaf.is_nullable()
+        !self.as_state && self.call.udaf.is_nullable()
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
@@ -111,6 +138,7 @@ impl AggregateUDFImpl for MergeOf {
         Ok(Box::new(MergeGroups::new(
             self.call.clone(),
             self.state.clone(),
+            self.as_state,
         )?))
     }
 }
@@ -154,18 +182,21 @@ struct MergeGroups {
     /// The inner group of each group (`NONE`: none yet).
     inner_of: Vec<u32>,
     inner_groups: usize,
+    /// Evaluates to the merged state struct.
+    as_state: bool,
 }
 
 const NONE: u32 = u32::MAX;
 
 impl MergeGroups {
-    fn new(call: InnerCall, state: Fields) -> Result<Self> {
+    fn new(call: InnerCall, state: Fields, as_state: bool) -> Result<Self> {
         Ok(MergeGroups {
             inner: call.groups_accumulator()?,
             call,
             state,
             inner_of: Vec::new(),
             inner_groups: 0,
+            as_state,
         })
     }
 
@@ -225,6 +256,12 @@ impl MergeGroups {
         }
     }
 
+    /// The merged states as one struct column.
+    fn state_struct(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let columns = self.state(emit_to)?;
+        state_struct(&self.state, columns)
+    }
+
     fn reset(&mut self) {
         self.inner_of.clear();
         self.inner_groups = 0;
@@ -266,6 +303,9 @@ impl GroupsAccumulator for MergeGroups {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        if self.as_state {
+            return self.state_struct(emit_to);
+        }
         Self::only_all(emit_to)?;
         let inner = self.inner.evaluate(EmitTo::All)?;
         let empty = untouched(&self.call)?.evaluate(EmitTo::All)?;

@@ -13,6 +13,7 @@
 //!    the summaries of the read days; everything above it (profiles, ranks, segment columns)
 //!    is the compiled plan as it is, so members equal a full run's.
 
+mod blocks;
 mod inner;
 mod lake_days;
 mod merge;
@@ -25,7 +26,9 @@ mod table;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{Duration, NaiveDate};
+use std::time::Duration;
+
+use chrono::NaiveDate;
 use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::expr::AggregateFunction;
 use segmint_compiler::{AsOf, Compiled, Daily};
@@ -51,6 +54,10 @@ pub struct IncrementalUse {
     pub days_summarised: u64,
     /// Days whose summaries were merged.
     pub days_merged: u64,
+    /// Summary files the merge read (a block of days is one file; a file read for two
+    /// windows counts twice).
+    #[serde(default)]
+    pub files_read: u64,
 }
 
 /// Why a project with identity resolution runs in full.
@@ -123,9 +130,27 @@ fn parts_of(daily: &Daily, timezone: &str) -> Parts {
     }
 }
 
+/// The error of a plan over the summaries: a memory limit's, or one naming the summaries.
+fn execution_error(session: &ProjectSession, e: datafusion::error::DataFusionError) -> EngineError {
+    match e.find_root() {
+        datafusion::error::DataFusionError::ResourcesExhausted(message) => {
+            EngineError::MemoryLimit {
+                limit: session
+                    .memory
+                    .as_ref()
+                    .and_then(|p| p.limit())
+                    .map(|l| l as u64),
+                message: message.clone(),
+            }
+        }
+        _ => EngineError::output(session.output.describe(table::SUMMARIES), e),
+    }
+}
+
 /// `compiled` evaluated from daily summaries (made first where missing or stale): the
-/// compiled run with its `GROUP BY` merged from them, and what was done. `Ok(Err(reason))`:
-/// this run cannot be incremental.
+/// compiled run with its `GROUP BY` replaced by the merged rows, what was done, and how long
+/// merging took (the rest is summarising). `Ok(Err(reason))`: this run cannot be
+/// incremental.
 ///
 /// `(compiled, next)` is the run's selection compiled for the as-of and the next day;
 /// `project` every segment of the project, likewise, when the run selects some (`None`: the
@@ -137,7 +162,7 @@ pub async fn prepare(
     project: Option<(&Compiled, &Compiled)>,
     as_of: NaiveDate,
     lookback_days: u32,
-) -> Result<std::result::Result<(Compiled, IncrementalUse), String>> {
+) -> Result<std::result::Result<(Compiled, IncrementalUse, Duration), String>> {
     let checked = &session.checked;
     let clock = AsOf::new(as_of, &checked.project.timezone)?;
     if session.memory.is_none() {
@@ -160,36 +185,51 @@ pub async fn prepare(
         Err(reason) => return Ok(Err(reason)),
     };
     let parts = parts_of(&whole, &checked.project.timezone);
-    let probe = summary_plan(session, &clock, &parts, (as_of, as_of + Duration::days(1)))
+    let probe = summary_plan(session, &clock, &parts, (as_of, as_of + chrono::Duration::days(1)))
         .map_err(EngineError::Plan)?;
     let (calls, schema) = merge_calls(session, &probe).map_err(EngineError::Plan)?;
+    tracing::debug!(days = lake.fingerprints.len(), "lake days fingerprinted");
     let mut table = SummaryTable::open(&session.output, &parts.set, &schema).await?;
+    tracing::debug!(days = table.days.len(), blocks = table.blocks.len(), "summaries opened");
 
-    let recent = as_of - Duration::days(i64::from(lookback_days));
+    let recent = as_of - chrono::Duration::days(i64::from(lookback_days));
     let stale: BTreeMap<NaiveDate, String> = lake
         .fingerprints
         .iter()
         .filter(|(day, fingerprint)| {
-            **day >= recent || table.days.get(day).is_none_or(|f| &f.lake != *fingerprint)
+            **day >= recent || table.days.get(day).is_none_or(|f| &f.fingerprint != *fingerprint)
         })
         .map(|(d, f)| (*d, f.clone()))
         .collect();
     let summarised = stale.len() as u64;
     summarise_days(session, &clock, &parts, &mut table, &schema, &stale).await?;
+    tracing::debug!(days = summarised, "days summarised");
 
     let read: Vec<NaiveDate> = lake.fingerprints.keys().copied().collect();
+    let block_schema = blocks::block_schema(&schema, &calls).map_err(EngineError::Plan)?;
+    let builder = blocks::Builder {
+        session,
+        schema: &block_schema,
+        calls: &calls,
+    };
+    let readable = builder.maintain(&mut table, &read, recent).await?;
+    tracing::debug!(blocks = table.blocks.len(), "blocks kept");
     let first = read.first().copied().unwrap_or(as_of);
-    let merged = merged_plan(
+    let merge = merged_plan(
         &daily,
         &parts,
         &calls,
         &table,
-        &schema,
-        &read,
+        (&schema, &block_schema),
+        &readable,
         (first, as_of),
-        &entity_type(&compiled.plan),
     )
     .map_err(EngineError::Plan)?;
+    let files_read = merge.files_read;
+    let merging = std::time::Instant::now();
+    let merged = merge
+        .evaluate(session, &entity_type(&compiled.plan))
+        .await?;
     let mut evaluated = compiled.clone();
     evaluated.plan = with_merged(&compiled.plan, &merged).map_err(EngineError::Plan)?;
     evaluated.staged.grouped =
@@ -201,6 +241,8 @@ pub async fn prepare(
             reason: None,
             days_summarised: summarised,
             days_merged: read.len() as u64,
+            files_read,
         },
+        merging.elapsed(),
     )))
 }

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, BooleanArray, StructArray};
+use datafusion::arrow::array::{ArrayRef, BooleanArray};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use datafusion::common::{Result, internal_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -16,7 +16,7 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature,
 };
 
-use super::inner::{InnerCall, renamed_state_fields, state_fields};
+use super::inner::{InnerCall, renamed_state_fields, state_fields, state_struct};
 
 /// The summary state of one aggregate function.
 #[derive(Debug)]
@@ -127,26 +127,7 @@ impl GroupsAccumulator for StateGroups {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        // As declared (a function may emit, say, a list whose items it declared nullable
-        // as non-nullable ones).
-        let columns = self
-            .inner
-            .state(emit_to)?
-            .into_iter()
-            .zip(self.fields.iter())
-            .map(|(column, field)| {
-                if column.data_type() == field.data_type() {
-                    Ok(column)
-                } else {
-                    datafusion::arrow::compute::cast(&column, field.data_type())
-                }
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(Arc::new(StructArray::try_new(
-            self.fields.clone(),
-            columns,
-            None,
-        )?))
+        state_struct(&self.fields, self.inner.state(emit_to)?)
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {

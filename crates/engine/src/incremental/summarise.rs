@@ -175,7 +175,7 @@ pub(super) async fn summarise_days(
 }
 
 /// A summary batch in the table's stored types.
-fn stored_batch(batch: &RecordBatch, schema: &SchemaRef) -> PlanResult<RecordBatch> {
+pub(super) fn stored_batch(batch: &RecordBatch, schema: &SchemaRef) -> PlanResult<RecordBatch> {
     let mut columns = Vec::with_capacity(schema.fields().len());
     for field in schema.fields() {
         let column = batch.column_by_name(field.name()).ok_or_else(|| {

@@ -9,7 +9,6 @@
 //! summarised. Re-summarised days replace their files in the same commit that adds them.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
@@ -31,16 +30,39 @@ use crate::output::commit_error;
 /// Folder of the summary tables under the output.
 pub const SUMMARIES: &str = "summaries";
 
-/// One summarised day's file.
+/// What a summary file covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Span {
+    /// One local day, summarised from its events.
+    Day(NaiveDate),
+    /// The days `[first, end)`, merged from other summary files ([`super::blocks`]).
+    Block(NaiveDate, NaiveDate),
+}
+
+/// One summary file.
 #[derive(Debug, Clone)]
-pub struct DayFile {
+pub struct SummaryFile {
     /// Path below the table root.
     pub path: String,
-    /// Fingerprint of the lake files the day was summarised from.
-    pub lake: String,
-    /// When it was added (milliseconds): of two files of a day, the newer is read.
+    /// A day: the fingerprint of the lake files it was summarised from. A block: that of
+    /// the day files it was merged from.
+    pub fingerprint: String,
+    /// When it was added (milliseconds): of two files of a span, the newer is read.
     modified: i64,
     remove: Remove,
+}
+
+/// A file written but not committed yet.
+pub struct Written {
+    span: Span,
+    add: Add,
+}
+
+impl Written {
+    /// Its path below the table root.
+    pub fn path(&self) -> &str {
+        &self.add.path
+    }
 }
 
 /// The summary table of one summary set.
@@ -51,18 +73,39 @@ pub struct SummaryTable {
     /// The table's root URL (files are `root + path`).
     pub root: String,
     /// Summarised days.
-    pub days: BTreeMap<NaiveDate, DayFile>,
-    /// Older files of a day that two runs summarised at once (blind appends do not
-    /// conflict): never read, removed when the day is next replaced.
-    superseded: BTreeMap<NaiveDate, Vec<Remove>>,
+    pub days: BTreeMap<NaiveDate, SummaryFile>,
+    /// Blocks of days, by `(first, end)`.
+    pub blocks: BTreeMap<(NaiveDate, NaiveDate), SummaryFile>,
+    /// Older files of a span that two runs wrote at once (blind appends do not conflict):
+    /// never read, removed when the span is next replaced.
+    superseded: BTreeMap<Span, Vec<Remove>>,
 }
 
-/// `part-<day>-<fingerprint>-<uuid>.lz4.parquet` → (day, fingerprint).
-fn parse_name(path: &str) -> Option<(NaiveDate, String)> {
-    let name = path.rsplit('/').next()?.strip_prefix("part-")?;
-    let day = NaiveDate::parse_from_str(name.get(..10)?, "%Y-%m-%d").ok()?;
-    let lake = name.get(11..)?.split('-').next()?.to_string();
-    Some((day, lake))
+fn date(text: Option<&str>) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text?, "%Y-%m-%d").ok()
+}
+
+/// `part-<day>-<fingerprint>-<uuid>.lz4.parquet` or
+/// `block-<first>-<end>-<fingerprint>-<uuid>.lz4.parquet` → (span, fingerprint).
+fn parse_name(path: &str) -> Option<(Span, String)> {
+    let name = path.rsplit('/').next()?;
+    let (span, rest) = if let Some(day) = name.strip_prefix("part-") {
+        (Span::Day(date(day.get(..10))?), day.get(11..)?)
+    } else {
+        let block = name.strip_prefix("block-")?;
+        let span = Span::Block(date(block.get(..10))?, date(block.get(11..21))?);
+        (span, block.get(22..)?)
+    };
+    Some((span, rest.split('-').next()?.to_string()))
+}
+
+/// The file name of a span.
+fn file_name(span: Span, fingerprint: &str) -> String {
+    let id = uuid::Uuid::new_v4().simple();
+    match span {
+        Span::Day(day) => format!("part-{day}-{fingerprint}-{id}.lz4.parquet"),
+        Span::Block(first, end) => format!("block-{first}-{end}-{fingerprint}-{id}.lz4.parquet"),
+    }
 }
 
 impl SummaryTable {
@@ -72,46 +115,70 @@ impl SummaryTable {
         let name = format!("{SUMMARIES}/{set}");
         let object = output.describe(&name);
         let table = output.created(&name, schema, &[]).await?;
-        let snapshot = table
-            .snapshot()
-            .map_err(|e| EngineError::output(&object, e))?;
-        let mut days: BTreeMap<NaiveDate, DayFile> = BTreeMap::new();
-        let mut superseded: BTreeMap<NaiveDate, Vec<Remove>> = BTreeMap::new();
-        for file in snapshot.log_data().iter() {
-            let path = file.object_store_path().to_string();
-            let Some((day, lake)) = parse_name(&path) else {
-                continue;
-            };
-            let found = DayFile {
-                path,
-                lake,
-                modified: file.modification_time(),
-                remove: file.remove_action(true),
-            };
-            let older = match days.remove(&day) {
-                Some(kept) if (kept.modified, &kept.path) > (found.modified, &found.path) => {
-                    days.insert(day, kept);
-                    found
-                }
-                Some(kept) => {
-                    days.insert(day, found);
-                    kept
-                }
-                None => {
-                    days.insert(day, found);
-                    continue;
-                }
-            };
-            superseded.entry(day).or_default().push(older.remove);
-        }
         let root = crate::output::table_url(&output.location, &name)?.to_string();
-        Ok(SummaryTable {
+        let mut opened = SummaryTable {
             table,
             object,
             root,
-            days,
-            superseded,
-        })
+            days: BTreeMap::new(),
+            blocks: BTreeMap::new(),
+            superseded: BTreeMap::new(),
+        };
+        opened.load()?;
+        Ok(opened)
+    }
+
+    /// The files of the table's snapshot.
+    fn load(&mut self) -> Result<()> {
+        let snapshot = self
+            .table
+            .snapshot()
+            .map_err(|e| EngineError::output(&self.object, e))?;
+        let files: Vec<(Span, SummaryFile)> = snapshot
+            .log_data()
+            .iter()
+            .filter_map(|file| {
+                let path = file.object_store_path().to_string();
+                let (span, fingerprint) = parse_name(&path)?;
+                Some((
+                    span,
+                    SummaryFile {
+                        path,
+                        fingerprint,
+                        modified: file.modification_time(),
+                        remove: file.remove_action(true),
+                    },
+                ))
+            })
+            .collect();
+        self.days.clear();
+        self.blocks.clear();
+        self.superseded.clear();
+        for (span, found) in files {
+            if let Some(older) = self.insert(span, found) {
+                self.superseded.entry(span).or_default().push(older.remove);
+            }
+        }
+        Ok(())
+    }
+
+    /// Keep the newer of `found` and the span's file; the other is returned.
+    fn insert(&mut self, span: Span, found: SummaryFile) -> Option<SummaryFile> {
+        let slot = match span {
+            Span::Day(day) => self.days.entry(day),
+            Span::Block(first, end) => {
+                return keep_newer(self.blocks.entry((first, end)), found);
+            }
+        };
+        keep_newer(slot, found)
+    }
+
+    /// The file of a span, when there is one.
+    pub fn file(&self, span: Span) -> Option<&SummaryFile> {
+        match span {
+            Span::Day(day) => self.days.get(&day),
+            Span::Block(first, end) => self.blocks.get(&(first, end)),
+        }
     }
 
     /// Write each day's rows (an empty list: a day without events) as one file and commit
@@ -121,23 +188,30 @@ impl SummaryTable {
         schema: &SchemaRef,
         days: BTreeMap<NaiveDate, (String, Vec<RecordBatch>)>,
     ) -> Result<()> {
-        if days.is_empty() {
+        let mut written = Vec::with_capacity(days.len());
+        for (day, (lake, batches)) in days {
+            written.push(self.write(schema, Span::Day(day), &lake, &batches).await?);
+        }
+        self.commit(written, &[]).await
+    }
+
+    /// Commit `written` (replacing their spans' files) and remove the files of `dropped`, in
+    /// one Delta commit.
+    pub async fn commit(&mut self, written: Vec<Written>, dropped: &[Span]) -> Result<()> {
+        if written.is_empty() && dropped.is_empty() {
             return Ok(());
         }
-        let store = self.table.log_store().object_store(None);
         let mut actions = Vec::new();
-        let mut written = Vec::new();
-        for (day, (lake, batches)) in days {
-            let add = self.write_day(&store, schema, day, &lake, &batches).await?;
-            if let Some(old) = self.days.get(&day) {
+        let replaced = written.iter().map(|w| w.span).chain(dropped.iter().copied());
+        for span in replaced {
+            if let Some(old) = self.file(span) {
                 actions.push(Action::Remove(old.remove.clone()));
             }
-            for older in self.superseded.remove(&day).unwrap_or_default() {
+            for older in self.superseded.remove(&span).unwrap_or_default() {
                 actions.push(Action::Remove(older));
             }
-            written.push((day, lake, add.path.clone()));
-            actions.push(Action::Add(add));
         }
+        actions.extend(written.into_iter().map(|w| Action::Add(w.add)));
         let operation = DeltaOperation::Write {
             mode: SaveMode::Append,
             partition_by: None,
@@ -156,44 +230,17 @@ impl SummaryTable {
             .update_state()
             .await
             .map_err(|e| EngineError::output(&self.object, e))?;
-        let snapshot = self
-            .table
-            .snapshot()
-            .map_err(|e| EngineError::output(&self.object, e))?;
-        let removes: HashMap<String, (Remove, i64)> = snapshot
-            .log_data()
-            .iter()
-            .map(|f| {
-                (
-                    f.object_store_path().to_string(),
-                    (f.remove_action(true), f.modification_time()),
-                )
-            })
-            .collect();
-        for (day, lake, path) in written {
-            if let Some((remove, modified)) = removes.get(&path) {
-                self.days.insert(
-                    day,
-                    DayFile {
-                        path,
-                        lake,
-                        modified: *modified,
-                        remove: remove.clone(),
-                    },
-                );
-            }
-        }
-        Ok(())
+        self.load()
     }
 
-    async fn write_day(
+    /// Write the rows of a span as one file (not committed: see [`Self::commit`]).
+    pub async fn write(
         &self,
-        store: &Arc<dyn object_store::ObjectStore>,
         schema: &SchemaRef,
-        day: NaiveDate,
-        lake: &str,
+        span: Span,
+        fingerprint: &str,
         batches: &[RecordBatch],
-    ) -> Result<Add> {
+    ) -> Result<Written> {
         let failed = |e: &dyn std::fmt::Display| EngineError::output(&self.object, e);
         let properties = WriterProperties::builder()
             // LZ4: a run reads every column chunk of every day's file; zstd's per-page
@@ -210,23 +257,47 @@ impl SummaryTable {
         writer.finish().map_err(|e| failed(&e))?;
         let bytes = writer.inner().clone();
         let size = bytes.len() as i64;
-        let path = format!(
-            "part-{day}-{lake}-{}.lz4.parquet",
-            uuid::Uuid::new_v4().simple()
-        );
+        let path = file_name(span, fingerprint);
+        let store = self.table.log_store().object_store(None);
         store
             .put(&Path::from(path.as_str()), PutPayload::from(bytes))
             .await
             .map_err(|e| EngineError::output(format!("{}/{path}", self.object), e))?;
-        Ok(Add {
-            path,
-            partition_values: HashMap::new(),
-            size,
-            modification_time: chrono::Utc::now().timestamp_millis(),
-            data_change: true,
-            stats: Some(serde_json::json!({ "numRecords": rows }).to_string()),
-            ..Add::default()
+        Ok(Written {
+            span,
+            add: Add {
+                path,
+                partition_values: HashMap::new(),
+                size,
+                modification_time: chrono::Utc::now().timestamp_millis(),
+                data_change: true,
+                stats: Some(serde_json::json!({ "numRecords": rows }).to_string()),
+                ..Add::default()
+            },
         })
+    }
+}
+
+/// Keep the newer (by time added, then path) of `found` and the entry's file; the other is
+/// returned.
+fn keep_newer<K: Ord>(
+    entry: std::collections::btree_map::Entry<'_, K, SummaryFile>,
+    found: SummaryFile,
+) -> Option<SummaryFile> {
+    use std::collections::btree_map::Entry;
+    match entry {
+        Entry::Vacant(slot) => {
+            slot.insert(found);
+            None
+        }
+        Entry::Occupied(mut slot) => {
+            let kept = slot.get();
+            if (kept.modified, &kept.path) > (found.modified, &found.path) {
+                Some(found)
+            } else {
+                Some(slot.insert(found))
+            }
+        }
     }
 }
 
@@ -239,8 +310,22 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 3, 9);
         assert_eq!(
             parse_name("part-2026-03-09-0a1b2c3d4e5f6071-9f8e.lz4.parquet"),
-            day.map(|d| (d, "0a1b2c3d4e5f6071".to_string()))
+            day.map(|d| (Span::Day(d), "0a1b2c3d4e5f6071".to_string()))
         );
         assert_eq!(parse_name("part-20260309.parquet"), None);
+    }
+
+    #[test]
+    fn a_block_name_gives_its_days_and_fingerprint() {
+        let (first, end) = (
+            NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 3, 24).unwrap(),
+        );
+        let name = file_name(Span::Block(first, end), "0a1b2c3d4e5f6071");
+        assert_eq!(
+            parse_name(&name),
+            Some((Span::Block(first, end), "0a1b2c3d4e5f6071".to_string()))
+        );
+        assert_eq!(parse_name("block-2026-03-09.parquet"), None);
     }
 }

@@ -1,0 +1,363 @@
+//! Blocks: runs of settled days merged into one summary file, so that a run merges a few
+//! files per window instead of one per day (docs/incremental.md, "Blocks").
+//!
+//! Days fall into aligned chunks of [`CHUNK_DAYS`] days (by day number). A chunk is
+//! *closed* once all its days are settled — before the lookback days, which every run
+//! summarises again. After summarising, a run keeps:
+//! - for every closed chunk, its suffixes `[a, chunk end)` for each summarised day `a` but
+//!   the last (whose suffix is its day file); the suffix from the chunk's first day is the
+//!   whole chunk. They are built right to left, each from its day and the next suffix;
+//! - the histories `[first day, end of each closed chunk)`, each from the previous one and
+//!   the chunk;
+//! - the open chunk's prefix `[its first day, first lookback day)`, from the longest earlier
+//!   prefix and the days after it.
+//!
+//! Blocks hold only the parts whose state does not grow with the rows merged
+//! ([`BOUNDED`]: counts, sums, extremes, day sets, value counts): funnels, sequences and
+//! sessions keep their events, so a block of them is as large as its days and is not worth
+//! its writing; those parts are read from the day files.
+//!
+//! Any window `[lo, hi)` is then a suffix, whole chunks, the prefix and the lookback days (or
+//! the history, the prefix and the lookback days from the first day): a handful of files.
+//! A block is named with the fingerprint of the day files it was merged from, so blocks
+//! over a re-summarised day (late data) are not read, and are rebuilt. Blocks no longer kept
+//! are removed in the commit that adds the new ones.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Duration, NaiveDate};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::expr::AggregateFunction;
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, col, lit};
+use std::sync::Arc;
+
+use super::hash16;
+use super::inner::InnerCall;
+use super::merge::summaries_source;
+use super::merge_of::MergeOf;
+use super::summarise::stored_batch;
+use super::table::{Span, SummaryTable, Written};
+use crate::error::{EngineError, Result};
+use crate::session::ProjectSession;
+
+/// Days per chunk: a window reads at most one suffix, `window / CHUNK_DAYS` whole chunks,
+/// one prefix and the lookback days; the day a chunk closes builds its suffixes.
+pub(super) const CHUNK_DAYS: i64 = 16;
+
+/// Functions whose state is bounded whatever the rows merged: their parts are kept in
+/// blocks.
+const BOUNDED: &[&str] = &[
+    "count",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "bool_and",
+    "bool_or",
+    "cadence",
+    "dominant",
+    "distinct_count",
+];
+
+/// Whether the part merged by `call` is kept in blocks.
+pub(super) fn in_blocks(call: &InnerCall) -> bool {
+    BOUNDED.contains(&call.udaf.name())
+}
+
+/// The row schema of blocks: the summary schema's `entity`, `day` and the parts kept in
+/// blocks.
+pub(super) fn block_schema(
+    schema: &SchemaRef,
+    calls: &BTreeMap<String, InnerCall>,
+) -> datafusion::error::Result<SchemaRef> {
+    let kept: Vec<usize> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| *i < 2 || calls.get(f.name()).is_some_and(in_blocks))
+        .map(|(i, _)| i)
+        .collect();
+    Ok(Arc::new(schema.project(&kept)?))
+}
+
+/// The first day of `day`'s chunk.
+fn chunk_of(day: NaiveDate) -> NaiveDate {
+    let number = (day - NaiveDate::default()).num_days();
+    NaiveDate::default() + Duration::days(number.div_euclid(CHUNK_DAYS) * CHUNK_DAYS)
+}
+
+/// The summary files a run can read: the file of each read day, and the blocks whose day
+/// files are those.
+pub(super) struct Readable {
+    days: BTreeMap<NaiveDate, String>,
+    /// First day → end → path.
+    blocks: BTreeMap<NaiveDate, BTreeMap<NaiveDate, String>>,
+}
+
+impl Readable {
+    /// The readable files of `table` for the days `read`.
+    pub(super) fn new(table: &SummaryTable, read: &[NaiveDate]) -> Self {
+        let days: BTreeMap<NaiveDate, String> = read
+            .iter()
+            .filter_map(|d| table.days.get(d).map(|f| (*d, f.path.clone())))
+            .collect();
+        let mut readable = Readable {
+            days,
+            blocks: BTreeMap::new(),
+        };
+        for ((first, end), file) in &table.blocks {
+            if file.fingerprint == readable.fingerprint(*first, *end) {
+                readable.add(*first, *end, file.path.clone());
+            }
+        }
+        readable
+    }
+
+    /// Names the day files of `[first, end)`.
+    fn fingerprint(&self, first: NaiveDate, end: NaiveDate) -> String {
+        let mut text = String::new();
+        for (day, path) in self.days.range(first..end) {
+            text.push_str(&format!("{day} {path}\n"));
+        }
+        hash16(&text)
+    }
+
+    fn add(&mut self, first: NaiveDate, end: NaiveDate, path: String) {
+        self.blocks.entry(first).or_default().insert(end, path);
+    }
+
+    fn block(&self, first: NaiveDate, end: NaiveDate) -> Option<&String> {
+        self.blocks.get(&first)?.get(&end)
+    }
+
+    /// The files that hold the days `[lo, hi)`: from each day, the block that reaches
+    /// furthest without passing `hi`, else the day's file.
+    pub(super) fn cover(&self, lo: NaiveDate, hi: NaiveDate) -> Vec<String> {
+        let mut files = Vec::new();
+        let mut at = lo;
+        while let Some((&day, path)) = self.days.range(at..hi).next() {
+            let reach = self
+                .blocks
+                .get(&day)
+                .and_then(|ends| ends.range(..=hi).next_back());
+            match reach {
+                Some((&end, block)) => {
+                    files.push(block.clone());
+                    at = end;
+                }
+                None => {
+                    files.push(path.clone());
+                    at = day + Duration::days(1);
+                }
+            }
+        }
+        files
+    }
+
+    /// The day files of `[lo, hi)`.
+    pub(super) fn days_of(&self, lo: NaiveDate, hi: NaiveDate) -> Vec<String> {
+        self.days.range(lo..hi).map(|(_, p)| p.clone()).collect()
+    }
+
+    /// Whether any of `[lo, hi)` is summarised.
+    pub(super) fn any_in(&self, lo: NaiveDate, hi: NaiveDate) -> bool {
+        self.days.range(lo..hi).next().is_some()
+    }
+}
+
+/// What building blocks needs: the session, the blocks' row schema and how each part merges.
+pub(super) struct Builder<'a> {
+    pub session: &'a ProjectSession,
+    /// [`block_schema`].
+    pub schema: &'a SchemaRef,
+    pub calls: &'a BTreeMap<String, InnerCall>,
+}
+
+impl Builder<'_> {
+    /// Build the blocks over the days before `settled_end` that are not readable yet, commit
+    /// them and remove the blocks no longer kept: the files a run can read afterwards.
+    pub(super) async fn maintain(
+        &self,
+        table: &mut SummaryTable,
+        read: &[NaiveDate],
+        settled_end: NaiveDate,
+    ) -> Result<Readable> {
+        let mut readable = Readable::new(table, read);
+        let mut chunks: BTreeMap<NaiveDate, Vec<NaiveDate>> = BTreeMap::new();
+        for day in readable.days.keys().filter(|d| **d < settled_end) {
+            chunks.entry(chunk_of(*day)).or_default().push(*day);
+        }
+        let first = chunks.values().flatten().next().copied();
+        let mut kept: BTreeSet<(NaiveDate, NaiveDate)> = BTreeSet::new();
+        let mut written: Vec<Written> = Vec::new();
+        // The history so far: its end and its file.
+        let mut history: Option<(NaiveDate, String)> = None;
+        for (start, days) in &chunks {
+            let (Some(first), Some(last)) = (first, days.last()) else {
+                continue;
+            };
+            let end = *start + Duration::days(CHUNK_DAYS);
+            if end <= settled_end {
+                // Suffixes, right to left; `whole` ends as the chunk's file.
+                let mut whole = readable.days[last].clone();
+                for day in days.iter().rev().skip(1) {
+                    let inputs = [readable.days[day].clone(), whole];
+                    whole = self
+                        .ensure(table, &mut readable, &mut written, (*day, end), &inputs)
+                        .await?;
+                    kept.insert((*day, end));
+                }
+                history = Some(match history {
+                    None => (end, whole),
+                    Some((_, previous)) => {
+                        let inputs = [previous, whole];
+                        let path = self
+                            .ensure(table, &mut readable, &mut written, (first, end), &inputs)
+                            .await?;
+                        kept.insert((first, end));
+                        (end, path)
+                    }
+                });
+            } else if days.len() > 1 {
+                // The open chunk's prefix, from the longest earlier one.
+                let span = (days[0], settled_end);
+                let earlier = readable
+                    .blocks
+                    .get(&days[0])
+                    .and_then(|ends| ends.range(..settled_end).next_back())
+                    .map(|(end, path)| (*end, path.clone()));
+                let mut inputs: Vec<String> = earlier.iter().map(|(_, p)| p.clone()).collect();
+                let from = earlier.map_or(days[0], |(end, _)| end);
+                inputs.extend(days.iter().filter(|d| **d >= from).map(|d| readable.days[d].clone()));
+                self.ensure(table, &mut readable, &mut written, span, &inputs)
+                    .await?;
+                kept.insert(span);
+            }
+        }
+        let dropped: Vec<Span> = table
+            .blocks
+            .keys()
+            .filter(|span| !kept.contains(span))
+            .map(|(first, end)| Span::Block(*first, *end))
+            .collect();
+        table.commit(written, &dropped).await?;
+        Ok(Readable::new(table, read))
+    }
+
+    /// The file of the block `(first, end)`: the readable one, else one merged from
+    /// `inputs` (written, to be committed with `written`).
+    async fn ensure(
+        &self,
+        table: &SummaryTable,
+        readable: &mut Readable,
+        written: &mut Vec<Written>,
+        (first, end): (NaiveDate, NaiveDate),
+        inputs: &[String],
+    ) -> Result<String> {
+        if let Some(path) = readable.block(first, end) {
+            return Ok(path.clone());
+        }
+        let fingerprint = readable.fingerprint(first, end);
+        let batches = self.merged(table, first, inputs).await?;
+        let file = table
+            .write(self.schema, Span::Block(first, end), &fingerprint, &batches)
+            .await?;
+        let path = file.path().to_string();
+        readable.add(first, end, path.clone());
+        written.push(file);
+        Ok(path)
+    }
+
+    /// The rows of `inputs` merged per entity, as a block starting on `first`.
+    async fn merged(
+        &self,
+        table: &SummaryTable,
+        first: NaiveDate,
+        inputs: &[String],
+    ) -> Result<Vec<datafusion::arrow::array::RecordBatch>> {
+        let mut states = Vec::new();
+        let mut columns = vec![col("entity"), lit(date(first)).alias("day")];
+        for field in self.schema.fields().iter().skip(2) {
+            let name = field.name();
+            let call = self.calls.get(name).ok_or_else(|| {
+                EngineError::Internal(format!("no merge of summary column `{name}`"))
+            })?;
+            let merged = MergeOf::state_udaf(call.clone(), name).map_err(EngineError::Plan)?;
+            states.push(
+                Expr::AggregateFunction(AggregateFunction::new_udf(
+                    Arc::new(merged),
+                    vec![col(name.as_str())],
+                    false,
+                    None,
+                    vec![],
+                    None,
+                ))
+                .alias(name),
+            );
+            columns.push(col(name.as_str()));
+        }
+        let plan = LogicalPlanBuilder::scan(
+            "summaries",
+            summaries_source(table, self.schema, inputs).map_err(EngineError::Plan)?,
+            None,
+        )
+        .and_then(|b| b.aggregate(vec![col("entity")], states))
+        .and_then(|b| b.project(columns))
+        .and_then(|b| b.build())
+        .map_err(EngineError::Plan)?;
+        let batches = crate::run::collect_plan(self.session, plan)
+            .await
+            .map_err(|e| super::execution_error(self.session, e))?;
+        batches
+            .iter()
+            .map(|b| stored_batch(b, self.schema).map_err(EngineError::Plan))
+            .collect()
+    }
+}
+
+fn date(day: NaiveDate) -> ScalarValue {
+    ScalarValue::Date32(Some((day - NaiveDate::default()).num_days() as i32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        // 2026-01-01 is day 20454, a multiple of neither 16 nor anything in particular.
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Duration::days(i64::from(d))
+    }
+
+    fn readable(days: &[u32], blocks: &[(u32, u32)]) -> Readable {
+        let mut r = Readable {
+            days: days.iter().map(|d| (day(*d), format!("d{d}"))).collect(),
+            blocks: BTreeMap::new(),
+        };
+        for (first, end) in blocks {
+            r.add(day(*first), day(*end), format!("b{first}-{end}"));
+        }
+        r
+    }
+
+    #[test]
+    fn a_range_is_covered_by_the_furthest_blocks_and_days() {
+        let r = readable(&[0, 1, 2, 3, 5, 6, 7, 8, 9], &[(1, 4), (1, 8), (5, 7)]);
+        assert_eq!(r.cover(day(0), day(10)), ["d0", "b1-8", "d8", "d9"]);
+        // A block that passes the end is not read.
+        assert_eq!(r.cover(day(1), day(7)), ["b1-4", "b5-7"]);
+        assert_eq!(r.cover(day(2), day(4)), ["d2", "d3"]);
+        // Days without a summary are skipped.
+        assert_eq!(r.cover(day(4), day(6)), ["d5"]);
+        assert!(r.cover(day(10), day(20)).is_empty());
+    }
+
+    #[test]
+    fn chunks_are_aligned_on_day_numbers() {
+        for d in 0..64 {
+            let start = chunk_of(day(d));
+            assert_eq!((start - NaiveDate::default()).num_days() % CHUNK_DAYS, 0);
+            assert!(start <= day(d) && day(d) < start + Duration::days(CHUNK_DAYS));
+        }
+    }
+}

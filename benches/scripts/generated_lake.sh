@@ -3,14 +3,21 @@
 #
 # Sets `users` (the first argument, default 60000), `segmint` (SEGMINT, default
 # target/release/segmint), `python` (PYTHON, default python3) and `dir` (DIR, default
-# target/bench-library-USERS); generates the lake under "$dir/lake" unless it is there.
+# target/bench-library-USERS, or target/bench-library-USERS-DAYSd with LAKE_DAYS);
+# generates the lake under "$dir/lake" unless it is there, with LAKE_DAYS days of events
+# (default 120, ending 2026-11-22).
 users="${1:-60000}"
 segmint="${SEGMINT:-target/release/segmint}"
 python="${PYTHON:-python3}"
-dir="${DIR:-target/bench-library-$users}"
+lake_days="${LAKE_DAYS:-120}"
+if [ -n "${LAKE_DAYS:-}" ]; then
+  dir="${DIR:-target/bench-library-$users-${lake_days}d}"
+else
+  dir="${DIR:-target/bench-library-$users}"
+fi
 mkdir -p "$dir"
 if [ ! -d "$dir/lake/events" ]; then
-  "$segmint" generate-lake --out "$dir/lake" --users "$users" >/dev/null
+  "$segmint" generate-lake --out "$dir/lake" --users "$users" --days "$lake_days" >/dev/null
 fi
 
 # write_project FILE OUTPUT SEGMENTS [profiles]: a project over "$dir/lake" (with its

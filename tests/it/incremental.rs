@@ -98,6 +98,22 @@ async fn thirty_daily_incremental_runs_equal_full_runs_with_a_day_landing_late()
         assert!(a.lines().count() > 500, "{as_of}: {a}");
         assert_eq!(a, b, "{as_of}: member rows and outputs");
     }
+
+    // Blocks: a segment of all-history windows reads a few block files, not one per day.
+    let session = ProjectSession::builder(&project).open().await.unwrap();
+    let lapsed = ["lapsed_users".to_string()];
+    let summary = segmint_engine::run(&session, config.end, &lapsed, RunOptions::default())
+        .await
+        .unwrap();
+    let used = summary.incremental.unwrap();
+    assert!(
+        used.files_read > 0 && used.files_read < used.days_merged,
+        "blocks stand for their days: {used:?}"
+    );
+    assert_eq!(
+        member_rows(&dir.path().join("out"), config.end).await,
+        member_rows(&dir.path().join("out-full"), config.end).await
+    );
 }
 
 /// The grouped rows (every aggregate of the run, per entity) of a full and an incremental
@@ -117,7 +133,7 @@ async fn every_aggregate_merged_from_summaries_equals_its_full_value() {
     let compiled = segmint_engine::compile_for(&session, as_of, &[], false).unwrap();
     let next =
         segmint_engine::compile_for(&session, as_of + Duration::days(1), &[], false).unwrap();
-    let (merged, _) =
+    let (merged, _, _) =
         segmint_engine::incremental::prepare(&session, (&compiled, &next), None, as_of, 1)
             .await
             .unwrap()

@@ -174,7 +174,10 @@ async fn collect_counting_spills(
         datafusion::physical_plan::collect(physical.clone(), session.ctx.task_ctx()).await?;
     tracing::debug!(
         "executed plan, with its metrics:\n{}",
-        datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(physical.as_ref()).indent(true)
+        datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
+            physical.as_ref()
+        )
+        .indent(true)
     );
     Ok((batches, crate::memory::spills(physical.as_ref())))
 }

@@ -107,7 +107,7 @@ impl Readable {
             blocks: BTreeMap::new(),
         };
         for ((first, end), file) in &table.blocks {
-            if file.fingerprint == readable.fingerprint(*first, *end) {
+            if first < end && file.fingerprint == readable.fingerprint(*first, *end) {
                 readable.add(*first, *end, file.path.clone());
             }
         }
@@ -135,6 +135,9 @@ impl Readable {
     /// furthest without passing `hi`, else the day's file.
     pub(super) fn cover(&self, lo: NaiveDate, hi: NaiveDate) -> Vec<String> {
         let mut files = Vec::new();
+        if lo >= hi {
+            return files;
+        }
         let mut at = lo;
         while let Some((&day, path)) = self.days.range(at..hi).next() {
             let reach = self
@@ -157,12 +160,15 @@ impl Readable {
 
     /// The day files of `[lo, hi)`.
     pub(super) fn days_of(&self, lo: NaiveDate, hi: NaiveDate) -> Vec<String> {
+        if lo >= hi {
+            return Vec::new();
+        }
         self.days.range(lo..hi).map(|(_, p)| p.clone()).collect()
     }
 
     /// Whether any of `[lo, hi)` is summarised.
     pub(super) fn any_in(&self, lo: NaiveDate, hi: NaiveDate) -> bool {
-        self.days.range(lo..hi).next().is_some()
+        lo < hi && self.days.range(lo..hi).next().is_some()
     }
 }
 
@@ -229,7 +235,11 @@ impl Builder<'_> {
                     .map(|(end, path)| (*end, path.clone()));
                 let mut inputs: Vec<String> = earlier.iter().map(|(_, p)| p.clone()).collect();
                 let from = earlier.map_or(days[0], |(end, _)| end);
-                inputs.extend(days.iter().filter(|d| **d >= from).map(|d| readable.days[d].clone()));
+                inputs.extend(
+                    days.iter()
+                        .filter(|d| **d >= from)
+                        .map(|d| readable.days[d].clone()),
+                );
                 self.ensure(table, &mut readable, &mut written, span, &inputs)
                     .await?;
                 kept.insert(span);
@@ -321,6 +331,7 @@ fn date(day: NaiveDate) -> ScalarValue {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -350,6 +361,9 @@ mod tests {
         // Days without a summary are skipped.
         assert_eq!(r.cover(day(4), day(6)), ["d5"]);
         assert!(r.cover(day(10), day(20)).is_empty());
+        // A window that ends before it starts (dates before the lake) has no files.
+        assert!(r.cover(day(6), day(2)).is_empty());
+        assert!(r.days_of(day(6), day(2)).is_empty() && !r.any_in(day(6), day(2)));
     }
 
     #[test]

@@ -44,7 +44,11 @@ pub(crate) fn state_struct(fields: &Fields, columns: Vec<ArrayRef>) -> Result<Ar
             }
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(Arc::new(StructArray::try_new(fields.clone(), columns, None)?))
+    Ok(Arc::new(StructArray::try_new(
+        fields.clone(),
+        columns,
+        None,
+    )?))
 }
 
 /// The wrapper's own state columns (when DataFusion aggregates it in two stages): the

@@ -22,9 +22,7 @@ use datafusion::datasource::listing::{
 use datafusion::datasource::provider_as_source;
 use datafusion::error::{DataFusionError, Result as PlanResult};
 use datafusion::logical_expr::expr::AggregateFunction;
-use datafusion::logical_expr::{
-    Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, col, lit,
-};
+use datafusion::logical_expr::{Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, col, lit};
 use segmint_compiler::Daily;
 
 use super::Parts;
@@ -176,17 +174,21 @@ pub(super) fn merged_plan(
         };
         merge.files_read += files.len() as u64;
         tracing::debug!(%lo, %hi, blocked, aggregates = aggregates.len(), ?files, "merge branch");
-        let plan = LogicalPlanBuilder::scan("summaries", summaries_source(table, schema, &files)?, None)?
-            .filter(
-                col("day")
-                    .gt_eq(date_literal(lo))
-                    .and(col("day").lt(date_literal(hi))),
-            )?
-            .aggregate(
-                vec![col("entity")],
-                aggregates.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>(),
-            )?
-            .build()?;
+        let plan =
+            LogicalPlanBuilder::scan("summaries", summaries_source(table, schema, &files)?, None)?
+                .filter(
+                    col("day")
+                        .gt_eq(date_literal(lo))
+                        .and(col("day").lt(date_literal(hi))),
+                )?
+                .aggregate(
+                    vec![col("entity")],
+                    aggregates
+                        .iter()
+                        .map(|(m, _)| m.clone())
+                        .collect::<Vec<_>>(),
+                )?
+                .build()?;
         merge.branches.push(BranchPlan {
             plan,
             universe,
@@ -241,17 +243,17 @@ impl Merge {
         .await
         .map_err(|e| super::execution_error(session, e))?;
         let lined = line_up(&self, &outputs).map_err(EngineError::Plan)?;
-        let mut fields = vec![Field::new(
-            "__entity",
-            entity_type.clone(),
-            true,
-        )];
+        // Stored under other names than the plan's (`__entity` → `merged__entity`): a
+        // projection renames them, and optimizer rules that push it down never see one name
+        // both qualified and not.
+        let stored = |name: &str| format!("merged{name}");
+        let mut fields = vec![Field::new(stored("__entity"), entity_type.clone(), true)];
         let mut columns: Vec<ArrayRef> = vec![cast_array(&lined.entities, entity_type)?];
         for name in &self.order {
             let Some(column) = lined.columns.get(name) else {
                 return Err(EngineError::Internal(format!("`{name}` was not merged")));
             };
-            fields.push(Field::new(name, column.data_type().clone(), true));
+            fields.push(Field::new(stored(name), column.data_type().clone(), true));
             columns.push(column.clone());
         }
         let schema = Arc::new(Schema::new(fields));
@@ -262,7 +264,7 @@ impl Merge {
                 b.project(
                     std::iter::once("__entity".to_string())
                         .chain(self.order.iter().cloned())
-                        .map(|n| col(Column::new(Some("merged"), &n)).alias(n)),
+                        .map(|n| col(Column::new(Some("merged"), stored(&n))).alias(n)),
                 )
             })
             .and_then(|b| b.build())
@@ -300,7 +302,7 @@ fn line_up(merge: &Merge, outputs: &[Vec<RecordBatch>]) -> PlanResult<Lined> {
         .unwrap_or(&[]);
     let entities = column_of(universe, 0, &entity_type)?;
     let converter = RowConverter::new(vec![SortField::new(entities.data_type().clone())])?;
-    let universe_rows = converter.convert_columns(&[entities.clone()])?;
+    let universe_rows = converter.convert_columns(std::slice::from_ref(&entities))?;
     let position: HashMap<&[u8], u32> = universe_rows
         .iter()
         .enumerate()

@@ -59,17 +59,21 @@ impl std::hash::Hash for MergeOf {
 impl MergeOf {
     /// The merge of `call`'s states kept in summary column `column`.
     pub fn udaf(call: InnerCall, column: &str) -> Result<AggregateUDF> {
-        Self::new(call, column, false)
+        Self::udaf_of(call, column, false)
     }
 
     /// The merged state struct of `call`'s states kept in summary column `column`.
     pub fn state_udaf(call: InnerCall, column: &str) -> Result<AggregateUDF> {
-        Self::new(call, column, true)
+        Self::udaf_of(call, column, true)
     }
 
-    fn new(call: InnerCall, column: &str, as_state: bool) -> Result<AggregateUDF> {
+    fn udaf_of(call: InnerCall, column: &str, as_state: bool) -> Result<AggregateUDF> {
         let state = state_fields(&call.udaf, &call.fields)?;
-        let kind = if as_state { "merged_state_of" } else { "merge_of" };
+        let kind = if as_state {
+            "merged_state_of"
+        } else {
+            "merge_of"
+        };
         Ok(AggregateUDF::new_from_impl(MergeOf {
             name: format!("{kind}[{}]", call.udaf.name()),
             call,

@@ -185,19 +185,32 @@ pub async fn prepare(
         Err(reason) => return Ok(Err(reason)),
     };
     let parts = parts_of(&whole, &checked.project.timezone);
-    let probe = summary_plan(session, &clock, &parts, (as_of, as_of + chrono::Duration::days(1)))
-        .map_err(EngineError::Plan)?;
+    let probe = summary_plan(
+        session,
+        &clock,
+        &parts,
+        (as_of, as_of + chrono::Duration::days(1)),
+    )
+    .map_err(EngineError::Plan)?;
     let (calls, schema) = merge_calls(session, &probe).map_err(EngineError::Plan)?;
     tracing::debug!(days = lake.fingerprints.len(), "lake days fingerprinted");
     let mut table = SummaryTable::open(&session.output, &parts.set, &schema).await?;
-    tracing::debug!(days = table.days.len(), blocks = table.blocks.len(), "summaries opened");
+    tracing::debug!(
+        days = table.days.len(),
+        blocks = table.blocks.len(),
+        "summaries opened"
+    );
 
     let recent = as_of - chrono::Duration::days(i64::from(lookback_days));
     let stale: BTreeMap<NaiveDate, String> = lake
         .fingerprints
         .iter()
         .filter(|(day, fingerprint)| {
-            **day >= recent || table.days.get(day).is_none_or(|f| &f.fingerprint != *fingerprint)
+            **day >= recent
+                || table
+                    .days
+                    .get(day)
+                    .is_none_or(|f| &f.fingerprint != *fingerprint)
         })
         .map(|(d, f)| (*d, f.clone()))
         .collect();

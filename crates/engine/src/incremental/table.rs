@@ -202,7 +202,10 @@ impl SummaryTable {
             return Ok(());
         }
         let mut actions = Vec::new();
-        let replaced = written.iter().map(|w| w.span).chain(dropped.iter().copied());
+        let replaced = written
+            .iter()
+            .map(|w| w.span)
+            .chain(dropped.iter().copied());
         for span in replaced {
             if let Some(old) = self.file(span) {
                 actions.push(Action::Remove(old.remove.clone()));
@@ -302,6 +305,7 @@ fn keep_newer<K: Ord>(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,12 +1,61 @@
 //! Incremental runs (`incremental:` in the project) give the members and outputs of full
 //! runs: 30 consecutive daily runs of the whole library, one day of the lake landing three
-//! days late, each compared with a full run of the same lake state into another output.
+//! days late and a late file landing in a day that blocks already hold, each compared with
+//! a full run of the same lake state into another output.
 
 use chrono::{Duration, NaiveDate};
 use segmint_engine::{ProjectSession, RunOptions, RunSummary};
 use segmint_lakegen::{LakeGenConfig, generate_lake};
 use segmint_tests::delta_reader::query;
 use segmint_tests::write_project;
+
+/// A late file in `partition`: its first part's first 300 events, a millisecond later
+/// (no two events of an entity share a timestamp, as in a real late delivery).
+fn land_late_file(partition: &std::path::Path) {
+    use arrow::array::{Array, Int64Array};
+    let input = std::fs::File::open(partition.join("part-0.parquet")).unwrap();
+    let mut reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(input)
+        .unwrap()
+        .with_batch_size(300)
+        .build()
+        .unwrap();
+    let batch = reader.next().unwrap().unwrap();
+    let time = batch.schema().index_of("event_time").unwrap();
+    let column = batch.column(time);
+    let micros = arrow::compute::cast(column, &arrow::datatypes::DataType::Int64).unwrap();
+    let micros = micros.as_any().downcast_ref::<Int64Array>().unwrap();
+    let later: Int64Array = micros.iter().map(|t| t.map(|t| t + 1_000)).collect();
+    let later = arrow::compute::cast(&later, column.data_type()).unwrap();
+    let mut columns = batch.columns().to_vec();
+    columns[time] = later;
+    let late = arrow::record_batch::RecordBatch::try_new(batch.schema(), columns).unwrap();
+    let output = std::fs::File::create(partition.join("part-late.parquet")).unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(output, late.schema(), None).unwrap();
+    writer.write(&late).unwrap();
+    writer.close().unwrap();
+}
+
+/// How many block files of closed chunks under `out` hold `day`: suffixes and histories,
+/// the blocks whose end (`block-<first>-<end>-…`) is a chunk's (16 days, aligned on the
+/// day number). The open chunk's prefixes never end there.
+fn blocks_over(out: &std::path::Path, day: NaiveDate) -> usize {
+    let mut found = 0;
+    for table in std::fs::read_dir(out.join("summaries")).unwrap() {
+        for file in std::fs::read_dir(table.unwrap().path()).unwrap() {
+            let name = file.unwrap().file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix("block-") else {
+                continue;
+            };
+            let date = |t: &str| NaiveDate::parse_from_str(t, "%Y-%m-%d").unwrap();
+            let (first, end) = (date(&rest[..10]), date(&rest[11..21]));
+            let chunk_end = (end - NaiveDate::default()).num_days() % 16 == 0;
+            if chunk_end && first <= day && day < end {
+                found += 1;
+            }
+        }
+    }
+    found
+}
 
 /// Every member row of `as_of` (all columns but the run's own) as text, in order.
 async fn member_rows(out: &std::path::Path, as_of: NaiveDate) -> String {
@@ -53,6 +102,9 @@ async fn thirty_daily_incremental_runs_equal_full_runs_with_a_day_landing_late()
 
     let first = config.end - Duration::days(29);
     let late = first + Duration::days(10);
+    // A file lands in an older day's partition near the end, when blocks of settled days
+    // (16-day chunks) already hold that day and its neighbours.
+    let (older, landing) = (first + Duration::days(5), config.end - Duration::days(2));
     let partition = |day: NaiveDate| dir.path().join(format!("lake/events/date={day}"));
     let held = dir.path().join("held");
     std::fs::rename(partition(late), &held).unwrap();
@@ -62,6 +114,13 @@ async fn thirty_daily_incremental_runs_equal_full_runs_with_a_day_landing_late()
             // The day's events land now: its summaries (and its neighbours', whose local
             // days its partition may hold) are made again from the files.
             std::fs::rename(&held, partition(late)).unwrap();
+        }
+        if as_of == landing {
+            assert!(
+                blocks_over(&dir.path().join("out"), older) > 0,
+                "blocks hold {older} before its late file lands"
+            );
+            land_late_file(&partition(older));
         }
         let incremental = run(&project, as_of, as_of == late).await;
         let recomputed = run(&full, as_of, as_of == late).await;
@@ -74,7 +133,7 @@ async fn thirty_daily_incremental_runs_equal_full_runs_with_a_day_landing_late()
                 summarised > 80,
                 "the first run summarises all history: {used:?}"
             );
-        } else if as_of == late + Duration::days(3) {
+        } else if as_of == late + Duration::days(3) || as_of == landing {
             assert_eq!(
                 summarised,
                 2 + 3,

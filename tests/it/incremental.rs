@@ -192,11 +192,11 @@ async fn every_aggregate_merged_from_summaries_equals_its_full_value() {
     let compiled = segmint_engine::compile_for(&session, as_of, &[], false).unwrap();
     let next =
         segmint_engine::compile_for(&session, as_of + Duration::days(1), &[], false).unwrap();
-    let (merged, _, _) =
-        segmint_engine::incremental::prepare(&session, (&compiled, &next), None, as_of, 1)
-            .await
-            .unwrap()
-            .unwrap();
+    let merged = segmint_engine::incremental::prepare(&session, (&compiled, &next), None, as_of, 1)
+        .await
+        .unwrap()
+        .unwrap()
+        .compiled;
     let rows = |plan: datafusion::logical_expr::LogicalPlan| {
         let state = session.ctx.state();
         async move {
@@ -395,4 +395,96 @@ async fn two_first_runs_at_once_leave_summaries_the_next_run_uses() {
     );
     assert!(x.lines().count() > 10, "{x}");
     assert_eq!(x, y);
+}
+
+/// `gc` vacuums the summary tables too: the files of replaced days and blocks go, and the
+/// next incremental run still reads what it needs and equals a full run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gc_removes_replaced_summary_files_and_keeps_what_runs_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LakeGenConfig {
+        users: 60,
+        days: 40,
+        ..LakeGenConfig::default()
+    };
+    generate_lake(&dir.path().join("lake"), &config).unwrap();
+    let project = write_project(dir.path());
+    let text = std::fs::read_to_string(&project).unwrap();
+    let full = dir.path().join("full.yaml");
+    std::fs::write(&full, text.replace("location: out", "location: out-full")).unwrap();
+    std::fs::write(&project, format!("{text}incremental: {{}}\n")).unwrap();
+    for back in [3, 2, 1] {
+        run(&project, config.end - Duration::days(back), false).await;
+    }
+    let out = ProjectSession::builder(&project).open_output().unwrap();
+    let report = out
+        .gc(chrono::Duration::zero(), chrono::Utc::now())
+        .await
+        .unwrap();
+    let summaries: Vec<&String> = report
+        .removed_files
+        .iter()
+        .filter(|(table, _)| table.starts_with("summaries/"))
+        .flat_map(|(_, files)| files)
+        .collect();
+    // Each daily run replaced the lookback day's file and the open chunk's prefix.
+    assert!(summaries.iter().any(|f| f.contains("part-")), "{report:?}");
+    let next = run(&project, config.end, false).await;
+    assert_eq!(next.incremental.unwrap().days_summarised, 2);
+    run(&full, config.end - Duration::days(1), false).await;
+    run(&full, config.end, false).await;
+    let (a, b) = (
+        member_rows(&dir.path().join("out"), config.end).await,
+        member_rows(&dir.path().join("out-full"), config.end).await,
+    );
+    assert!(a.lines().count() > 10, "{a}");
+    assert_eq!(a, b);
+}
+
+/// Under a memory limit the merge's branches run one at a time and spill: at a quarter, an
+/// eighth, … of an unbounded incremental run's peak, every run either commits exactly the
+/// members of a full run or stops with the memory-limit error (exit 6) — and some spill.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_runs_under_a_memory_limit_spill_and_equal_full_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LakeGenConfig {
+        users: 3000,
+        ..LakeGenConfig::default()
+    };
+    generate_lake(&dir.path().join("lake"), &config).unwrap();
+    let project = write_project(dir.path());
+    let text = std::fs::read_to_string(&project).unwrap();
+    let full = dir.path().join("full.yaml");
+    std::fs::write(&full, text.replace("location: out", "location: out-full")).unwrap();
+    std::fs::write(&project, format!("{text}incremental: {{}}\n")).unwrap();
+    let yesterday = config.end - Duration::days(1);
+    run(&project, yesterday, false).await;
+    run(&full, yesterday, false).await;
+    run(&full, config.end, false).await;
+    let expected = member_rows(&dir.path().join("out-full"), config.end).await;
+    let free = run(&project, config.end, false).await;
+    let peak = free.memory.peak_bytes.unwrap() as usize;
+
+    let mut spilled = 0;
+    for share in [4, 8, 16, 32] {
+        let limit = peak / share;
+        let session = ProjectSession::builder(&project)
+            .with_memory_limit(Some(limit))
+            .open()
+            .await
+            .unwrap();
+        match segmint_engine::run(&session, config.end, &[], RunOptions::default()).await {
+            Ok(summary) => {
+                assert_eq!(summary.incremental.unwrap().mode, "incremental");
+                spilled += summary.memory.spills;
+                let got = member_rows(&dir.path().join("out"), config.end).await;
+                assert_eq!(got, expected, "members under a limit of {limit} bytes");
+            }
+            Err(e) => assert!(
+                matches!(e, segmint_engine::EngineError::MemoryLimit { .. }),
+                "{limit} bytes: {e}"
+            ),
+        }
+    }
+    assert!(spilled > 0, "no run spilled (peak {peak} bytes)");
 }

@@ -289,10 +289,11 @@ pub enum Command {
         #[arg(long)]
         overlap_on: Option<chrono::NaiveDate>,
     },
-    /// Vacuum the output tables: delete files no table version younger than the retention
-    /// needs (replaced as-ofs) and files of runs that never committed (only once older than
-    /// an hour, so a run still writing keeps its files). Files the current version reads
-    /// are never deleted; time travel reaches back as far as the retention.
+    /// Vacuum the output tables (members, runs, and the summaries of incremental runs):
+    /// delete files no table version younger than the retention needs (replaced as-ofs,
+    /// replaced summaries) and files of runs that never committed (only once older than an
+    /// hour, so a run still writing keeps its files). Files the current version reads are
+    /// never deleted; time travel reaches back as far as the retention.
     Gc {
         /// Keep files that versions younger than this need (e.g. `24h`, `7d`; `0`: only the
         /// current version's).

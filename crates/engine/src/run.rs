@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
 use crate::failure::read_error;
-use crate::incremental::IncrementalUse;
+use crate::incremental::{IncrementalUse, Merging};
 use crate::members::members_of_all;
 use crate::memory::MemoryUse;
 use crate::output::members_table::{self, AsOfRows, OutputField};
@@ -165,7 +165,7 @@ pub(crate) async fn collect_plan(
 }
 
 /// Execute `plan`: its batches and its operators' (spills, spilled bytes).
-async fn collect_counting_spills(
+pub(crate) async fn collect_counting_spills(
     session: &ProjectSession,
     plan: datafusion::logical_expr::LogicalPlan,
 ) -> datafusion::error::Result<(Vec<RecordBatch>, (u64, u64))> {
@@ -332,12 +332,13 @@ pub async fn run(
     let (evaluated, incremental, merging) =
         incremental_plan(session, &compiled, as_of, selected, options).await?;
     if incremental.is_some() {
-        let summarising = t.elapsed().saturating_sub(merging);
+        let summarising = t.elapsed().saturating_sub(merging.time);
         timings.insert("summarise".to_string(), summarising.as_millis() as u64);
-        timings.insert("merge".to_string(), merging.as_millis() as u64);
+        timings.insert("merge".to_string(), merging.time.as_millis() as u64);
     }
-    let (batches, memory) =
+    let (batches, mut memory) =
         execute_metered(session, evaluated.as_ref().unwrap_or(&compiled)).await?;
+    merging.add_to(&mut memory);
     timings.insert("execute".to_string(), t.elapsed().as_millis() as u64);
 
     let t = Instant::now();
@@ -372,22 +373,17 @@ struct Evaluated<'a> {
 }
 
 /// With `incremental:` in the project, the run's plan merged from daily summaries (`None`:
-/// a full run, with the reason in the returned use), and the time merging took.
+/// a full run, with the reason in the returned use), and what merging took.
 async fn incremental_plan(
     session: &ProjectSession,
     compiled: &Compiled,
     as_of: NaiveDate,
     selected: &[String],
     options: RunOptions,
-) -> Result<(
-    Option<Compiled>,
-    Option<IncrementalUse>,
-    std::time::Duration,
-)> {
-    let none = std::time::Duration::ZERO;
-    let full = |reason: &str| Ok((None, Some(IncrementalUse::full(reason)), none));
+) -> Result<(Option<Compiled>, Option<IncrementalUse>, Merging)> {
+    let full = |reason: &str| Ok((None, Some(IncrementalUse::full(reason)), Merging::default()));
     let Some(incremental) = session.checked.project.incremental else {
-        return Ok((None, None, none));
+        return Ok((None, None, Merging::default()));
     };
     if options.full {
         return full("--full");
@@ -416,7 +412,11 @@ async fn incremental_plan(
     )
     .await?
     {
-        Ok((evaluated, used, merging)) => Ok((Some(evaluated), Some(used), merging)),
+        Ok(prepared) => Ok((
+            Some(prepared.compiled),
+            Some(prepared.used),
+            prepared.merging,
+        )),
         Err(reason) => full(&reason),
     }
 }

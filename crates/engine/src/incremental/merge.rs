@@ -225,7 +225,8 @@ pub(super) struct Merge {
 
 impl Merge {
     /// Run the branches and line their rows up by entity: a plan over the result, whose
-    /// columns are the compiled `GROUP BY`'s (`__entity` as `entity_type`, `__agg_N`).
+    /// columns are the compiled `GROUP BY`'s (`__entity` as `entity_type`, `__agg_N`), and
+    /// the branches' (spills, spilled bytes).
     ///
     /// Each branch has at most one row per entity; an entity of the run without a row in a
     /// branch gets each of its aggregates' value over no rows. Lining up with a hash of the
@@ -234,14 +235,29 @@ impl Merge {
         self,
         session: &ProjectSession,
         entity_type: &DataType,
-    ) -> Result<LogicalPlan> {
-        let outputs = futures::future::try_join_all(
-            self.branches
-                .iter()
-                .map(|b| crate::run::collect_plan(session, b.plan.clone())),
-        )
-        .await
+    ) -> Result<(LogicalPlan, (u64, u64))> {
+        // At once, unless under a memory limit: then one at a time, so that each branch has
+        // the whole pool to spill in.
+        let limited = session.memory.as_ref().is_some_and(|p| p.limit().is_some());
+        let plans = self.branches.iter().map(|b| b.plan.clone());
+        let runs = if limited {
+            let mut runs = Vec::with_capacity(self.branches.len());
+            for plan in plans {
+                runs.push(crate::run::collect_counting_spills(session, plan).await);
+            }
+            runs.into_iter()
+                .collect::<datafusion::error::Result<Vec<_>>>()
+        } else {
+            futures::future::try_join_all(
+                plans.map(|plan| crate::run::collect_counting_spills(session, plan)),
+            )
+            .await
+        }
         .map_err(|e| super::execution_error(session, e))?;
+        let spills = runs
+            .iter()
+            .fold((0, 0), |(n, b), (_, (m, c))| (n + m, b + c));
+        let outputs: Vec<Vec<RecordBatch>> = runs.into_iter().map(|(o, _)| o).collect();
         let lined = line_up(&self, &outputs).map_err(EngineError::Plan)?;
         // Stored under other names than the plan's (`__entity` → `merged__entity`): a
         // projection renames them, and optimizer rules that push it down never see one name
@@ -268,6 +284,7 @@ impl Merge {
                 )
             })
             .and_then(|b| b.build())
+            .map(|plan| (plan, spills))
             .map_err(EngineError::Plan)
     }
 }

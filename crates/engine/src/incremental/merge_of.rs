@@ -253,11 +253,36 @@ impl MergeGroups {
             .collect()
     }
 
-    fn only_all(emit_to: EmitTo) -> Result<()> {
-        match emit_to {
-            EmitTo::All => Ok(()),
-            EmitTo::First(_) => internal_err!("merge_of emits all its groups at once"),
-        }
+    /// The first `n` groups as an accumulator of their own; this one keeps the others,
+    /// numbered from 0 (`EmitTo::First`, used when an aggregation that spilled streams its
+    /// groups out in order).
+    fn split_off_first(&mut self, n: usize) -> Result<MergeGroups> {
+        let states = self.inner.state(EmitTo::All)?;
+        let inner_of = std::mem::take(&mut self.inner_of);
+        self.inner = self.call.groups_accumulator()?;
+        self.inner_groups = 0;
+        let n = n.min(inner_of.len());
+        let mut first = MergeGroups::new(self.call.clone(), self.state.clone(), self.as_state)?;
+        first.refill(&states, &inner_of[..n])?;
+        self.refill(&states, &inner_of[n..])?;
+        Ok(first)
+    }
+
+    /// Merge into this (emptied) accumulator, as its groups `0..inner_of.len()`, the rows
+    /// `inner_of` names of `states` (`NONE`: a group without a state).
+    fn refill(&mut self, states: &[ArrayRef], inner_of: &[u32]) -> Result<()> {
+        let (groups, rows): (Vec<usize>, Vec<u32>) = inner_of
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| **row != NONE)
+            .map(|(group, row)| (group, *row))
+            .unzip();
+        let rows = UInt32Array::from(rows);
+        let columns = states
+            .iter()
+            .map(|c| take(c, &rows, None))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        self.merge_rows(&columns, groups.into_iter(), inner_of.len())
     }
 
     /// The merged states as one struct column.
@@ -307,10 +332,12 @@ impl GroupsAccumulator for MergeGroups {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        if let EmitTo::First(n) = emit_to {
+            return self.split_off_first(n)?.evaluate(EmitTo::All);
+        }
         if self.as_state {
             return self.state_struct(emit_to);
         }
-        Self::only_all(emit_to)?;
         let inner = self.inner.evaluate(EmitTo::All)?;
         let empty = untouched(&self.call)?.evaluate(EmitTo::All)?;
         let result = self.regroup(&[inner], &[empty])?;
@@ -322,7 +349,9 @@ impl GroupsAccumulator for MergeGroups {
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        Self::only_all(emit_to)?;
+        if let EmitTo::First(n) = emit_to {
+            return self.split_off_first(n)?.state(EmitTo::All);
+        }
         let inner = self.inner.state(EmitTo::All)?;
         let empty = untouched(&self.call)?.state(EmitTo::All)?;
         let states = self.regroup(&inner, &empty)?;
@@ -349,5 +378,55 @@ impl GroupsAccumulator for MergeGroups {
 
     fn size(&self) -> usize {
         self.inner.size() + self.inner_of.capacity() * std::mem::size_of::<u32>()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::Int64Array;
+    use datafusion::arrow::datatypes::Field;
+    use datafusion::physical_expr::expressions::Literal;
+
+    fn sum_of_states() -> MergeGroups {
+        let sum = datafusion::functions_aggregate::sum::sum_udaf();
+        let field = Arc::new(Field::new("x", DataType::Int64, true));
+        let call = InnerCall::detached(
+            sum,
+            vec![Arc::new(Literal::new(ScalarValue::Int64(None)))],
+            vec![field],
+        );
+        let state = state_fields(&call.udaf, &call.fields).unwrap();
+        MergeGroups::new(call, state, false).unwrap()
+    }
+
+    fn values(array: ArrayRef) -> Vec<Option<i64>> {
+        array
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .iter()
+            .collect()
+    }
+
+    /// An aggregation that spilled streams its groups out in order (`EmitTo::First`): the
+    /// first groups leave with their values (a group without a state gets the value over no
+    /// rows), the others stay, numbered from 0, and go on merging.
+    #[test]
+    fn the_first_groups_leave_and_the_others_go_on() {
+        let mut groups = sum_of_states();
+        let states: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 3, 4]));
+        groups.merge_batch(&[states], &[0, 2, 2, 3], 4).unwrap();
+        assert_eq!(
+            values(groups.evaluate(EmitTo::First(2)).unwrap()),
+            [Some(1), None]
+        );
+        let more: ArrayRef = Arc::new(Int64Array::from(vec![10, 20]));
+        groups.merge_batch(&[more], &[1, 2], 3).unwrap();
+        assert_eq!(
+            values(groups.evaluate(EmitTo::All).unwrap()),
+            [Some(5), Some(14), Some(20)]
+        );
     }
 }

@@ -23,6 +23,8 @@ mod stored;
 mod summarise;
 mod table;
 
+pub(crate) use table::SUMMARIES;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -58,6 +60,38 @@ pub struct IncrementalUse {
     /// windows counts twice).
     #[serde(default)]
     pub files_read: u64,
+}
+
+/// What merging the summaries took: its time, and the memory of its branches (counted with
+/// the run's).
+#[derive(Debug, Clone, Default)]
+pub struct Merging {
+    pub time: Duration,
+    /// The most the branches had reserved at once.
+    pub peak_bytes: Option<u64>,
+    /// Times a branch wrote state to disk, and how much.
+    pub spills: u64,
+    pub spilled_bytes: u64,
+}
+
+impl Merging {
+    /// Count the merge's memory in the run's.
+    pub fn add_to(&self, memory: &mut crate::memory::MemoryUse) {
+        memory.spills += self.spills;
+        memory.spilled_bytes += self.spilled_bytes;
+        memory.peak_bytes = match (memory.peak_bytes, self.peak_bytes) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+/// A run prepared from summaries: the compiled run with its `GROUP BY` replaced by the
+/// merged rows, what was done, and what merging took.
+pub struct Prepared {
+    pub compiled: Compiled,
+    pub used: IncrementalUse,
+    pub merging: Merging,
 }
 
 /// Why a project with identity resolution runs in full.
@@ -130,27 +164,34 @@ fn parts_of(daily: &Daily, timezone: &str) -> Parts {
     }
 }
 
-/// The error of a plan over the summaries: a memory limit's, or one naming the summaries.
-fn execution_error(session: &ProjectSession, e: datafusion::error::DataFusionError) -> EngineError {
+/// The memory-limit error, when `e` is one.
+fn memory_error(
+    session: &ProjectSession,
+    e: &datafusion::error::DataFusionError,
+) -> Option<EngineError> {
     match e.find_root() {
         datafusion::error::DataFusionError::ResourcesExhausted(message) => {
-            EngineError::MemoryLimit {
+            Some(EngineError::MemoryLimit {
                 limit: session
                     .memory
                     .as_ref()
                     .and_then(|p| p.limit())
                     .map(|l| l as u64),
                 message: message.clone(),
-            }
+            })
         }
-        _ => EngineError::output(session.output.describe(table::SUMMARIES), e),
+        _ => None,
     }
 }
 
-/// `compiled` evaluated from daily summaries (made first where missing or stale): the
-/// compiled run with its `GROUP BY` replaced by the merged rows, what was done, and how long
-/// merging took (the rest is summarising). `Ok(Err(reason))`: this run cannot be
-/// incremental.
+/// The error of a plan over the summaries: a memory limit's, or one naming the summaries.
+fn execution_error(session: &ProjectSession, e: datafusion::error::DataFusionError) -> EngineError {
+    memory_error(session, &e)
+        .unwrap_or_else(|| EngineError::output(session.output.describe(table::SUMMARIES), e))
+}
+
+/// `compiled` evaluated from daily summaries (made first where missing or stale).
+/// `Ok(Err(reason))`: this run cannot be incremental.
 ///
 /// `(compiled, next)` is the run's selection compiled for the as-of and the next day;
 /// `project` every segment of the project, likewise, when the run selects some (`None`: the
@@ -162,7 +203,7 @@ pub async fn prepare(
     project: Option<(&Compiled, &Compiled)>,
     as_of: NaiveDate,
     lookback_days: u32,
-) -> Result<std::result::Result<(Compiled, IncrementalUse, Duration), String>> {
+) -> Result<std::result::Result<Prepared, String>> {
     let checked = &session.checked;
     let clock = AsOf::new(as_of, &checked.project.timezone)?;
     if session.memory.is_none() {
@@ -239,23 +280,32 @@ pub async fn prepare(
     )
     .map_err(EngineError::Plan)?;
     let files_read = merge.files_read;
-    let merging = std::time::Instant::now();
-    let merged = merge
+    let started = std::time::Instant::now();
+    if let Some(pool) = &session.memory {
+        pool.reset_peak();
+    }
+    let (merged, (spills, spilled_bytes)) = merge
         .evaluate(session, &entity_type(&compiled.plan))
         .await?;
+    let merging = Merging {
+        time: started.elapsed(),
+        peak_bytes: session.memory.as_ref().map(|p| p.peak() as u64),
+        spills,
+        spilled_bytes,
+    };
     let mut evaluated = compiled.clone();
     evaluated.plan = with_merged(&compiled.plan, &merged).map_err(EngineError::Plan)?;
     evaluated.staged.grouped =
         with_merged(&compiled.staged.grouped, &merged).map_err(EngineError::Plan)?;
-    Ok(Ok((
-        evaluated,
-        IncrementalUse {
+    Ok(Ok(Prepared {
+        compiled: evaluated,
+        used: IncrementalUse {
             mode: "incremental".into(),
             reason: None,
             days_summarised: summarised,
             days_merged: read.len() as u64,
             files_read,
         },
-        merging.elapsed(),
-    )))
+        merging,
+    }))
 }

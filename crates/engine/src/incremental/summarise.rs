@@ -139,7 +139,12 @@ pub(super) async fn summarise_days(
         let plan = summary_plan(session, clock, parts, (first, end)).map_err(EngineError::Plan)?;
         let batches = match crate::run::collect_plan(session, plan).await {
             Ok(b) => b,
-            Err(e) => return Err(crate::failure::read_error(&session.events_location, e).await),
+            Err(e) => {
+                return Err(match super::memory_error(session, &e) {
+                    Some(limit) => limit,
+                    None => crate::failure::read_error(&session.events_location, e).await,
+                });
+            }
         };
         let mut by_day: BTreeMap<NaiveDate, (String, Vec<RecordBatch>)> = first
             .iter_days()

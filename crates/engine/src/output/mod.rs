@@ -206,14 +206,36 @@ impl OutputTables {
         self.created(name, schema, partitions).await
     }
 
-    /// Vacuum both tables: files no version younger than `retention` needs are removed;
-    /// unreferenced files (from runs that never committed) only once older than
-    /// [`ORPHAN_FLOOR_HOURS`] too, so a run still writing keeps its files. Files the
-    /// current version reads are never removed.
+    /// The summary tables of incremental runs under the output (`summaries/<set>`).
+    async fn summary_tables(&self) -> Result<Vec<String>> {
+        let folder = crate::incremental::SUMMARIES;
+        let prefix = self.location.prefix.clone().join(folder);
+        let listing = self
+            .location
+            .store
+            .list_with_delimiter(Some(&prefix))
+            .await
+            .map_err(|e| EngineError::output(self.describe(folder), e))?;
+        let mut names: Vec<String> = listing
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename().map(|set| format!("{folder}/{set}")))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Vacuum the tables (`members`, `runs` and the summary tables of incremental runs):
+    /// files no version younger than `retention` needs are removed; unreferenced files (from
+    /// runs that never committed) only once older than [`ORPHAN_FLOOR_HOURS`] too, so a run
+    /// still writing keeps its files. Files the current version reads are never removed.
     pub async fn gc(&self, retention: chrono::Duration, _now: DateTime<Utc>) -> Result<GcReport> {
         let mut report = GcReport::default();
         let floor = chrono::Duration::hours(ORPHAN_FLOOR_HOURS).max(retention);
-        for name in [MEMBERS, RUNS] {
+        let mut names = vec![MEMBERS.to_string(), RUNS.to_string()];
+        names.extend(self.summary_tables().await?);
+        for name in &names {
+            let name = name.as_str();
             let Some(table) = self.table(name).await? else {
                 continue;
             };

@@ -441,6 +441,100 @@ async fn gc_removes_replaced_summary_files_and_keeps_what_runs_read() {
     assert_eq!(a, b);
 }
 
+/// A spec change starts a new summary set. `gc` keeps both while runs within its retention
+/// read them, and deletes the old set whole once none does (never the newest run's set,
+/// never files younger than the orphan floor); the next run merges from the set it kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gc_deletes_the_summary_set_a_spec_change_left_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LakeGenConfig {
+        users: 60,
+        days: 40,
+        ..LakeGenConfig::default()
+    };
+    generate_lake(&dir.path().join("lake"), &config).unwrap();
+    let segments = dir.path().join("segments");
+    std::fs::create_dir_all(&segments).unwrap();
+    for entry in std::fs::read_dir(segmint_tests::segments_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, segments.join(path.file_name().unwrap())).unwrap();
+    }
+    let project = segmint_lakegen::demo::write_project(dir.path(), "segments").unwrap();
+    let text = std::fs::read_to_string(&project).unwrap();
+    let full = dir.path().join("full.yaml");
+    std::fs::write(&full, text.replace("location: out", "location: out-full")).unwrap();
+    std::fs::write(&project, format!("{text}incremental: {{}}\n")).unwrap();
+    let set_of = |s: &RunSummary| s.incremental.as_ref().unwrap().summary_set.clone().unwrap();
+
+    let old = set_of(&run(&project, config.end - Duration::days(2), false).await);
+    // A new aggregate (a window alone does not change the set: parts are as-of free).
+    let spenders = segments.join("big_spenders.yaml");
+    let spec = std::fs::read_to_string(&spenders).unwrap();
+    std::fs::write(&spenders, spec.replace("agg: sum", "agg: max")).unwrap();
+    let new = set_of(&run(&project, config.end - Duration::days(1), false).await);
+    assert_ne!(old, new, "a spec change names a new set");
+    let folder = |set: &str| dir.path().join("out").join("summaries").join(set);
+    assert!(folder(&old).join("_delta_log").exists());
+
+    let out = ProjectSession::builder(&project).open_output().unwrap();
+    let later = chrono::Utc::now() + Duration::hours(2);
+    // Runs committed within the last week read both sets.
+    let kept = out.gc(Duration::days(7), later).await.unwrap();
+    assert!(kept.removed_tables.is_empty(), "{kept:?}");
+    // No run needs the old set any more, but its files are younger than the orphan floor.
+    let young = out.gc(Duration::zero(), chrono::Utc::now()).await.unwrap();
+    assert!(young.removed_tables.is_empty(), "{young:?}");
+    assert!(folder(&old).join("_delta_log").exists());
+    // Past the floor, the old set goes whole; the newest run's set stays.
+    let report = out.gc(Duration::zero(), later).await.unwrap();
+    assert_eq!(report.removed_tables, vec![format!("summaries/{old}")]);
+    let removed = &report.removed_files[&format!("summaries/{old}")];
+    assert!(
+        removed.iter().any(|f| f.starts_with("_delta_log/")),
+        "{removed:?}"
+    );
+    assert!(
+        removed.iter().any(|f| f.starts_with("part-")),
+        "{removed:?}"
+    );
+    let left: Vec<_> = walk(&folder(&old));
+    assert!(left.is_empty(), "files left of the deleted set: {left:?}");
+    assert!(folder(&new).join("_delta_log").exists());
+
+    let next = run(&project, config.end, false).await;
+    let used = next.incremental.unwrap();
+    assert_eq!(
+        (used.mode.as_str(), used.days_summarised),
+        ("incremental", 2)
+    );
+    run(&full, config.end - Duration::days(1), false).await;
+    run(&full, config.end, false).await;
+    let (a, b) = (
+        member_rows(&dir.path().join("out"), config.end).await,
+        member_rows(&dir.path().join("out-full"), config.end).await,
+    );
+    assert!(a.lines().count() > 10, "{a}");
+    assert_eq!(a, b);
+}
+
+/// Every file below `dir` (none when it is missing).
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
+
 /// Under a memory limit the merge's branches run one at a time and spill: at a quarter, an
 /// eighth, … of an unbounded incremental run's peak, every run either commits exactly the
 /// members of a full run or stops with the memory-limit error (exit 6) — and some spill.

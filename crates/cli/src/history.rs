@@ -70,6 +70,9 @@ pub async fn gc(project: &Path, keep: &str, json: bool) -> Result<(), EngineErro
         }
         total += files.len();
     }
+    for table in &report.removed_tables {
+        println!("deleted {table}: a summary set no run needs any more");
+    }
     println!("{total} file(s) removed");
     Ok(())
 }

@@ -293,7 +293,9 @@ pub enum Command {
     /// delete files no table version younger than the retention needs (replaced as-ofs,
     /// replaced summaries) and files of runs that never committed (only once older than an
     /// hour, so a run still writing keeps its files). Files the current version reads are
-    /// never deleted; time travel reaches back as far as the retention.
+    /// never deleted; time travel reaches back as far as the retention. Summary sets that
+    /// spec changes left behind (no run within the retention read them, not the newest
+    /// incremental run's) are deleted whole.
     Gc {
         /// Keep files that versions younger than this need (e.g. `24h`, `7d`; `0`: only the
         /// current version's).

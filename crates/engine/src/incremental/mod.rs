@@ -60,6 +60,10 @@ pub struct IncrementalUse {
     /// windows counts twice).
     #[serde(default)]
     pub files_read: u64,
+    /// The summary set the run merged (`summaries/<set>`): `gc` keeps the sets of the
+    /// newest run and of the runs within its retention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_set: Option<String>,
 }
 
 /// What merging the summaries took: its time, and the memory of its branches (counted with
@@ -305,6 +309,7 @@ pub async fn prepare(
             days_summarised: summarised,
             days_merged: read.len() as u64,
             files_read,
+            summary_set: Some(parts.set.clone()),
         },
         merging,
     }))

@@ -17,6 +17,7 @@ mod delta;
 pub mod members_table;
 pub mod runs_table;
 mod segment_files;
+mod summary_sets;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -47,6 +48,9 @@ pub const ORPHAN_FLOOR_HOURS: i64 = 1;
 pub struct GcReport {
     /// Files removed from each table.
     pub removed_files: BTreeMap<String, Vec<String>>,
+    /// Tables deleted whole (summary sets no run needs any more).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed_tables: Vec<String>,
 }
 
 /// The committed history: every committed run, by as-of.
@@ -206,34 +210,30 @@ impl OutputTables {
         self.created(name, schema, partitions).await
     }
 
-    /// The summary tables of incremental runs under the output (`summaries/<set>`).
-    async fn summary_tables(&self) -> Result<Vec<String>> {
-        let folder = crate::incremental::SUMMARIES;
-        let prefix = self.location.prefix.clone().join(folder);
-        let listing = self
-            .location
-            .store
-            .list_with_delimiter(Some(&prefix))
-            .await
-            .map_err(|e| EngineError::output(self.describe(folder), e))?;
-        let mut names: Vec<String> = listing
-            .common_prefixes
-            .iter()
-            .filter_map(|p| p.filename().map(|set| format!("{folder}/{set}")))
-            .collect();
-        names.sort();
-        Ok(names)
-    }
-
     /// Vacuum the tables (`members`, `runs` and the summary tables of incremental runs):
     /// files no version younger than `retention` needs are removed; unreferenced files (from
     /// runs that never committed) only once older than [`ORPHAN_FLOOR_HOURS`] too, so a run
     /// still writing keeps its files. Files the current version reads are never removed.
-    pub async fn gc(&self, retention: chrono::Duration, _now: DateTime<Utc>) -> Result<GcReport> {
+    ///
+    /// Summary sets that no run needs any more (after a spec change: `summary_sets`) are
+    /// deleted whole, once none of their files is younger than that floor either.
+    pub async fn gc(&self, retention: chrono::Duration, now: DateTime<Utc>) -> Result<GcReport> {
         let mut report = GcReport::default();
         let floor = chrono::Duration::hours(ORPHAN_FLOOR_HOURS).max(retention);
         let mut names = vec![MEMBERS.to_string(), RUNS.to_string()];
-        names.extend(self.summary_tables().await?);
+        let sets = self.summary_tables().await?;
+        let unneeded = summary_sets::unneeded(&sets, &self.history().await?.runs, now - retention)
+            .unwrap_or_default();
+        for name in &unneeded {
+            if let Some(removed) = self.delete_unless_newer(name, now - floor).await? {
+                report.removed_files.insert(name.clone(), removed);
+                report.removed_tables.push(name.clone());
+            }
+        }
+        names.extend(
+            sets.into_iter()
+                .filter(|s| !report.removed_files.contains_key(s)),
+        );
         for name in &names {
             let name = name.as_str();
             let Some(table) = self.table(name).await? else {

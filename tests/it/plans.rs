@@ -65,7 +65,7 @@ fn shared_leaves_are_computed_once() {
     let aggregate = text.lines().find(|l| l.contains("Aggregate:")).unwrap();
     let active_days_28 = aggregate
         .matches(
-            "distinct_count(CAST(CAST(events.event_time AS Timestamp(µs)) AS Date32)) FILTER (WHERE events.event_time >= TimestampMicrosecond(1792972800000000",
+            "distinct_count(day_of(CAST(events.event_time AS Timestamp(µs)))) FILTER (WHERE events.event_time >= TimestampMicrosecond(1792972800000000",
         )
         .count();
     assert_eq!(active_days_28, 1, "{aggregate}");

@@ -247,13 +247,14 @@ pub(crate) fn local_time_of(time: Expr, tz: &str) -> Expr {
 }
 
 /// The calendar day of `time` in timezone `tz`, as a `DATE`. In UTC the time is first read
-/// as a plain timestamp, so the day is arithmetic instead of a time-zone lookup per event.
+/// as a plain timestamp, so the day is arithmetic instead of a time-zone lookup per event;
+/// `day_of` takes the day of the wall clock by a division, not a calendar conversion.
 pub(crate) fn day_of(time: Expr, tz: &str) -> Expr {
     if tz == "UTC" {
         let plain = cast(time, DataType::Timestamp(TimeUnit::Microsecond, None));
-        return cast(plain, DataType::Date32);
+        return segmint_udfs::expr_fn::day_of(plain);
     }
-    cast(local_time_of(time, tz), DataType::Date32)
+    segmint_udfs::expr_fn::day_of(local_time_of(time, tz))
 }
 
 /// The conditions an event must meet to match: its name and property filters.

@@ -22,7 +22,7 @@ use std::sync::{Arc, LazyLock};
 use datafusion::logical_expr::{AggregateUDF, Expr, ScalarUDF, WindowUDF, lit};
 
 use crate::{
-    cadence, distinct_count, dominant, momentum, retention, rfm_class, sequence_count,
+    cadence, day_of, distinct_count, dominant, momentum, retention, rfm_class, sequence_count,
     sequence_match, session_id, session_stats, window_funnel,
 };
 
@@ -72,6 +72,7 @@ shared!(
 shared!(dominant_udaf, AggregateUDF, dominant::Dominant::default());
 shared!(session_id_udwf, WindowUDF, session_id::SessionId::default());
 shared!(rfm_class_udf, ScalarUDF, rfm_class::RfmClass::default());
+shared!(day_of_udf, ScalarUDF, day_of::DayOf::default());
 
 fn with(head: Vec<Expr>, tail: Vec<Expr>) -> Vec<Expr> {
     head.into_iter().chain(tail).collect()
@@ -130,4 +131,9 @@ pub fn session_id(ts: Expr, gap: Expr) -> Expr {
 /// `rfm_class(r, f, m)`.
 pub fn rfm_class(r: Expr, f: Expr, m: Expr) -> Expr {
     rfm_class_udf().call(vec![r, f, m])
+}
+
+/// `day_of(ts)`.
+pub fn day_of(ts: Expr) -> Expr {
+    day_of_udf().call(vec![ts])
 }

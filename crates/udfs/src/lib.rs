@@ -15,6 +15,7 @@
 //! | [`cadence`](cadence) | aggregate | active days, usual gap, current gap, regularity |
 //! | [`momentum`](momentum) | aggregate | recent event rate over the baseline rate |
 //! | [`rfm_class`](rfm_class) | scalar | the named RFM class of 1–5 scores |
+//! | [`day_of`](day_of) | scalar | the calendar day of a wall-clock timestamp (a floor division, not a calendar conversion per row) |
 //! | [`distinct_count`](distinct_count) | aggregate | `count(DISTINCT x)` fast for few values per group |
 //! | [`dominant`](dominant) | aggregate | the most frequent value and its share (affinity, mode) |
 //!
@@ -35,6 +36,7 @@ use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF, WindowUDF};
 
 pub mod cadence;
+pub mod day_of;
 pub mod distinct_count;
 pub mod dominant;
 pub mod expr_fn;
@@ -50,7 +52,7 @@ pub mod window_funnel;
 
 /// segmint's scalar functions.
 pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
-    vec![expr_fn::rfm_class_udf()]
+    vec![expr_fn::rfm_class_udf(), expr_fn::day_of_udf()]
 }
 
 /// segmint's aggregate functions.
@@ -105,6 +107,6 @@ mod tests {
         let names = function_names();
         let unique: std::collections::BTreeSet<&String> = names.iter().collect();
         assert_eq!(unique.len(), names.len(), "duplicate names in {names:?}");
-        assert_eq!(names.len(), 11);
+        assert_eq!(names.len(), 12);
     }
 }

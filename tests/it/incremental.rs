@@ -70,6 +70,38 @@ async fn member_rows(out: &std::path::Path, as_of: NaiveDate) -> String {
         .to_string()
 }
 
+/// Beside `project` (as written, output `out`): `full.yaml`, the same project writing to
+/// `out-full`; `project` itself gains `incremental: {}`. The full project's path.
+fn with_full_twin(project: &std::path::Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(project).unwrap();
+    let full = project.with_file_name("full.yaml");
+    std::fs::write(&full, text.replace("location: out", "location: out-full")).unwrap();
+    std::fs::write(project, format!("{text}incremental: {{}}\n")).unwrap();
+    full
+}
+
+/// The incremental output's members of `day` (`out`) equal the full output's (`out-full`),
+/// and there are some.
+async fn assert_outputs_agree(dir: &std::path::Path, day: NaiveDate) {
+    let (a, b) = (
+        member_rows(&dir.join("out"), day).await,
+        member_rows(&dir.join("out-full"), day).await,
+    );
+    assert!(a.lines().count() > 10, "{a}");
+    assert_eq!(a, b, "members of {day}");
+}
+
+/// A generated lake of `users` over `days` days under `dir/lake`.
+fn lake(dir: &std::path::Path, users: usize, days: u32) -> LakeGenConfig {
+    let config = LakeGenConfig {
+        users,
+        days,
+        ..LakeGenConfig::default()
+    };
+    generate_lake(&dir.join("lake"), &config).unwrap();
+    config
+}
+
 async fn run(project: &std::path::Path, as_of: NaiveDate, allow_empty_day: bool) -> RunSummary {
     // A fresh session per day, as a scheduled task would have.
     let session = ProjectSession::builder(project).open().await.unwrap();
@@ -246,12 +278,7 @@ async fn every_aggregate_merged_from_summaries_equals_its_full_value() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_that_cannot_merge_summaries_are_full_and_say_why() {
     let dir = tempfile::tempdir().unwrap();
-    let config = LakeGenConfig {
-        users: 40,
-        days: 20,
-        ..LakeGenConfig::default()
-    };
-    generate_lake(&dir.path().join("lake"), &config).unwrap();
+    let config = lake(dir.path(), 40, 20);
     let project = write_project(dir.path());
     let text = std::fs::read_to_string(&project).unwrap();
     std::fs::write(
@@ -299,17 +326,9 @@ async fn runs_that_cannot_merge_summaries_are_full_and_say_why() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_of_some_segments_shares_the_projects_summaries() {
     let dir = tempfile::tempdir().unwrap();
-    let config = LakeGenConfig {
-        users: 80,
-        days: 40,
-        ..LakeGenConfig::default()
-    };
-    generate_lake(&dir.path().join("lake"), &config).unwrap();
+    let config = lake(dir.path(), 80, 40);
     let project = write_project(dir.path());
-    let text = std::fs::read_to_string(&project).unwrap();
-    let full = dir.path().join("full.yaml");
-    std::fs::write(&full, text.replace("location: out", "location: out-full")).unwrap();
-    std::fs::write(&project, format!("{text}incremental: {{}}\n")).unwrap();
+    let full = with_full_twin(&project);
     let yesterday = config.end - Duration::days(1);
     run(&project, yesterday, false).await;
     run(&full, yesterday, false).await;
@@ -335,12 +354,7 @@ async fn a_run_of_some_segments_shares_the_projects_summaries() {
     segmint_engine::run(&session, config.end, &some, RunOptions::default())
         .await
         .unwrap();
-    let (a, b) = (
-        member_rows(&dir.path().join("out"), config.end).await,
-        member_rows(&dir.path().join("out-full"), config.end).await,
-    );
-    assert!(a.lines().count() > 10, "{a}");
-    assert_eq!(a, b);
+    assert_outputs_agree(dir.path(), config.end).await;
 }
 
 /// Two first runs at once both summarise every day (blind appends: no conflict); the next
@@ -348,17 +362,9 @@ async fn a_run_of_some_segments_shares_the_projects_summaries() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_first_runs_at_once_leave_summaries_the_next_run_uses() {
     let dir = tempfile::tempdir().unwrap();
-    let config = LakeGenConfig {
-        users: 60,
-        days: 30,
-        ..LakeGenConfig::default()
-    };
-    generate_lake(&dir.path().join("lake"), &config).unwrap();
+    let config = lake(dir.path(), 60, 30);
     let project = write_project(dir.path());
-    let text = std::fs::read_to_string(&project).unwrap();
-    let full = dir.path().join("full.yaml");
-    std::fs::write(&full, text.replace("location: out", "location: out-full")).unwrap();
-    std::fs::write(&project, format!("{text}incremental: {{}}\n")).unwrap();
+    let full = with_full_twin(&project);
     let (day_before, yesterday) = (
         config.end - Duration::days(2),
         config.end - Duration::days(1),
@@ -389,12 +395,7 @@ async fn two_first_runs_at_once_leave_summaries_the_next_run_uses() {
     );
     run(&full, yesterday, false).await;
     run(&full, config.end, false).await;
-    let (x, y) = (
-        member_rows(&dir.path().join("out"), config.end).await,
-        member_rows(&dir.path().join("out-full"), config.end).await,
-    );
-    assert!(x.lines().count() > 10, "{x}");
-    assert_eq!(x, y);
+    assert_outputs_agree(dir.path(), config.end).await;
 }
 
 /// `gc` vacuums the summary tables too: the files of replaced days and blocks go, and the
@@ -402,17 +403,9 @@ async fn two_first_runs_at_once_leave_summaries_the_next_run_uses() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gc_removes_replaced_summary_files_and_keeps_what_runs_read() {
     let dir = tempfile::tempdir().unwrap();
-    let config = LakeGenConfig {
-        users: 60,
-        days: 40,
-        ..LakeGenConfig::default()
-    };
-    generate_lake(&dir.path().join("lake"), &config).unwrap();
+    let config = lake(dir.path(), 60, 40);
     let project = write_project(dir.path());
-    let text = std::fs::read_to_string(&project).unwrap();
-    let full = dir.path().join("full.yaml");
-    std::fs::write(&full, text.replace("location: out", "location: out-full")).unwrap();
-    std::fs::write(&project, format!("{text}incremental: {{}}\n")).unwrap();
+    let full = with_full_twin(&project);
     for back in [3, 2, 1] {
         run(&project, config.end - Duration::days(back), false).await;
     }
@@ -433,12 +426,7 @@ async fn gc_removes_replaced_summary_files_and_keeps_what_runs_read() {
     assert_eq!(next.incremental.unwrap().days_summarised, 2);
     run(&full, config.end - Duration::days(1), false).await;
     run(&full, config.end, false).await;
-    let (a, b) = (
-        member_rows(&dir.path().join("out"), config.end).await,
-        member_rows(&dir.path().join("out-full"), config.end).await,
-    );
-    assert!(a.lines().count() > 10, "{a}");
-    assert_eq!(a, b);
+    assert_outputs_agree(dir.path(), config.end).await;
 }
 
 /// A spec change starts a new summary set. `gc` keeps both while runs within its retention
@@ -447,12 +435,7 @@ async fn gc_removes_replaced_summary_files_and_keeps_what_runs_read() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gc_deletes_the_summary_set_a_spec_change_left_behind() {
     let dir = tempfile::tempdir().unwrap();
-    let config = LakeGenConfig {
-        users: 60,
-        days: 40,
-        ..LakeGenConfig::default()
-    };
-    generate_lake(&dir.path().join("lake"), &config).unwrap();
+    let config = lake(dir.path(), 60, 40);
     let segments = dir.path().join("segments");
     std::fs::create_dir_all(&segments).unwrap();
     for entry in std::fs::read_dir(segmint_tests::segments_dir()).unwrap() {
@@ -460,10 +443,7 @@ async fn gc_deletes_the_summary_set_a_spec_change_left_behind() {
         std::fs::copy(&path, segments.join(path.file_name().unwrap())).unwrap();
     }
     let project = segmint_lakegen::demo::write_project(dir.path(), "segments").unwrap();
-    let text = std::fs::read_to_string(&project).unwrap();
-    let full = dir.path().join("full.yaml");
-    std::fs::write(&full, text.replace("location: out", "location: out-full")).unwrap();
-    std::fs::write(&project, format!("{text}incremental: {{}}\n")).unwrap();
+    let full = with_full_twin(&project);
     let set_of = |s: &RunSummary| s.incremental.as_ref().unwrap().summary_set.clone().unwrap();
 
     let old = set_of(&run(&project, config.end - Duration::days(2), false).await);
@@ -509,12 +489,7 @@ async fn gc_deletes_the_summary_set_a_spec_change_left_behind() {
     );
     run(&full, config.end - Duration::days(1), false).await;
     run(&full, config.end, false).await;
-    let (a, b) = (
-        member_rows(&dir.path().join("out"), config.end).await,
-        member_rows(&dir.path().join("out-full"), config.end).await,
-    );
-    assert!(a.lines().count() > 10, "{a}");
-    assert_eq!(a, b);
+    assert_outputs_agree(dir.path(), config.end).await;
 }
 
 /// Every file below `dir` (none when it is missing).
@@ -547,10 +522,7 @@ async fn incremental_runs_under_a_memory_limit_spill_and_equal_full_runs() {
     };
     generate_lake(&dir.path().join("lake"), &config).unwrap();
     let project = write_project(dir.path());
-    let text = std::fs::read_to_string(&project).unwrap();
-    let full = dir.path().join("full.yaml");
-    std::fs::write(&full, text.replace("location: out", "location: out-full")).unwrap();
-    std::fs::write(&project, format!("{text}incremental: {{}}\n")).unwrap();
+    let full = with_full_twin(&project);
     let yesterday = config.end - Duration::days(1);
     run(&project, yesterday, false).await;
     run(&full, yesterday, false).await;

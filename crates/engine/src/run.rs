@@ -140,7 +140,7 @@ pub async fn execute_metered(
         // aggregation's memory is free before the ranking windows sort (see `Staged`).
         execute_staged(session, &compiled.staged).await
     } else {
-        collect_counting_spills(session, compiled.plan.clone()).await
+        collect_counting_spills(session, compiled.plan.clone(), false).await
     };
     let (batches, spills) = match outcome {
         Ok(done) => done,
@@ -161,17 +161,33 @@ pub(crate) async fn collect_plan(
     session: &ProjectSession,
     plan: datafusion::logical_expr::LogicalPlan,
 ) -> datafusion::error::Result<Vec<RecordBatch>> {
-    Ok(collect_counting_spills(session, plan).await?.0)
+    Ok(collect_counting_spills(session, plan, false).await?.0)
 }
 
 /// Execute `plan`: its batches and its operators' (spills, spilled bytes).
 pub(crate) async fn collect_counting_spills(
     session: &ProjectSession,
     plan: datafusion::logical_expr::LogicalPlan,
+    alone: bool,
 ) -> datafusion::error::Result<(Vec<RecordBatch>, (u64, u64))> {
-    let physical = crate::single_stage::run_plan(session, &plan).await?;
-    let batches =
-        datafusion::physical_plan::collect(physical.clone(), session.ctx.task_ctx()).await?;
+    let physical = if alone {
+        crate::single_stage::run_plan_alone(session, &plan).await?
+    } else {
+        crate::single_stage::run_plan(session, &plan).await?
+    };
+    let batches = if alone {
+        // A task of its own: one partition is polled by one task, and plans run alone are
+        // run beside others.
+        let (physical, context) = (physical.clone(), session.ctx.task_ctx());
+        let started = Instant::now();
+        let batches = tokio::spawn(datafusion::physical_plan::collect(physical, context))
+            .await
+            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))??;
+        tracing::debug!(elapsed = ?started.elapsed(), "plan run alone");
+        batches
+    } else {
+        datafusion::physical_plan::collect(physical.clone(), session.ctx.task_ctx()).await?
+    };
     tracing::debug!(
         "executed plan, with its metrics:\n{}",
         datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
@@ -230,7 +246,7 @@ async fn execute_staged(
     let finish = staged
         .finish(datafusion::datasource::provider_as_source(table))
         .map_err(|e| DataFusionError::External(Box::new(e)))?;
-    let (batches, (c, b)) = collect_counting_spills(session, finish).await?;
+    let (batches, (c, b)) = collect_counting_spills(session, finish, false).await?;
     drop(spill);
     Ok((batches, (grouped_spills + c, grouped_bytes + b)))
 }

@@ -84,3 +84,15 @@ pub async fn run_plan(
     let physical = session.ctx.state().create_physical_plan(plan).await?;
     single_stage_aggregation(physical)
 }
+
+/// [`run_plan`] in one partition: for plans that run beside others (an incremental run's
+/// merge branches), which then need no repartitioning of their rows.
+pub(crate) async fn run_plan_alone(
+    session: &crate::session::ProjectSession,
+    plan: &datafusion::logical_expr::LogicalPlan,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let mut state = session.ctx.state();
+    state.config_mut().options_mut().execution.target_partitions = 1;
+    let physical = state.create_physical_plan(plan).await?;
+    single_stage_aggregation(physical)
+}

@@ -243,13 +243,13 @@ impl Merge {
         let runs = if limited {
             let mut runs = Vec::with_capacity(self.branches.len());
             for plan in plans {
-                runs.push(crate::run::collect_counting_spills(session, plan).await);
+                runs.push(crate::run::collect_counting_spills(session, plan, false).await);
             }
             runs.into_iter()
                 .collect::<datafusion::error::Result<Vec<_>>>()
         } else {
             futures::future::try_join_all(
-                plans.map(|plan| crate::run::collect_counting_spills(session, plan)),
+                plans.map(|plan| crate::run::collect_counting_spills(session, plan, true)),
             )
             .await
         }
@@ -258,7 +258,9 @@ impl Merge {
             .iter()
             .fold((0, 0), |(n, b), (_, (m, c))| (n + m, b + c));
         let outputs: Vec<Vec<RecordBatch>> = runs.into_iter().map(|(o, _)| o).collect();
+        let started = std::time::Instant::now();
         let lined = line_up(&self, &outputs).map_err(EngineError::Plan)?;
+        tracing::debug!(elapsed = ?started.elapsed(), "merge branches lined up");
         // Stored under other names than the plan's (`__entity` → `merged__entity`): a
         // projection renames them, and optimizer rules that push it down never see one name
         // both qualified and not.

@@ -177,10 +177,14 @@ pub(crate) async fn collect_counting_spills(
     };
     let batches = if alone {
         // A task of its own: one partition is polled by one task, and plans run alone are
-        // run beside others.
+        // run beside others. Dropped (another branch failed), the task is aborted.
         let (physical, context) = (physical.clone(), session.ctx.task_ctx());
         let started = Instant::now();
-        let batches = tokio::spawn(datafusion::physical_plan::collect(physical, context))
+        let task = datafusion::common::runtime::SpawnedTask::spawn(
+            datafusion::physical_plan::collect(physical, context),
+        );
+        let batches = task
+            .join()
             .await
             .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))??;
         tracing::debug!(elapsed = ?started.elapsed(), "plan run alone");

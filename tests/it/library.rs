@@ -153,6 +153,18 @@ async fn library_matches_reference_at_two_dates_and_scans_once_in_one_stage() {
     if session.ctx.state().config().target_partitions() > 1 {
         assert!(text.contains("mode=SinglePartitioned"), "{text}");
         assert!(text.contains("partitioning=Hash([user_id"), "{text}");
+        // Partitioned right above the scan, below the projection of the filter masks: the
+        // repartition copies scanned columns, not one boolean column per mask.
+        let lines: Vec<&str> = text.lines().collect();
+        let shuffle = lines
+            .iter()
+            .position(|l| l.contains("partitioning=Hash([user_id"))
+            .unwrap();
+        let below = lines[shuffle + 1];
+        assert!(
+            below.contains("DataSourceExec") && below.contains("lake/events"),
+            "{text}"
+        );
     }
 }
 

@@ -138,3 +138,70 @@ impl OutputTables {
         Ok(Some(removed))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A committed run at `hours` after midnight of 2026-12-01, incremental from `set`
+    /// (`Some(None)`: incremental, recorded before runs named their set; `None`: full).
+    fn run(hours: i64, set: Option<Option<&str>>) -> RunSummary {
+        let at = DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z").unwrap()
+            + chrono::Duration::hours(hours);
+        let incremental = match set {
+            None => serde_json::json!({"mode": "full", "reason": "--full",
+                "days_summarised": 0, "days_merged": 0}),
+            Some(set) => serde_json::json!({"mode": "incremental", "days_summarised": 2,
+                "days_merged": 30, "summary_set": set}),
+        };
+        serde_json::from_value(serde_json::json!({
+            "status": "ok", "as_of": "2026-11-30", "run_id": format!("r{hours}"),
+            "previous_as_of": null, "output": "out", "segments": {}, "timings_ms": {},
+            "committed_at": at.to_rfc3339(), "segmint_version": "0", "incremental": incremental,
+        }))
+        .unwrap()
+    }
+
+    fn sets() -> Vec<String> {
+        ["a", "b", "c"].map(|s| format!("summaries/{s}")).to_vec()
+    }
+
+    fn since(hours: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+            + chrono::Duration::hours(hours)
+    }
+
+    #[test]
+    fn the_newest_runs_set_and_those_within_the_retention_are_needed() {
+        let runs = [
+            run(1, Some(Some("a"))),
+            run(5, Some(Some("b"))),
+            run(9, Some(Some("c"))),
+        ];
+        let gone = unneeded(&sets(), &runs, since(4)).unwrap();
+        assert_eq!(gone, BTreeSet::from(["summaries/a".to_string()]));
+        // Past every run's commit: only the newest run's set stays, even after a full run.
+        let runs = [
+            run(1, Some(Some("a"))),
+            run(5, Some(Some("b"))),
+            run(9, None),
+        ];
+        let gone = unneeded(&sets(), &runs, since(20)).unwrap();
+        let expected = ["summaries/a", "summaries/c"].map(String::from);
+        assert_eq!(gone, BTreeSet::from(expected));
+    }
+
+    #[test]
+    fn a_run_that_does_not_name_its_set_keeps_every_set() {
+        let runs = [run(1, Some(Some("a"))), run(5, Some(None))];
+        assert_eq!(unneeded(&sets(), &runs, since(20)), None);
+        // Older than the retention and not the newest: it no longer matters.
+        let runs = [run(1, Some(None)), run(5, Some(Some("b")))];
+        let gone = unneeded(&sets(), &runs, since(3)).unwrap();
+        let expected = ["summaries/a", "summaries/c"].map(String::from);
+        assert_eq!(gone, BTreeSet::from(expected));
+    }
+}

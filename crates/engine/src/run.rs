@@ -140,7 +140,7 @@ pub async fn execute_metered(
         // aggregation's memory is free before the ranking windows sort (see `Staged`).
         execute_staged(session, &compiled.staged).await
     } else {
-        collect_counting_spills(session, compiled.plan.clone(), false).await
+        collect_counting_spills(session, compiled.plan.clone()).await
     };
     let (batches, spills) = match outcome {
         Ok(done) => done,
@@ -161,45 +161,51 @@ pub(crate) async fn collect_plan(
     session: &ProjectSession,
     plan: datafusion::logical_expr::LogicalPlan,
 ) -> datafusion::error::Result<Vec<RecordBatch>> {
-    Ok(collect_counting_spills(session, plan, false).await?.0)
+    Ok(collect_counting_spills(session, plan).await?.0)
 }
 
 /// Execute `plan`: its batches and its operators' (spills, spilled bytes).
 pub(crate) async fn collect_counting_spills(
     session: &ProjectSession,
     plan: datafusion::logical_expr::LogicalPlan,
-    alone: bool,
 ) -> datafusion::error::Result<(Vec<RecordBatch>, (u64, u64))> {
-    let physical = if alone {
-        crate::single_stage::run_plan_alone(session, &plan).await?
-    } else {
-        crate::single_stage::run_plan(session, &plan).await?
-    };
-    let batches = if alone {
-        // A task of its own: one partition is polled by one task, and plans run alone are
-        // run beside others. Dropped (another branch failed), the task is aborted.
-        let (physical, context) = (physical.clone(), session.ctx.task_ctx());
-        let started = Instant::now();
-        let task = datafusion::common::runtime::SpawnedTask::spawn(
-            datafusion::physical_plan::collect(physical, context),
-        );
-        let batches = task
-            .join()
-            .await
-            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))??;
-        tracing::debug!(elapsed = ?started.elapsed(), "plan run alone");
-        batches
-    } else {
-        datafusion::physical_plan::collect(physical.clone(), session.ctx.task_ctx()).await?
-    };
+    let physical = crate::single_stage::run_plan(session, &plan).await?;
+    let batches =
+        datafusion::physical_plan::collect(physical.clone(), session.ctx.task_ctx()).await?;
+    Ok(executed(physical.as_ref(), batches))
+}
+
+/// [`collect_counting_spills`] in one partition on a task of its own, for plans run beside
+/// others (an incremental run's merge branches): one partition is polled by one task, and
+/// the task is aborted when dropped (another branch failed).
+pub(crate) async fn collect_alone_counting_spills(
+    session: &ProjectSession,
+    plan: datafusion::logical_expr::LogicalPlan,
+) -> datafusion::error::Result<(Vec<RecordBatch>, (u64, u64))> {
+    let physical = crate::single_stage::run_plan_alone(session, &plan).await?;
+    let task = datafusion::common::runtime::SpawnedTask::spawn(datafusion::physical_plan::collect(
+        physical.clone(),
+        session.ctx.task_ctx(),
+    ));
+    let batches = task
+        .join()
+        .await
+        .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))??;
+    Ok(executed(physical.as_ref(), batches))
+}
+
+/// The batches of an executed plan and its operators' (spills, spilled bytes); the plan
+/// with its metrics in the debug log.
+fn executed(
+    physical: &dyn datafusion::physical_plan::ExecutionPlan,
+    batches: Vec<RecordBatch>,
+) -> (Vec<RecordBatch>, (u64, u64)) {
     tracing::debug!(
         "executed plan, with its metrics:\n{}",
-        datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
-            physical.as_ref()
-        )
-        .indent(true)
+        datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(physical)
+            .indent(true)
     );
-    Ok((batches, crate::memory::spills(physical.as_ref())))
+    (batches, crate::memory::spills(physical))
 }
 
 /// A run in two steps (`segmint_compiler::Staged`): the grouped rows streamed to a Parquet
@@ -250,7 +256,7 @@ async fn execute_staged(
     let finish = staged
         .finish(datafusion::datasource::provider_as_source(table))
         .map_err(|e| DataFusionError::External(Box::new(e)))?;
-    let (batches, (c, b)) = collect_counting_spills(session, finish, false).await?;
+    let (batches, (c, b)) = collect_counting_spills(session, finish).await?;
     drop(spill);
     Ok((batches, (grouped_spills + c, grouped_bytes + b)))
 }

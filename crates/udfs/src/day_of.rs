@@ -19,9 +19,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Array};
+use datafusion::arrow::array::{ArrayRef, AsArray, Date32Array};
 use datafusion::arrow::datatypes::{
-    DataType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    ArrowTimestampType, DataType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType,
 };
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
@@ -65,23 +65,20 @@ pub fn day_number(value: i64, per_day: i64) -> i32 {
         .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
 }
 
+/// The days of timestamps of type `T`, `per_day` units a day.
+fn days<T: ArrowTimestampType>(array: &ArrayRef, per_day: i64) -> ArrayRef {
+    let days: Date32Array = array.as_primitive::<T>().unary(|v| day_number(v, per_day));
+    Arc::new(days)
+}
+
 fn days_of(array: &ArrayRef, unit: TimeUnit) -> ArrayRef {
     let n = per_day(unit);
-    let days: Date32Array = match unit {
-        TimeUnit::Second => array
-            .as_primitive::<TimestampSecondType>()
-            .unary(|v| day_number(v, n)),
-        TimeUnit::Millisecond => array
-            .as_primitive::<TimestampMillisecondType>()
-            .unary(|v| day_number(v, n)),
-        TimeUnit::Microsecond => array
-            .as_primitive::<TimestampMicrosecondType>()
-            .unary(|v| day_number(v, n)),
-        TimeUnit::Nanosecond => array
-            .as_primitive::<TimestampNanosecondType>()
-            .unary(|v| day_number(v, n)),
-    };
-    Arc::new(days)
+    match unit {
+        TimeUnit::Second => days::<TimestampSecondType>(array, n),
+        TimeUnit::Millisecond => days::<TimestampMillisecondType>(array, n),
+        TimeUnit::Microsecond => days::<TimestampMicrosecondType>(array, n),
+        TimeUnit::Nanosecond => days::<TimestampNanosecondType>(array, n),
+    }
 }
 
 impl ScalarUDFImpl for DayOf {
@@ -117,15 +114,9 @@ impl ScalarUDFImpl for DayOf {
             ColumnarValue::Array(array) => Ok(ColumnarValue::Array(days_of(array, unit))),
             ColumnarValue::Scalar(scalar) => {
                 let days = days_of(&scalar.to_array()?, unit);
-                let day = if days.is_null(0) {
-                    None
-                } else {
-                    Some(
-                        days.as_primitive::<datafusion::arrow::datatypes::Date32Type>()
-                            .value(0),
-                    )
-                };
-                Ok(ColumnarValue::Scalar(ScalarValue::Date32(day)))
+                Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
+                    &days, 0,
+                )?))
             }
         }
     }

@@ -243,13 +243,13 @@ impl Merge {
         let runs = if limited {
             let mut runs = Vec::with_capacity(self.branches.len());
             for plan in plans {
-                runs.push(crate::run::collect_counting_spills(session, plan, false).await);
+                runs.push(crate::run::collect_counting_spills(session, plan).await);
             }
             runs.into_iter()
                 .collect::<datafusion::error::Result<Vec<_>>>()
         } else {
             futures::future::try_join_all(
-                plans.map(|plan| crate::run::collect_counting_spills(session, plan, true)),
+                plans.map(|plan| crate::run::collect_alone_counting_spills(session, plan)),
             )
             .await
         }

@@ -232,7 +232,7 @@ impl OutputTables {
         }
         names.extend(
             sets.into_iter()
-                .filter(|s| !report.removed_files.contains_key(s)),
+                .filter(|s| !report.removed_tables.contains(s)),
         );
         for name in &names {
             let name = name.as_str();

@@ -10,5 +10,6 @@ mod library;
 mod plans;
 mod udfs_props;
 mod udfs_proto;
+mod udfs_rank_count;
 mod udfs_slt;
 mod vocabulary;

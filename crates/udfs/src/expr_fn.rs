@@ -22,8 +22,8 @@ use std::sync::{Arc, LazyLock};
 use datafusion::logical_expr::{AggregateUDF, Expr, ScalarUDF, WindowUDF, lit};
 
 use crate::{
-    cadence, day_of, distinct_count, dominant, momentum, retention, rfm_class, sequence_count,
-    sequence_match, session_id, session_stats, window_funnel,
+    cadence, day_of, distinct_count, dominant, momentum, rank_count, retention, rfm_class,
+    sequence_count, sequence_match, session_id, session_stats, window_funnel,
 };
 
 macro_rules! shared {
@@ -71,6 +71,7 @@ shared!(
 );
 shared!(dominant_udaf, AggregateUDF, dominant::Dominant::default());
 shared!(session_id_udwf, WindowUDF, session_id::SessionId::default());
+shared!(rank_count_udwf, WindowUDF, rank_count::RankCount::default());
 shared!(rfm_class_udf, ScalarUDF, rfm_class::RfmClass::default());
 shared!(day_of_udf, ScalarUDF, day_of::DayOf::default());
 
@@ -126,6 +127,12 @@ pub fn dominant(x: Expr) -> Expr {
 /// `session_id(ts, gap)` (add `OVER (PARTITION BY … ORDER BY …)` with `ExprFunctionExt`).
 pub fn session_id(ts: Expr, gap: Expr) -> Expr {
     session_id_udwf().call(vec![ts, gap])
+}
+
+/// `rank_count(group, value, descending) OVER ()`: a window expression with no
+/// `PARTITION BY` or `ORDER BY` (it needs none).
+pub fn rank_count(group: Expr, value: Expr, descending: bool) -> Expr {
+    rank_count_udwf().call(vec![group, value, lit(descending)])
 }
 
 /// `rfm_class(r, f, m)`.

@@ -11,6 +11,7 @@
 //! | [`sequence_match`](sequence_match) | aggregate | does a pattern of events occur (ClickHouse `sequenceMatch`) |
 //! | [`sequence_count`](sequence_count) | aggregate | how often a pattern occurs (ClickHouse `sequenceCount`) |
 //! | [`session_id`](session_id) | window | which inactivity-gap session each event is in |
+//! | [`rank_count`](rank_count) | window | how many rows of a group rank at or before this one (population ranks without sorting the rows) |
 //! | [`session_stats`](session_stats) | aggregate | sessions, mean length, events per session |
 //! | [`cadence`](cadence) | aggregate | active days, usual gap, current gap, regularity |
 //! | [`momentum`](momentum) | aggregate | recent event rate over the baseline rate |
@@ -41,6 +42,7 @@ pub mod distinct_count;
 pub mod dominant;
 pub mod expr_fn;
 pub mod momentum;
+pub mod rank_count;
 pub mod retention;
 pub mod rfm_class;
 pub mod sequence_count;
@@ -72,7 +74,7 @@ pub fn all_udafs() -> Vec<Arc<AggregateUDF>> {
 
 /// segmint's window functions.
 pub fn all_udwfs() -> Vec<Arc<WindowUDF>> {
-    vec![expr_fn::session_id_udwf()]
+    vec![expr_fn::session_id_udwf(), expr_fn::rank_count_udwf()]
 }
 
 /// Register every segmint function with `registry` (a `SessionContext`, a `SessionState`,

@@ -4,12 +4,8 @@
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
-use datafusion::functions_aggregate::count::count_udaf;
 use datafusion::functions_aggregate::expr_fn::{max, sum};
-use datafusion::logical_expr::expr::WindowFunction;
-use datafusion::logical_expr::{
-    Expr, ExprFunctionExt, WindowFrame, WindowFunctionDefinition, cast, lit, when,
-};
+use datafusion::logical_expr::{Expr, cast, lit, when};
 use segmint_spec::{Rfm, RfmCutPoints, RfmScoring};
 use segmint_udfs::expr_fn::rfm_class;
 
@@ -18,28 +14,16 @@ use crate::describe::{matching, window};
 use crate::error::Result;
 use crate::leaf::{Aggregates, CompiledLeaf, LeafCompiler, LeafPlan, never_null, zero};
 
-/// `count(*) OVER (PARTITION BY part ORDER BY key [DESC] RANGE UNBOUNDED PRECEDING)`: how
-/// many rows of the partition rank at or below this one (ties included).
-fn rank_count(part: Expr, key: Expr, descending: bool) -> Result<Expr> {
-    Ok(Expr::from(WindowFunction::new(
-        WindowFunctionDefinition::AggregateUDF(count_udaf()),
-        vec![lit(1i64)],
-    ))
-    .partition_by(vec![part])
-    .order_by(vec![key.sort(!descending, false)])
-    .window_frame(WindowFrame::new(Some(false)))
-    .build()?)
+/// `rank_count(part, key, descending) OVER ()`: how many rows of the partition rank at or
+/// below this one (ties included) — `count(*) OVER (PARTITION BY part ORDER BY key RANGE
+/// UNBOUNDED PRECEDING)` without sorting the wide grouped rows once per ordering.
+fn rank_count(part: Expr, key: Expr, descending: bool) -> Expr {
+    segmint_udfs::expr_fn::rank_count(part, key, descending)
 }
 
-/// `count(*) OVER (PARTITION BY part)`.
-fn partition_size(part: Expr) -> Result<Expr> {
-    Ok(Expr::from(WindowFunction::new(
-        WindowFunctionDefinition::AggregateUDF(count_udaf()),
-        vec![lit(1i64)],
-    ))
-    .partition_by(vec![part])
-    .window_frame(WindowFrame::new(None))
-    .build()?)
+/// The size of `part`'s partition: every row ties on a constant key.
+fn partition_size(part: Expr) -> Expr {
+    rank_count(part, lit(0i64), false)
 }
 
 /// The per-entity inputs of the scores.
@@ -83,7 +67,7 @@ fn cut_point_scores(x: &Inputs, cuts: &RfmCutPoints) -> Result<[Expr; 3]> {
 /// score ceil(5k / n). Ties share a score.
 fn quintile_scores(x: Inputs, aggs: &mut Aggregates) -> Result<[Expr; 3]> {
     let none = || lit(ScalarValue::Int64(None));
-    let n = aggs.window(partition_size(x.buyer.clone())?);
+    let n = aggs.window(partition_size(x.buyer.clone()));
     let quintile = |k: Expr| -> Result<Expr> {
         Ok(when(
             x.buyer.clone(),
@@ -91,9 +75,9 @@ fn quintile_scores(x: Inputs, aggs: &mut Aggregates) -> Result<[Expr; 3]> {
         )
         .otherwise(none())?)
     };
-    let r = aggs.window(rank_count(x.buyer.clone(), x.recency_days, true)?);
-    let f = aggs.window(rank_count(x.buyer.clone(), x.frequency, false)?);
-    let m = aggs.window(rank_count(x.buyer.clone(), x.spent, false)?);
+    let r = aggs.window(rank_count(x.buyer.clone(), x.recency_days, true));
+    let f = aggs.window(rank_count(x.buyer.clone(), x.frequency, false));
+    let m = aggs.window(rank_count(x.buyer.clone(), x.spent, false));
     Ok([quintile(r)?, quintile(f)?, quintile(m)?])
 }
 

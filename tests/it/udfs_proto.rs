@@ -15,7 +15,7 @@ use datafusion_proto::bytes::{
 
 use crate::udfs_slt::session;
 
-/// Uses every function: the nine aggregates, the window function and the scalar.
+/// Uses every function: the nine aggregates, the two window functions and the two scalars.
 const QUERY: &str = "
 WITH s AS (
   SELECT entity, ts, code,
@@ -23,7 +23,8 @@ WITH s AS (
   FROM events)
 SELECT entity,
        rfm_class(CAST(1 + entity % 5 AS INT), CAST(1 + code_max % 5 AS INT), 3) AS class,
-       funnel, retained, matched, matches, sessions, rhythm, pace, codes, favourite, last_session
+       funnel, retained, matched, matches, sessions, rhythm, pace, codes, favourite, last_session,
+       last_day, rank_count(codes > 2, pace, true) OVER () AS pace_rank
 FROM (
   SELECT entity,
          max(code) AS code_max,
@@ -36,7 +37,8 @@ FROM (
          momentum(ts, TIMESTAMP '2026-01-16 00:00:00', INTERVAL '3 days', INTERVAL '7 days') AS pace,
          distinct_count(code) AS codes,
          dominant(code) AS favourite,
-         max(sid) AS last_session
+         max(sid) AS last_session,
+         day_of(max(ts)) AS last_day
   FROM s GROUP BY entity)
 ORDER BY entity";
 

@@ -2,12 +2,12 @@
 //! every aggregate and profile column), which the engine writes to a temporary file; then the
 //! population ranks and the segment columns computed from that file.
 //!
-//! In the fused plan the ranking windows (RFM quintiles, `predict` percentiles) sort the
-//! *wide* grouped rows — every aggregate column — once per ordering, while the aggregation
-//! still holds its state, and a window emits its whole partition as one batch that the next
-//! sort must hold at once. In two steps the aggregation's memory is released before the
-//! windows run, the windows sort only the entity and the columns they order by, and the wide
-//! rows stream from the file into a join with the ranks. Same rows, same columns.
+//! In the fused plan the ranking windows (RFM quintiles by `rank_count`, `predict`
+//! percentiles) read the *wide* grouped rows — every aggregate column — while the
+//! aggregation still holds its state, and a window holds its whole input at once. In two
+//! steps the aggregation's memory is released before the windows run, the windows read only
+//! the entity and the columns they rank by, and the wide rows stream from the file into a
+//! join with the ranks. Same rows, same columns.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;

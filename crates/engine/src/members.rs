@@ -5,7 +5,7 @@
 //! A member batch has the columns `entity`, `as_of`, `tier` (tiered segments only),
 //! `holdout` (segments with a holdout group only) and the segment's outputs, in that order.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -141,9 +141,20 @@ impl SegmentMembers {
         self.batches.iter().map(|b| b.num_rows() as u64).sum()
     }
 
-    /// The member entities.
-    pub fn entities(&self) -> Result<HashSet<String>> {
-        entity_set(&self.batches)
+    /// How the members changed since `previous` (the entity columns of the previous
+    /// committed members): distinct entities compared as borrowed strings, none copied.
+    pub fn change_since(&self, previous: &[StringArray]) -> Result<Change> {
+        let mut arrays = Vec::with_capacity(self.batches.len());
+        for batch in &self.batches {
+            arrays.push(strings(column(batch, ENTITY)?)?);
+        }
+        let now = distinct_entities(arrays);
+        let then = distinct_entities(previous);
+        Ok(Change {
+            entered: now.difference(&then).count() as u64,
+            exited: then.difference(&now).count() as u64,
+            previous_size: then.len() as u64,
+        })
     }
 
     /// Members in the holdout group (segments with one only).
@@ -178,14 +189,23 @@ impl SegmentMembers {
     }
 }
 
-/// The entities of member batches (their `entity` column).
-pub fn entity_set(batches: &[RecordBatch]) -> Result<HashSet<String>> {
-    let mut set = HashSet::new();
-    for batch in batches {
-        let entities = cast(column(batch, ENTITY)?, &DataType::Utf8)?;
-        set.extend(strings(&entities)?.iter().flatten().map(str::to_string));
-    }
-    Ok(set)
+/// How a segment's members changed since the previous committed run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    pub entered: u64,
+    pub exited: u64,
+    /// Distinct members at the previous run.
+    pub previous_size: u64,
+}
+
+/// The distinct non-null strings of `arrays`, borrowed.
+fn distinct_entities<'a>(
+    arrays: impl IntoIterator<Item = &'a StringArray>,
+) -> datafusion::common::HashSet<&'a str> {
+    arrays
+        .into_iter()
+        .flat_map(|a| a.iter().flatten())
+        .collect()
 }
 
 fn strings(array: &Arc<dyn Array>) -> Result<&StringArray> {
@@ -313,4 +333,55 @@ pub async fn preview(
         sample,
         identifiers,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn members(entities: &[&str]) -> SegmentMembers {
+        let schema = Arc::new(Schema::new(vec![Field::new(ENTITY, DataType::Utf8, false)]));
+        // Two batches, so entities are compared across them.
+        let (a, b) = entities.split_at(entities.len() / 2);
+        let batches = [a, b]
+            .iter()
+            .map(|part| {
+                let column: Arc<dyn Array> = Arc::new(StringArray::from(part.to_vec()));
+                RecordBatch::try_new(schema.clone(), vec![column]).unwrap()
+            })
+            .collect();
+        SegmentMembers {
+            segment: SegmentColumn {
+                name: "s".into(),
+                tiered: false,
+            },
+            schema,
+            batches,
+        }
+    }
+
+    #[test]
+    fn change_counts_distinct_entities_entered_and_exited() {
+        let now = members(&["a", "b", "c", "d"]);
+        let previous = [
+            StringArray::from(vec!["c", "e"]),
+            StringArray::from(vec![Some("a"), None, Some("e"), Some("f")]),
+        ];
+        let change = now.change_since(&previous).unwrap();
+        assert_eq!(
+            change,
+            Change {
+                entered: 2,
+                exited: 2,
+                previous_size: 4
+            }
+        );
+        // A first run of the segment: everyone entered.
+        let change = now.change_since(&[]).unwrap();
+        assert_eq!(
+            (change.entered, change.exited, change.previous_size),
+            (4, 0, 0)
+        );
+    }
 }

@@ -483,22 +483,18 @@ async fn commit(
         .filter(|name| before.contains_key(name))
         .collect();
     let previous_members = match previous {
-        Some(p) if !evaluated.is_empty() => out.members_at(p, Some(&evaluated)).await?,
+        Some(p) if !evaluated.is_empty() => out.member_entities_at(p, Some(&evaluated)).await?,
         _ => BTreeMap::new(),
     };
     let mut segments = BTreeMap::new();
     let mut previous_sizes = BTreeMap::new();
     for m in &members {
         let name = &m.segment.name;
-        let now = m.entities()?;
         let (entered, exited) = if evaluated.contains(name) {
-            let empty = Default::default();
-            let then = previous_members.get(name).unwrap_or(&empty);
-            previous_sizes.insert(name.clone(), then.len() as u64);
-            (
-                Some(now.difference(then).count() as u64),
-                Some(then.difference(&now).count() as u64),
-            )
+            let then = previous_members.get(name).map_or(&[][..], Vec::as_slice);
+            let change = m.change_since(then)?;
+            previous_sizes.insert(name.clone(), change.previous_size);
+            (Some(change.entered), Some(change.exited))
         } else {
             (None, None)
         };

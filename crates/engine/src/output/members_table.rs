@@ -232,39 +232,73 @@ pub async fn replace_as_of(table: &DeltaTable, rows: AsOfRows<'_>, object: &str)
     Ok(finalized.version() as i64)
 }
 
-/// Entities of each segment committed at `as_of` (only `segments`, when given).
+/// The entity column of each segment's files at `as_of` (only `segments`, when given), as
+/// committed: no string is copied. Several files are fetched at once (an object store
+/// answers each request slowly, but many side by side).
+pub async fn read_entities_as_of(
+    table: &DeltaTable,
+    as_of: NaiveDate,
+    segments: Option<&BTreeSet<String>>,
+    object: &str,
+) -> Result<BTreeMap<String, Vec<StringArray>>> {
+    use futures::{StreamExt, TryStreamExt};
+    let files: Vec<(String, deltalake_core::Path)> = as_of_files(table, as_of, object)?
+        .into_iter()
+        .filter_map(|f| {
+            let segment = f.segment?;
+            segments
+                .is_none_or(|wanted| wanted.contains(&segment))
+                .then_some((segment, f.path))
+        })
+        .collect();
+    let read: Vec<(String, Vec<StringArray>)> = futures::stream::iter(files)
+        .map(|(segment, path)| async move {
+            let where_ = format!("{object}/{path}");
+            let mut arrays = Vec::new();
+            for batch in read_file(table, &path, Some(&[ENTITY]), object).await? {
+                let column = batch
+                    .column_by_name(ENTITY)
+                    .ok_or_else(|| EngineError::Output {
+                        object: where_.clone(),
+                        message: format!("no column `{ENTITY}`"),
+                    })?;
+                let column = cast(column, &DataType::Utf8)?;
+                let strings = column.as_any().downcast_ref::<StringArray>().cloned();
+                arrays.push(strings.ok_or_else(|| EngineError::Output {
+                    object: where_.clone(),
+                    message: format!("`{ENTITY}` is not text"),
+                })?);
+            }
+            Ok::<_, EngineError>((segment, arrays))
+        })
+        .buffered(8)
+        .try_collect()
+        .await?;
+    let mut out: BTreeMap<String, Vec<StringArray>> = BTreeMap::new();
+    for (segment, arrays) in read {
+        out.entry(segment).or_default().extend(arrays);
+    }
+    Ok(out)
+}
+
+/// The entities of each segment at `as_of` (only `segments`, when given), as committed.
 pub async fn read_as_of(
     table: &DeltaTable,
     as_of: NaiveDate,
     segments: Option<&BTreeSet<String>>,
     object: &str,
 ) -> Result<BTreeMap<String, HashSet<String>>> {
-    let mut out: BTreeMap<String, HashSet<String>> = BTreeMap::new();
-    for AsOfFile { path, segment, .. } in as_of_files(table, as_of, object)? {
-        if let (Some(wanted), Some(s)) = (segments, &segment)
-            && !wanted.contains(s)
-        {
-            continue;
-        }
-        let Some(segment) = segment else {
-            continue;
-        };
-        let batches = read_file(table, &path, Some(&[ENTITY]), object).await?;
-        let entities = out.entry(segment).or_default();
-        for batch in batches {
-            let column = batch
-                .column_by_name(ENTITY)
-                .ok_or_else(|| EngineError::Output {
-                    object: format!("{object}/{path}"),
-                    message: format!("no column `{ENTITY}`"),
-                })?;
-            let column = cast(column, &DataType::Utf8)?;
-            if let Some(strings) = column.as_any().downcast_ref::<StringArray>() {
-                entities.extend(strings.iter().flatten().map(str::to_string));
-            }
-        }
-    }
-    Ok(out)
+    Ok(read_entities_as_of(table, as_of, segments, object)
+        .await?
+        .into_iter()
+        .map(|(segment, arrays)| {
+            let entities = arrays
+                .iter()
+                .flat_map(|a| a.iter().flatten().map(str::to_string))
+                .collect();
+            (segment, entities)
+        })
+        .collect())
 }
 
 /// Every column of the files of one segment at `as_of` (entity, tier, holdout and the

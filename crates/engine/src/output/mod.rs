@@ -182,6 +182,21 @@ impl OutputTables {
         }
     }
 
+    /// The committed entity column of each segment at `day` (only `segments`, when given):
+    /// what a run's entered/exited counts compare with, without a string copied per member.
+    pub async fn member_entities_at(
+        &self,
+        day: NaiveDate,
+        segments: Option<&BTreeSet<String>>,
+    ) -> Result<BTreeMap<String, Vec<datafusion::arrow::array::StringArray>>> {
+        match self.table(MEMBERS).await? {
+            Some(t) => {
+                members_table::read_entities_as_of(&t, day, segments, &self.describe(MEMBERS)).await
+            }
+            None => Ok(BTreeMap::new()),
+        }
+    }
+
     /// The committed rows of one segment at `day` (entity, tier, holdout, its outputs);
     /// empty when the table or the segment's rows are missing.
     pub async fn segment_rows(

@@ -150,6 +150,20 @@ async fn library_matches_reference_at_two_dates_and_scans_once_in_one_stage() {
         .count();
     assert_eq!(events_scans, 1, "{text}");
     assert!(!text.contains("mode=Partial"), "{text}");
+    // The event name is tested through one code per batch (the members above equal the
+    // reference evaluator's with it), computed once: in one projection only.
+    let coding = text
+        .lines()
+        .filter(|l| l.contains("value_code(event_name@"))
+        .count();
+    assert_eq!(coding, 1, "{text}");
+    let string_tests = text
+        .split("event_name@")
+        .skip(1)
+        .map(|rest| rest.trim_start_matches(|c: char| c.is_ascii_digit()))
+        .filter(|rest| rest.starts_with(" = ") || rest.starts_with(" IN "))
+        .count();
+    assert_eq!(string_tests, 0, "{text}");
     if session.ctx.state().config().target_partitions() > 1 {
         assert!(text.contains("mode=SinglePartitioned"), "{text}");
         assert!(text.contains("partitioning=Hash([user_id"), "{text}");

@@ -23,6 +23,7 @@ mod plan;
 mod staged;
 mod time;
 pub mod trained;
+mod value_codes;
 
 pub use daily::{Daily, DailyAggregate, daily, event_day};
 pub use describe::describe;
@@ -36,3 +37,4 @@ pub use plan::{
 };
 pub use staged::Staged;
 pub use time::AsOf;
+pub use value_codes::with_value_codes;

@@ -77,10 +77,10 @@ fn one_stage(node: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn ExecutionPl
 }
 
 /// `input` hash-partitioned on `keys` into `partitions`. When `input` is a projection that
-/// passes the keys through (the run's filter masks and derived columns over the scan), the
-/// rows are partitioned below it and projected after: the repartition then copies the
-/// scanned columns only, not the boolean masks (copied bit by bit, they were 7.5 % of a
-/// library run's CPU), and each partition computes its own masks.
+/// passes the keys through (the run's filter masks and derived columns over the scan, in
+/// one or more layers), the rows are partitioned below it and projected after: the
+/// repartition then copies the scanned columns only, not the boolean masks (copied bit by
+/// bit, they were 7.5 % of a library run's CPU), and each partition computes its own masks.
 fn by_entity(
     input: &Arc<dyn ExecutionPlan>,
     keys: Vec<Arc<dyn PhysicalExpr>>,
@@ -89,12 +89,9 @@ fn by_entity(
     if let Some(projection) = input.downcast_ref::<ProjectionExec>()
         && let Some(below) = passed_through(projection, &keys)
     {
-        let shuffled = RepartitionExec::try_new(
-            Arc::clone(projection.input()),
-            Partitioning::Hash(below, partitions),
-        )?;
+        let shuffled = by_entity(projection.input(), below, partitions)?;
         return Arc::clone(input).replace_children(
-            vec![Arc::new(shuffled)],
+            vec![shuffled],
             ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
         );
     }
@@ -120,13 +117,15 @@ fn passed_through(
         .collect()
 }
 
-/// The physical plan a run executes for `plan`: DataFusion's, with the entity aggregation
-/// in one stage. `compile --emit physical|analyze` show the same plan.
+/// The physical plan a run executes for `plan`: DataFusion's, with string tests through
+/// codes (`segmint_compiler::with_value_codes`) and the entity aggregation in one stage.
+/// `compile --emit physical|analyze` show the same plan.
 pub async fn run_plan(
     session: &crate::session::ProjectSession,
     plan: &datafusion::logical_expr::LogicalPlan,
 ) -> Result<Arc<dyn ExecutionPlan>> {
-    let physical = session.ctx.state().create_physical_plan(plan).await?;
+    let plan = segmint_compiler::with_value_codes(plan.clone())?;
+    let physical = session.ctx.state().create_physical_plan(&plan).await?;
     single_stage_aggregation(physical)
 }
 

@@ -23,7 +23,7 @@ use datafusion::logical_expr::{AggregateUDF, Expr, ScalarUDF, WindowUDF, lit};
 
 use crate::{
     cadence, day_of, distinct_count, dominant, momentum, rank_count, retention, rfm_class,
-    sequence_count, sequence_match, session_id, session_stats, window_funnel,
+    sequence_count, sequence_match, session_id, session_stats, value_code, window_funnel,
 };
 
 macro_rules! shared {
@@ -74,6 +74,7 @@ shared!(session_id_udwf, WindowUDF, session_id::SessionId::default());
 shared!(rank_count_udwf, WindowUDF, rank_count::RankCount::default());
 shared!(rfm_class_udf, ScalarUDF, rfm_class::RfmClass::default());
 shared!(day_of_udf, ScalarUDF, day_of::DayOf::default());
+shared!(value_code_udf, ScalarUDF, value_code::ValueCode::default());
 
 fn with(head: Vec<Expr>, tail: Vec<Expr>) -> Vec<Expr> {
     head.into_iter().chain(tail).collect()
@@ -143,4 +144,9 @@ pub fn rfm_class(r: Expr, f: Expr, m: Expr) -> Expr {
 /// `day_of(ts)`.
 pub fn day_of(ts: Expr) -> Expr {
     day_of_udf().call(vec![ts])
+}
+
+/// `value_code(x, v1, …, vN)`: which of the constant strings `x` equals (1-based, 0 none).
+pub fn value_code(x: Expr, values: &[&str]) -> Expr {
+    value_code_udf().call(with(vec![x], values.iter().map(|v| lit(*v)).collect()))
 }

@@ -17,6 +17,7 @@
 //! | [`momentum`](momentum) | aggregate | recent event rate over the baseline rate |
 //! | [`rfm_class`](rfm_class) | scalar | the named RFM class of 1–5 scores |
 //! | [`day_of`](day_of) | scalar | the calendar day of a wall-clock timestamp (a floor division, not a calendar conversion per row) |
+//! | [`value_code`](value_code) | scalar | which of N constant strings a value equals, as a byte (many equality tests of one column in one pass) |
 //! | [`distinct_count`](distinct_count) | aggregate | `count(DISTINCT x)` fast for few values per group |
 //! | [`dominant`](dominant) | aggregate | the most frequent value and its share (affinity, mode) |
 //!
@@ -50,11 +51,16 @@ pub mod sequence_match;
 pub mod session_id;
 pub mod session_stats;
 mod support;
+pub mod value_code;
 pub mod window_funnel;
 
 /// segmint's scalar functions.
 pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
-    vec![expr_fn::rfm_class_udf(), expr_fn::day_of_udf()]
+    vec![
+        expr_fn::rfm_class_udf(),
+        expr_fn::day_of_udf(),
+        expr_fn::value_code_udf(),
+    ]
 }
 
 /// segmint's aggregate functions.

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringViewArray, UInt8Array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{HashMap, Result, ScalarValue, exec_err, plan_err};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
@@ -69,30 +69,68 @@ fn inline_key(view: u128) -> u128 {
     }
 }
 
+/// No inline view is all ones (its length would be 2³² − 1): the empty slot's key.
+const EMPTY: u128 = u128::MAX;
+
 /// The codes of the candidate strings, looked up by a row's 16-byte view: a short string's
 /// view is the string itself, a long one's starts with its length and first four bytes.
 struct Codes {
-    /// Candidates of at most 12 bytes, by their inline view.
-    short: HashMap<u128, u8>,
+    /// Candidates of at most 12 bytes by their inline view, in an open-addressing table
+    /// (linear probing, at most a quarter full): one multiply and usually one probe a row.
+    slots: Vec<(u128, u8)>,
+    /// `64 − log2(slots.len())`: the hash's top bits pick the slot.
+    shift: u32,
     /// Longer candidates: (length and prefix, bytes, code).
     long: Vec<(u64, Vec<u8>, u8)>,
 }
 
 impl Codes {
     fn new(values: &[String]) -> Self {
-        let mut short = HashMap::new();
-        let mut long = Vec::new();
+        let short = values.iter().filter(|v| v.len() <= 12).count();
+        let size = (4 * short).next_power_of_two().max(16);
+        let mut codes = Codes {
+            slots: vec![(EMPTY, 0); size],
+            shift: 64 - size.trailing_zeros(),
+            long: Vec::new(),
+        };
         for (i, value) in values.iter().enumerate() {
             let code = i as u8 + 1;
             let bytes = value.as_bytes();
             let view = datafusion::arrow::array::builder::make_view(bytes, 0, 0);
             if bytes.len() <= 12 {
-                short.entry(view).or_insert(code);
-            } else if !long.iter().any(|(_, b, _)| b == bytes) {
-                long.push((view as u64, bytes.to_vec(), code));
+                let mut slot = codes.slot(view);
+                while codes.slots[slot].0 != EMPTY && codes.slots[slot].0 != view {
+                    slot = (slot + 1) % size;
+                }
+                if codes.slots[slot].0 == EMPTY {
+                    codes.slots[slot] = (view, code);
+                }
+            } else if !codes.long.iter().any(|(_, b, _)| b == bytes) {
+                codes.long.push((view as u64, bytes.to_vec(), code));
             }
         }
-        Codes { short, long }
+        codes
+    }
+
+    /// The first slot to probe for an inline view.
+    fn slot(&self, view: u128) -> usize {
+        let folded = (view as u64) ^ ((view >> 64) as u64).rotate_left(29);
+        (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    fn short_code(&self, view: u128) -> u8 {
+        let key = inline_key(view);
+        let mut slot = self.slot(key);
+        loop {
+            let (k, code) = self.slots[slot];
+            if k == key {
+                return code;
+            }
+            if k == EMPTY {
+                return 0;
+            }
+            slot = (slot + 1) & (self.slots.len() - 1);
+        }
     }
 
     fn of(&self, strings: &StringViewArray) -> UInt8Array {
@@ -102,7 +140,7 @@ impl Codes {
             .enumerate()
             .map(|(row, &view)| {
                 if view as u32 <= 12 {
-                    return self.short.get(&inline_key(view)).copied().unwrap_or(0);
+                    return self.short_code(view);
                 }
                 let head = view as u64;
                 self.long

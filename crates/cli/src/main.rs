@@ -318,8 +318,9 @@ pub enum Command {
     /// Run SQL over the lake: the tables `events` and `profiles` from the project file (and,
     /// with `identity:` and a built map, `identity`: id_type, id_value, person_id, …), with
     /// segmint's functions (window_funnel, retention, sequence_match, sequence_count,
-    /// session_id, session_stats, cadence, momentum, distinct_count, rfm_class). Segment
-    /// files are not read, so SQL works while a spec is being edited.
+    /// session_id, rank_count, session_stats, cadence, momentum, distinct_count, dominant,
+    /// rfm_class, day_of, value_code; docs/functions.md). Segment files are not read, so SQL
+    /// works while a spec is being edited.
     ///
     /// Example: segmint sql "SELECT user_id, window_funnel(INTERVAL '1 day', '', event_time,
     /// event_name = 'product_view', event_name = 'add_to_cart', event_name = 'purchase') AS

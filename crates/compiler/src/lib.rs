@@ -5,7 +5,7 @@
 //! | scan | one scan of `events`, filtered to the widest window of the project (hive partitions outside it are pruned); the optimizer projects only the columns leaves need |
 //! | aggregate | one `GROUP BY entity`; every distinct leaf aggregate is one column (`count(*) FILTER (…)`, `min(time) FILTER (…)`, …), identical ones computed once |
 //! | universe | the grouped entities, full-joined once with `profiles` when configured |
-//! | window | only with `rfm` quintiles or `predict` percentiles: population ranks over the grouped rows, once per distinct rank |
+//! | window | only with `rfm` quintiles or `predict` percentiles: population ranks over the grouped rows, once per distinct rank (quintiles by `rank_count`, which needs no sort of the rows) |
 //! | project | each segment one boolean column (tiered segments: the tier name); `in_segment` inlined; `outputs:` as `segment:name` columns |
 //! | filter | rows that belong to at least one selected segment |
 //!

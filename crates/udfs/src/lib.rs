@@ -115,6 +115,6 @@ mod tests {
         let names = function_names();
         let unique: std::collections::BTreeSet<&String> = names.iter().collect();
         assert_eq!(unique.len(), names.len(), "duplicate names in {names:?}");
-        assert_eq!(names.len(), 12);
+        assert_eq!(names.len(), 14);
     }
 }

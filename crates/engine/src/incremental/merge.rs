@@ -366,7 +366,40 @@ pub(super) fn with_merged(plan: &LogicalPlan, merged: &LogicalPlan) -> PlanResul
         }
         Ok(Transformed::yes(node.recompute_schema()?))
     })?;
-    Ok(replaced.data)
+    profiles_build_side(replaced.data, merged)
+}
+
+/// The merged rows are in memory already (outside the pool): their full join with the
+/// profiles builds its hash table on the profiles, with the merged rows streaming through,
+/// so a memory-limited run does not reserve the merged rows a second time (they were the
+/// build side: at 12,000 users 7.5 MB the join could not spill).
+fn profiles_build_side(plan: LogicalPlan, merged: &LogicalPlan) -> PlanResult<LogicalPlan> {
+    use datafusion::logical_expr::JoinType;
+    let swapped = plan.transform_up(|node| match node {
+        LogicalPlan::Join(join)
+            if join.join_type == JoinType::Full && join.left.as_ref() == merged =>
+        {
+            let columns: Vec<Expr> = join
+                .schema
+                .columns()
+                .into_iter()
+                .map(Expr::Column)
+                .collect();
+            let (left_keys, right_keys): (Vec<Expr>, Vec<Expr>) = join.on.iter().cloned().unzip();
+            let plan = LogicalPlanBuilder::from((*join.right).clone())
+                .join_with_expr_keys(
+                    (*join.left).clone(),
+                    JoinType::Full,
+                    (right_keys, left_keys),
+                    join.filter.clone(),
+                )?
+                .project(columns)?
+                .build()?;
+            Ok(Transformed::yes(plan))
+        }
+        other => Ok(Transformed::no(other)),
+    })?;
+    Ok(swapped.data)
 }
 
 /// The `__entity` type of a compiled plan's `GROUP BY`.

@@ -187,13 +187,19 @@ pub async fn replace_as_of(table: &DeltaTable, rows: AsOfRows<'_>, object: &str)
         .map_err(|e| EngineError::output(object, e))?;
     let schema = snapshot.snapshot().arrow_schema();
     let store = table.log_store().object_store(None);
-    let mut actions: Vec<Action> = Vec::new();
-    for members in rows.members {
-        // One file (or more, past the target size) per segment.
-        let added =
-            write_segment(&store, &schema, members, rows.as_of, rows.run_id, object).await?;
-        actions.extend(added.into_iter().map(Action::Add));
-    }
+    // One file (or more, past the target size) per segment; up to four uploads at once (on
+    // an object store each PUT is slow, a few side by side are not), in segment order. Each
+    // file is encoded in memory before its upload, as before: at most four files are held.
+    let written: Vec<Vec<_>> = {
+        use futures::{StreamExt, TryStreamExt};
+        let (store, schema) = (&store, &schema);
+        futures::stream::iter(rows.members)
+            .map(|members| write_segment(store, schema, members, rows.as_of, rows.run_id, object))
+            .buffered(4)
+            .try_collect()
+            .await?
+    };
+    let mut actions: Vec<Action> = written.into_iter().flatten().map(Action::Add).collect();
     let replaced: Option<BTreeSet<&str>> = rows
         .only
         .map(|only| only.iter().map(String::as_str).collect());

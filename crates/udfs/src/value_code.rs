@@ -258,6 +258,43 @@ mod tests {
         );
     }
 
+    /// Every string type reads the same, a NULL input gives NULL, and a non-string input or
+    /// no values are plan errors, not panics.
+    #[tokio::test]
+    async fn reads_every_string_type_in_sql() {
+        let mut ctx = datafusion::prelude::SessionContext::new();
+        crate::register_all(&mut ctx).unwrap();
+        let sql = "SELECT value_code(x, 'cart', 'support_ticket'),
+                          value_code(arrow_cast(x, 'LargeUtf8'), 'cart', 'support_ticket'),
+                          value_code(arrow_cast(x, 'Utf8View'), 'cart', 'support_ticket'),
+                          value_code(arrow_cast(x, 'Dictionary(Int32, Utf8)'), 'cart', 'support_ticket'),
+                          value_code(NULL, 'cart')
+                   FROM (VALUES ('support_ticket'), ('cart'), ('other'), (NULL)) AS t(x)";
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string();
+        let rows: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.contains("value_code"))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                "| 2 | 2 | 2 | 2 | |",
+                "| 1 | 1 | 1 | 1 | |",
+                "| 0 | 0 | 0 | 0 | |",
+                "| | | | | |"
+            ],
+            "{text}"
+        );
+        for bad in ["SELECT value_code(1, 'a')", "SELECT value_code('a')"] {
+            let error = ctx.sql(bad).await.unwrap_err().to_string();
+            assert!(error.contains("value_code"), "{bad}: {error}");
+        }
+    }
+
     proptest! {
         /// `value_code(x, …) = i` is `x = vi` for strings sharing prefixes and lengths
         /// around the 12-byte inline limit, from arrays whose views share buffers.

@@ -110,7 +110,8 @@ pub enum Emit {
     Sql,
     /// The optimized logical plan.
     Logical,
-    /// The physical plan (shows the single events scan and pruned partitions).
+    /// The physical plan as a run executes it: the single events scan, pruned partitions,
+    /// and string tests through `value_code` (the logical plan shows them as written).
     Physical,
     /// Execute the plan (nothing is committed) and print the physical plan with each
     /// operator's metrics — rows, time, memory, spills — as `EXPLAIN ANALYZE` does.

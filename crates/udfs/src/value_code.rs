@@ -32,7 +32,6 @@ use datafusion::logical_expr::{
 };
 
 use crate::support::args::string_value;
-use crate::support::views::{INLINE_LEN, inline_key};
 
 const NAME: &str = "value_code";
 
@@ -59,6 +58,17 @@ fn is_string(t: &DataType) -> bool {
     }
 }
 
+/// The view of an inline string (at most 12 bytes) with the bytes past its length zeroed:
+/// equal strings have equal keys.
+fn inline_key(view: u128) -> u128 {
+    let len = view as u32;
+    if len >= 12 {
+        view
+    } else {
+        view & ((1u128 << (32 + 8 * len)) - 1)
+    }
+}
+
 /// No inline view is all ones (its length would be 2³² − 1): the empty slot's key.
 const EMPTY: u128 = u128::MAX;
 
@@ -76,10 +86,7 @@ struct Codes {
 
 impl Codes {
     fn new(values: &[String]) -> Self {
-        let short = values
-            .iter()
-            .filter(|v| v.len() <= INLINE_LEN as usize)
-            .count();
+        let short = values.iter().filter(|v| v.len() <= 12).count();
         let size = (4 * short).next_power_of_two().max(16);
         let mut codes = Codes {
             slots: vec![(EMPTY, 0); size],
@@ -90,7 +97,7 @@ impl Codes {
             let code = i as u8 + 1;
             let bytes = value.as_bytes();
             let view = datafusion::arrow::array::builder::make_view(bytes, 0, 0);
-            if bytes.len() <= INLINE_LEN as usize {
+            if bytes.len() <= 12 {
                 let mut slot = codes.slot(view);
                 while codes.slots[slot].0 != EMPTY && codes.slots[slot].0 != view {
                     slot = (slot + 1) % size;
@@ -132,7 +139,7 @@ impl Codes {
             .iter()
             .enumerate()
             .map(|(row, &view)| {
-                if view as u32 <= INLINE_LEN {
+                if view as u32 <= 12 {
                     return self.short_code(view);
                 }
                 let head = view as u64;

@@ -1,6 +1,5 @@
 //! Shared machinery for segmint's functions: constant arguments, time units, day sets, the
-//! per-group event lists the ordered aggregates keep, list-shaped state, and string views
-//! as keys.
+//! per-group event lists the ordered aggregates keep, and list-shaped state.
 //!
 //! None of these is a SQL function; each function lives in its own file one level up.
 
@@ -16,4 +15,3 @@ pub(crate) mod session_summaries;
 pub(crate) mod single_group;
 pub(crate) mod time;
 pub(crate) mod value_ids;
-pub(crate) mod views;

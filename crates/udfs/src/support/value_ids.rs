@@ -7,14 +7,13 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayAccessor, ArrayRef, AsArray, BooleanArray, Int64Array, StringArray, StringViewArray,
+    Array, ArrayAccessor, ArrayRef, AsArray, BooleanArray, Int64Array, StringArray,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, FieldRef, Float64Type, Int64Type};
 use datafusion::common::{HashMap, Result, plan_err};
 
 use super::time::for_each_kept_row;
-use super::views::{INLINE_LEN, inline_key};
 
 /// How values become ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,9 +95,6 @@ pub(crate) struct ValueIds {
     integers: HashMap<i64, u32>,
     integer_values: Vec<i64>,
     strings: HashMap<Arc<str>, u32>,
-    /// Short strings of `Utf8View` input by their inline view (`support::views`): one
-    /// 16-byte key per row instead of hashing and comparing the string's bytes.
-    inline: HashMap<u128, u32>,
     string_values: Vec<Arc<str>>,
     string_bytes: usize,
 }
@@ -110,7 +106,6 @@ impl ValueIds {
             integers: HashMap::default(),
             integer_values: Vec::new(),
             strings: HashMap::default(),
-            inline: HashMap::default(),
             string_values: Vec::new(),
             string_bytes: 0,
         }
@@ -164,7 +159,7 @@ impl ValueIds {
             KeyKind::String => match values.data_type() {
                 DataType::Utf8 => self.string_rows(values.as_string::<i32>(), filter, len, f),
                 DataType::LargeUtf8 => self.string_rows(values.as_string::<i64>(), filter, len, f),
-                DataType::Utf8View => self.view_rows(values.as_string_view(), filter, len, f),
+                DataType::Utf8View => self.string_rows(values.as_string_view(), filter, len, f),
                 _ => {
                     let utf8 = cast(values, &DataType::Utf8)?;
                     self.string_rows(utf8.as_string::<i32>(), filter, len, f)
@@ -198,37 +193,6 @@ impl ValueIds {
             if values.is_valid(row) {
                 f(row, self.string_id(values.value(row)));
             }
-        });
-    }
-
-    /// [`Self::string_rows`] for views: short strings by their inline view.
-    fn view_rows(
-        &mut self,
-        values: &StringViewArray,
-        filter: Option<&BooleanArray>,
-        len: usize,
-        mut f: impl FnMut(usize, u32),
-    ) {
-        let views = values.views();
-        for_each_kept_row(filter, len, |row| {
-            if values.is_null(row) {
-                return;
-            }
-            let view = views[row];
-            let id = if view as u32 <= INLINE_LEN {
-                let key = inline_key(view);
-                match self.inline.get(&key) {
-                    Some(&id) => id,
-                    None => {
-                        let id = self.string_id(values.value(row));
-                        self.inline.insert(key, id);
-                        id
-                    }
-                }
-            } else {
-                self.string_id(values.value(row))
-            };
-            f(row, id);
         });
     }
 
@@ -292,48 +256,7 @@ impl ValueIds {
         self.integers.capacity() * 16
             + self.integer_values.capacity() * 8
             + self.strings.capacity() * 24
-            + self.inline.capacity() * 20
             + self.string_values.capacity() * 16
             + self.string_bytes
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    /// Views (short strings by their inline view, long ones by their bytes) give the ids
-    /// plain strings give, and one id per distinct value across both encodings.
-    #[test]
-    fn views_and_strings_share_ids() {
-        let rows = vec![
-            Some("cart"),
-            Some("support_ticket"),
-            None,
-            Some("cart"),
-            Some(""),
-            Some("content_view"),
-            Some("support_ticket"),
-        ];
-        let mut ids = ValueIds::new(KeyKind::String);
-        let views: ArrayRef = Arc::new(StringViewArray::from(rows.clone()));
-        let plain: ArrayRef = Arc::new(StringArray::from(rows));
-        let from_views = ids.ids(&views).unwrap();
-        assert_eq!(ids.ids(&plain).unwrap(), from_views);
-        assert_eq!(
-            from_views,
-            vec![Some(0), Some(1), None, Some(0), Some(2), Some(3), Some(1)]
-        );
-        let values = ids.values_of(0..4);
-        assert_eq!(
-            values.as_string::<i32>().iter().collect::<Vec<_>>(),
-            vec![
-                Some("cart"),
-                Some("support_ticket"),
-                Some(""),
-                Some("content_view")
-            ]
-        );
     }
 }

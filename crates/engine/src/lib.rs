@@ -22,6 +22,7 @@
 
 pub mod activation;
 pub mod delta_lake;
+mod eager_and;
 pub mod error;
 mod failure;
 pub mod history;

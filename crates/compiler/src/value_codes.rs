@@ -6,25 +6,20 @@
 //! string column against two or more constant strings into tests of
 //! `value_code(x, 'v1', …, 'vN')` (`segmint_udfs::value_code`): `x = 'vi'` becomes
 //! `value_code(…) = i`, `x <> 'vi'` `value_code(…) <> i`, `x IN ('vi', 'vj')`
-//! `value_code(…) IN (i, j)` — the same truth, NULLs included. Each code is a column of a
-//! projection below the aggregation (`__code_N`), computed once per batch for every row:
-//! DataFusion's common-subexpression pass would not hoist it out of the right side of an
-//! `AND`, where most tests sit.
+//! `value_code(…) IN (i, j)` — the same truth, NULLs included. DataFusion's optimizer then
+//! computes the code once per batch, as a common subexpression.
 //!
 //! The engine applies it to the plans it executes (`segmint_engine::single_stage::run_plan`),
 //! not to the compiled plan: `compile --emit logical`, the docs and the plan snapshots keep
 //! the plain tests an analyst wrote, and summary parts of incremental runs keep their names.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Column, DFSchema, ExprSchema, Result, ScalarValue};
 use datafusion::logical_expr::expr::InList;
-use datafusion::logical_expr::{
-    Aggregate, BinaryExpr, Expr, LogicalPlan, LogicalPlanBuilder, Operator, lit,
-};
+use datafusion::logical_expr::{Aggregate, BinaryExpr, Expr, LogicalPlan, Operator, lit};
 
 /// The most values one code tells apart (`TINYINT UNSIGNED`, 0 for none).
 const MOST_VALUES: usize = 255;
@@ -41,38 +36,13 @@ pub fn with_value_codes(plan: LogicalPlan) -> Result<LogicalPlan> {
             if values.is_empty() {
                 return Ok(Transformed::no(LogicalPlan::Aggregate(aggregate)));
             }
-            // Each code once per batch, below the aggregation, for every row: DataFusion
-            // does not hoist an expression that only appears on the right of `AND` (it
-            // may not need evaluating), and most tests sit there.
-            let names: BTreeMap<Column, Column> = values
-                .keys()
-                .enumerate()
-                .map(|(i, c)| (c.clone(), Column::from_name(format!("__code_{i}"))))
-                .collect();
-            let mut columns: Vec<Expr> = aggregate
-                .input
-                .schema()
-                .columns()
-                .into_iter()
-                .map(Expr::Column)
-                .collect();
-            for (c, list) in &values {
-                let refs: Vec<&str> = list.iter().map(String::as_str).collect();
-                columns.push(
-                    segmint_udfs::expr_fn::value_code(Expr::Column(c.clone()), &refs)
-                        .alias(names[c].name.as_str()),
-                );
-            }
-            let input = LogicalPlanBuilder::from(aggregate.input.as_ref().clone())
-                .project(columns)?
-                .build()?;
             let aggr_expr = aggregate
                 .aggr_expr
                 .iter()
-                .map(|e| coded(e.clone(), &values, &names))
+                .map(|e| coded(e.clone(), &values))
                 .collect::<Result<Vec<_>>>()?;
             Ok(Transformed::yes(LogicalPlan::Aggregate(
-                Aggregate::try_new(Arc::new(input), aggregate.group_expr, aggr_expr)?,
+                Aggregate::try_new(aggregate.input, aggregate.group_expr, aggr_expr)?,
             )))
         })?
         .data)
@@ -155,16 +125,14 @@ fn tested_values(exprs: &[Expr], schema: &DFSchema) -> Result<BTreeMap<Column, V
         .collect())
 }
 
-/// `e` with the tests of the coded columns through their codes (the columns `names`).
-fn coded(
-    e: Expr,
-    values: &BTreeMap<Column, Vec<String>>,
-    names: &BTreeMap<Column, Column>,
-) -> Result<Expr> {
+/// `e` with the tests of the coded columns through their codes.
+fn coded(e: Expr, values: &BTreeMap<Column, Vec<String>>) -> Result<Expr> {
     let code_of = |c: &Column, value: &str| -> Option<(Expr, Expr)> {
-        let code = values.get(c)?.iter().position(|v| v == value)? as u8 + 1;
+        let list = values.get(c)?;
+        let code = list.iter().position(|v| v == value)? as u8 + 1;
+        let refs: Vec<&str> = list.iter().map(String::as_str).collect();
         Some((
-            Expr::Column(names.get(c)?.clone()),
+            segmint_udfs::expr_fn::value_code(Expr::Column(c.clone()), &refs),
             lit(ScalarValue::UInt8(Some(code))),
         ))
     };
@@ -263,9 +231,7 @@ mod tests {
             .into_unoptimized_plan();
         let coded = with_value_codes(plan.clone()).unwrap();
         let text = coded.display_indent().to_string();
-        // One code, computed below the aggregation; every test reads it.
-        assert_eq!(text.matches("value_code(").count(), 1, "{text}");
-        assert_eq!(text.matches("__code_0 = UInt8(").count(), 2, "{text}");
+        assert_eq!(text.matches("value_code(").count(), 5, "{text}");
         let run = |plan: LogicalPlan| {
             let ctx = ctx.clone();
             async move {

@@ -28,17 +28,10 @@ use datafusion::physical_expr::expressions::{
 };
 
 /// `left AND right`, both evaluated on every row of the batch.
-#[derive(Debug, Eq)]
+#[derive(Debug, Hash, Eq)]
 pub struct EagerAnd {
     left: Arc<dyn PhysicalExpr>,
     right: Arc<dyn PhysicalExpr>,
-}
-
-impl std::hash::Hash for EagerAnd {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.left.hash(state);
-        self.right.hash(state);
-    }
 }
 
 impl PartialEq for EagerAnd {

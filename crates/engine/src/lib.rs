@@ -22,7 +22,6 @@
 
 pub mod activation;
 pub mod delta_lake;
-mod eager_and;
 pub mod error;
 mod failure;
 pub mod history;

@@ -18,9 +18,8 @@ use datafusion::error::Result;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
-use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
-
-use crate::eager_and::eager_ands;
+use datafusion::physical_plan::execution_plan::{ChildrenPropertiesMode, ReplaceChildrenOptions};
+use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 
@@ -69,11 +68,7 @@ fn one_stage(node: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn ExecutionPl
         AggregateMode::SinglePartitioned,
         first.group_expr().clone(),
         first.aggr_expr().to_vec(),
-        first
-            .filter_expr()
-            .iter()
-            .map(|f| f.clone().map(eager_ands).transpose())
-            .collect::<Result<Vec<_>>>()?,
+        first.filter_expr().to_vec(),
         by_entity,
         first.input_schema(),
     )?
@@ -95,17 +90,10 @@ fn by_entity(
         && let Some(below) = passed_through(projection, &keys)
     {
         let shuffled = by_entity(projection.input(), below, partitions)?;
-        let exprs = projection
-            .expr()
-            .iter()
-            .map(|p| {
-                Ok(ProjectionExpr {
-                    expr: eager_ands(Arc::clone(&p.expr))?,
-                    alias: p.alias.clone(),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        return Ok(Arc::new(ProjectionExec::try_new(exprs, shuffled)?));
+        return Arc::clone(input).replace_children(
+            vec![shuffled],
+            ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
+        );
     }
     Ok(Arc::new(RepartitionExec::try_new(
         Arc::clone(input),

@@ -24,10 +24,12 @@ use datafusion::arrow::datatypes::{
     ArrowTimestampType, DataType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType,
 };
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
+
+use crate::support::columnar::per_value;
 
 const NAME: &str = "day_of";
 
@@ -110,15 +112,7 @@ impl ScalarUDFImpl for DayOf {
         let DataType::Timestamp(unit, _) = arg.data_type() else {
             return exec_err!("{NAME} takes a timestamp, got {}", arg.data_type());
         };
-        match arg {
-            ColumnarValue::Array(array) => Ok(ColumnarValue::Array(days_of(array, unit))),
-            ColumnarValue::Scalar(scalar) => {
-                let days = days_of(&scalar.to_array()?, unit);
-                Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
-                    &days, 0,
-                )?))
-            }
-        }
+        per_value(arg, |array| Ok(days_of(array, unit)))
     }
 }
 

@@ -26,12 +26,13 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringViewArray, UInt8Array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
 use crate::support::args::string_value;
+use crate::support::columnar::per_value;
 
 const NAME: &str = "value_code";
 
@@ -200,19 +201,10 @@ impl ScalarUDFImpl for ValueCode {
             candidates.push(string_value(NAME, value, "a value")?);
         }
         let codes = Codes::new(&candidates);
-        let strings = |array: &ArrayRef| -> Result<ArrayRef> {
+        per_value(x, |array| {
             let views = cast(array, &DataType::Utf8View)?;
-            Ok(Arc::new(codes.of(views.as_string_view())))
-        };
-        match x {
-            ColumnarValue::Array(array) => Ok(ColumnarValue::Array(strings(array)?)),
-            ColumnarValue::Scalar(scalar) => {
-                let codes = strings(&scalar.to_array()?)?;
-                Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
-                    &codes, 0,
-                )?))
-            }
-        }
+            Ok(Arc::new(codes.of(views.as_string_view())) as ArrayRef)
+        })
     }
 }
 

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::StringArray;
+use datafusion::arrow::array::{AsArray, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use deltalake_core::DeltaTable;
@@ -268,12 +268,8 @@ pub async fn read_entities_as_of(
                         object: where_.clone(),
                         message: format!("no column `{ENTITY}`"),
                     })?;
-                let column = cast(column, &DataType::Utf8)?;
-                let strings = column.as_any().downcast_ref::<StringArray>().cloned();
-                arrays.push(strings.ok_or_else(|| EngineError::Output {
-                    object: where_.clone(),
-                    message: format!("`{ENTITY}` is not text"),
-                })?);
+                // A cast to `Utf8` is a `StringArray`.
+                arrays.push(cast(column, &DataType::Utf8)?.as_string::<i32>().clone());
             }
             Ok::<_, EngineError>((segment, arrays))
         })

@@ -474,6 +474,7 @@ async fn commit(
 ) -> Result<RunSummary> {
     let out: &OutputTables = &session.output;
     let history = out.history().await?;
+    tracing::debug!(elapsed = ?started.elapsed(), "history read");
     let previous = history.previous(run.as_of);
     let before = previous.map(|p| history.segments_at(p)).unwrap_or_default();
     let members = members_of_all(&session.checked, run.compiled, run.batches, run.as_of)?;
@@ -486,6 +487,7 @@ async fn commit(
         Some(p) if !evaluated.is_empty() => out.member_entities_at(p, Some(&evaluated)).await?,
         _ => BTreeMap::new(),
     };
+    tracing::debug!(elapsed = ?started.elapsed(), "previous members read");
     let mut segments = BTreeMap::new();
     let mut previous_sizes = BTreeMap::new();
     for m in &members {
@@ -552,6 +554,7 @@ async fn commit(
         summary: serde_json::to_value(&summary)?,
     };
     let version = members_table::replace_as_of(&table, rows, &object).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), version, "members committed");
     summary.table_version = Some(version);
     // The members commit is the commit point; a runs row that fails to land now is added
     // by the next command that reads the history (it is in the commit).

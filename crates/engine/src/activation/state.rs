@@ -20,7 +20,6 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use deltalake_core::DeltaTable;
-use deltalake_core::kernel::transaction::CommitBuilder;
 use deltalake_core::kernel::{Action, Add};
 use deltalake_core::protocol::{DeltaOperation, SaveMode};
 use object_store::ObjectStoreExt;
@@ -218,7 +217,7 @@ async fn replace_partition(
             delivery.destination, delivery.segment
         )),
     };
-    CommitBuilder::default()
+    crate::output::committer()
         .with_actions(actions)
         .build(Some(snapshot.snapshot()), table.log_store(), operation)
         .await

@@ -26,7 +26,6 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use deltalake_core::kernel::Action;
-use deltalake_core::kernel::transaction::CommitBuilder;
 use deltalake_core::protocol::{DeltaOperation, SaveMode};
 use deltalake_core::writer::{DeltaWriter, RecordBatchWriter};
 
@@ -308,7 +307,7 @@ impl State {
             partition_by: Some(vec!["kind".to_string()]),
             predicate: None,
         };
-        let finalized = CommitBuilder::default()
+        let finalized = crate::output::committer()
             .with_actions(actions)
             .build(Some(snapshot.snapshot()), table.log_store(), operation)
             .await

@@ -14,7 +14,6 @@ use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use deltalake_core::DeltaTable;
-use deltalake_core::kernel::transaction::CommitBuilder;
 use deltalake_core::kernel::{Action, Add, Remove};
 use deltalake_core::protocol::{DeltaOperation, SaveMode};
 use object_store::path::Path;
@@ -224,7 +223,7 @@ impl SummaryTable {
             .table
             .snapshot()
             .map_err(|e| EngineError::output(&self.object, e))?;
-        CommitBuilder::default()
+        crate::output::committer()
             .with_actions(actions)
             .build(Some(snapshot.snapshot()), self.table.log_store(), operation)
             .await

@@ -12,7 +12,7 @@
 
 use std::sync::{Arc, Once};
 
-use deltalake_core::kernel::transaction::TransactionError;
+use deltalake_core::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
 use deltalake_core::logstore::{
     LogStore, LogStoreFactory, ObjectStoreRef, StorageConfig, default_logstore, logstore_factories,
 };
@@ -98,13 +98,31 @@ async fn has_log(location: &Located, url: &Url) -> Result<bool> {
     }
 }
 
+/// Commits to a table write a checkpoint of its log every this many versions (the
+/// `delta.checkpointInterval` of the tables segmint creates), so opening a table replays at
+/// most this many JSON commits after the checkpoint: a daily run opens `members` several
+/// times, and its log grows by a commit a day.
+pub(crate) const CHECKPOINT_INTERVAL: &str = "10";
+
+/// A commit that writes a checkpoint when the table's `delta.checkpointInterval` says so
+/// (delta-rs's `CommitBuilder::default()` never does). It never deletes log entries, so time
+/// travel reaches as far back as `gc`'s retention kept the data files.
+pub(crate) fn committer() -> CommitBuilder {
+    CommitProperties::default()
+        .with_cleanup_expired_logs(Some(false))
+        .into()
+}
+
 /// The table at `url`, loaded; `None` when there is no table there yet.
 pub(crate) async fn load(location: &Located, url: &Url) -> Result<Option<DeltaTable>> {
     if !has_log(location, url).await? {
         return Ok(None);
     }
     let mut table = unloaded(location, url)?;
-    match table.load().await {
+    let started = std::time::Instant::now();
+    let loaded = table.load().await;
+    tracing::debug!(table = %url, version = ?table.version(), elapsed = ?started.elapsed(), "delta table loaded");
+    match loaded {
         Ok(()) => Ok(Some(table)),
         Err(DeltaTableError::NotATable(_)) => Ok(None),
         Err(e) => Err(EngineError::output(url.to_string(), e)),
@@ -128,8 +146,9 @@ pub(crate) async fn load_or_create(
         .with_columns(schema.fields().cloned())
         .with_partition_columns(partitions.iter().map(|p| p.to_string()))
         .with_configuration(
-            properties
+            [("delta.checkpointInterval", CHECKPOINT_INTERVAL)]
                 .iter()
+                .chain(properties)
                 .map(|(k, v)| (k.to_string(), Some(v.to_string()))),
         )
         .with_save_mode(SaveMode::ErrorIfExists)
@@ -174,7 +193,6 @@ pub(crate) async fn append(
     object: &str,
 ) -> Result<i64> {
     use deltalake_core::kernel::Action;
-    use deltalake_core::kernel::transaction::CommitBuilder;
     use deltalake_core::protocol::DeltaOperation;
     use deltalake_core::writer::{DeltaWriter, RecordBatchWriter};
     let snapshot = table
@@ -197,7 +215,7 @@ pub(crate) async fn append(
         partition_by: None,
         predicate: None,
     };
-    let finalized = CommitBuilder::default()
+    let finalized = committer()
         .with_actions(adds.into_iter().map(Action::Add).collect())
         .build(Some(snapshot.snapshot()), table.log_store(), operation)
         .await

@@ -25,7 +25,6 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use deltalake_core::DeltaTable;
 use deltalake_core::kernel::engine::arrow_conversion::TryIntoKernel;
-use deltalake_core::kernel::transaction::CommitBuilder;
 use deltalake_core::kernel::{Action, StructField, StructType};
 use deltalake_core::protocol::{DeltaOperation, SaveMode};
 
@@ -229,7 +228,7 @@ pub async fn replace_as_of(table: &DeltaTable, rows: AsOfRows<'_>, object: &str)
         predicate: Some(predicate),
     };
     let metadata = HashMap::from([(RUN_METADATA.to_string(), rows.summary)]);
-    let finalized = CommitBuilder::default()
+    let finalized = crate::output::committer()
         .with_actions(actions)
         .with_app_metadata(metadata)
         .build(Some(snapshot.snapshot()), table.log_store(), operation)

@@ -29,8 +29,8 @@ use serde::Serialize;
 
 pub use delta::register_schemes;
 pub(crate) use delta::{
-    append as append_table, commit_error, load as load_table, read_file as read_table_file,
-    read_text_column, table_url,
+    append as append_table, commit_error, committer, load as load_table,
+    read_file as read_table_file, read_text_column, table_url,
 };
 pub use members_table::{MEMBERS, OutputField};
 pub use runs_table::RUNS;

@@ -201,7 +201,7 @@ async fn thirty_daily_incremental_runs_equal_full_runs_with_a_day_landing_late()
     for table in [
         dir.path().join("out/members"),
         dir.path().join("out-full/members"),
-        summaries,
+        summaries.clone(),
     ] {
         assert!(
             table.join("_delta_log/_last_checkpoint").exists(),
@@ -209,6 +209,21 @@ async fn thirty_daily_incremental_runs_equal_full_runs_with_a_day_landing_late()
             table.display()
         );
     }
+
+    // Aligned runs of chunks were built (and the runs above read them): blocks of 32 days
+    // starting on a day number divisible by 32.
+    let aligned = std::fs::read_dir(&summaries)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            let rest = name.strip_prefix("block-")?.to_string();
+            let date = |t: &str| NaiveDate::parse_from_str(t, "%Y-%m-%d").unwrap();
+            let (first, end) = (date(&rest[..10]), date(&rest[11..21]));
+            let number = (first - NaiveDate::default()).num_days();
+            ((end - first).num_days() == 32 && number % 32 == 0).then_some(first)
+        })
+        .count();
+    assert!(aligned > 0, "no aligned run of two chunks");
 
     // Blocks: a segment of all-history windows reads a few block files, not one per day.
     let session = ProjectSession::builder(&project).open().await.unwrap();

@@ -9,6 +9,8 @@
 //!   whole chunk. They are built right to left, each from its day and the next suffix;
 //! - the histories `[first day, end of each closed chunk)`, each from the previous one and
 //!   the chunk;
+//! - the aligned runs of 2, 4, … 32 closed chunks (a run of `2^k` chunks starts on a chunk
+//!   number divisible by `2^k`), each from its two halves;
 //! - the open chunk's prefix `[its first day, first lookback day)`, from the longest earlier
 //!   prefix and the days after it.
 //!
@@ -17,8 +19,9 @@
 //! sessions keep their events, so a block of them is as large as its days and is not worth
 //! its writing; those parts are read from the day files.
 //!
-//! Any window `[lo, hi)` is then a suffix, whole chunks, the prefix and the lookback days (or
-//! the history, the prefix and the lookback days from the first day): a handful of files.
+//! Any window `[lo, hi)` is then a suffix, a few aligned runs of chunks (at most two per
+//! length), the prefix and the lookback days (or the history, the prefix and the lookback
+//! days from the first day): a handful of files.
 //! A block is named with the fingerprint of the day files it was merged from, so blocks
 //! over a re-summarised day (late data) are not read, and are rebuilt. Blocks no longer kept
 //! are removed in the commit that adds the new ones.
@@ -41,9 +44,13 @@ use super::table::{Span, SummaryTable, Written};
 use crate::error::{EngineError, Result};
 use crate::session::ProjectSession;
 
-/// Days per chunk: a window reads at most one suffix, `window / CHUNK_DAYS` whole chunks,
+/// Days per chunk: a window reads at most one suffix, a few aligned runs of whole chunks,
 /// one prefix and the lookback days; the day a chunk closes builds its suffixes.
 pub(super) const CHUNK_DAYS: i64 = 16;
+
+/// Aligned runs of closed chunks are kept up to `2^MAX_LEVEL` chunks (512 days): a window of
+/// a year reads about `log2(365 / 16)` of them instead of 22 chunks.
+const MAX_LEVEL: u32 = 5;
 
 /// Functions whose state is bounded whatever the rows merged: their parts are kept in
 /// blocks.
@@ -85,6 +92,20 @@ pub(super) fn block_schema(
 fn chunk_of(day: NaiveDate) -> NaiveDate {
     let number = (day - NaiveDate::default()).num_days();
     NaiveDate::default() + Duration::days(number.div_euclid(CHUNK_DAYS) * CHUNK_DAYS)
+}
+
+/// The first days of the aligned runs of 2, 4, … `2^MAX_LEVEL` chunks that end where the
+/// chunk starting on `start` ends: a run of `2^k` chunks starts on a chunk whose number
+/// (days from 1970-01-01 / [`CHUNK_DAYS`]) is a multiple of `2^k`.
+fn aligned_runs_ending_with(start: NaiveDate) -> Vec<NaiveDate> {
+    let chunk = (start - NaiveDate::default())
+        .num_days()
+        .div_euclid(CHUNK_DAYS);
+    (1..=MAX_LEVEL)
+        .map(|level| 1i64 << level)
+        .take_while(|chunks| (chunk + 1) % chunks == 0)
+        .map(|chunks| start - Duration::days((chunks - 1) * CHUNK_DAYS))
+        .collect()
 }
 
 /// The summary files a run can read: the file of each read day, and the blocks whose day
@@ -225,6 +246,27 @@ impl Builder<'_> {
                         (end, path)
                     }
                 });
+                // The aligned runs of chunks that end with this one, each from the blocks
+                // that cover it (its two halves, once built).
+                for run_start in aligned_runs_ending_with(*start) {
+                    let Some(&run_first) =
+                        readable.days.range(run_start..end).next().map(|(d, _)| d)
+                    else {
+                        continue;
+                    };
+                    let inputs = readable.cover(run_first, end);
+                    if inputs.len() > 1 || readable.block(run_first, end).is_some() {
+                        self.ensure(
+                            table,
+                            &mut readable,
+                            &mut written,
+                            (run_first, end),
+                            &inputs,
+                        )
+                        .await?;
+                        kept.insert((run_first, end));
+                    }
+                }
             } else if days.len() > 1 {
                 // The open chunk's prefix, from the longest earlier one.
                 let span = (days[0], settled_end);
@@ -364,6 +406,55 @@ mod tests {
         // A window that ends before it starts (dates before the lake) has no files.
         assert!(r.cover(day(6), day(2)).is_empty());
         assert!(r.days_of(day(6), day(2)).is_empty() && !r.any_in(day(6), day(2)));
+    }
+
+    #[test]
+    fn aligned_runs_end_with_the_chunks_whose_number_they_divide() {
+        let chunk = |n: i64| NaiveDate::default() + Duration::days(n * CHUNK_DAYS);
+        // Chunk 7 ends runs of 2 (6–7), 4 (4–7) and 8 (0–7) chunks; chunk 6 ends none.
+        assert_eq!(
+            aligned_runs_ending_with(chunk(7)),
+            [chunk(6), chunk(4), chunk(0)]
+        );
+        assert!(aligned_runs_ending_with(chunk(6)).is_empty());
+        assert_eq!(aligned_runs_ending_with(chunk(1281)), [chunk(1280)]);
+        // Never longer than 2^MAX_LEVEL chunks.
+        assert_eq!(
+            aligned_runs_ending_with(chunk(1023)).len(),
+            MAX_LEVEL as usize
+        );
+        // A year-long window is a suffix and a few aligned runs, instead of 21 chunks.
+        let mut r = readable(&[], &[]);
+        let first = chunk(1280) + Duration::days(5);
+        r.days = first
+            .iter_days()
+            .take(365)
+            .map(|d| (d, format!("d{d}")))
+            .collect();
+        r.add(first, chunk(1281), "suffix".into());
+        for c in 1281..1280 + 22 {
+            r.add(chunk(c), chunk(c + 1), format!("c{c}"));
+            for run in aligned_runs_ending_with(chunk(c)) {
+                r.add(
+                    run,
+                    chunk(c + 1),
+                    format!("r{}-{c}", (run - chunk(0)).num_days() / 16),
+                );
+            }
+        }
+        let files = r.cover(first, chunk(1280 + 22));
+        assert_eq!(
+            files,
+            [
+                "suffix",
+                "c1281",
+                "r1282-1283",
+                "r1284-1287",
+                "r1288-1295",
+                "r1296-1299",
+                "r1300-1301"
+            ]
+        );
     }
 
     #[test]

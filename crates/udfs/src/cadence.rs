@@ -74,29 +74,51 @@ pub(crate) struct Rhythm {
 }
 
 /// The rhythm of sorted, distinct active days, seen from `as_of_day`.
+#[cfg(test)]
 pub(crate) fn rhythm(days: &[i64], as_of_day: i64) -> Rhythm {
-    let gaps: Vec<f64> = days.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
-    let median_gap_days = (!gaps.is_empty()).then(|| {
-        let mut sorted = gaps.clone();
-        sorted.sort_by(f64::total_cmp);
-        let mid = sorted.len() / 2;
-        if sorted.len() % 2 == 1 {
-            sorted[mid]
-        } else {
-            (sorted[mid - 1] + sorted[mid]) / 2.0
+    let mut gaps = Vec::new();
+    rhythm_of(days.iter().copied(), as_of_day, &mut gaps)
+}
+
+/// The rhythm of active days given in ascending order without repeats, seen from
+/// `as_of_day`; `gaps` is scratch space, reused from group to group.
+pub(crate) fn rhythm_of(
+    days: impl Iterator<Item = i64>,
+    as_of_day: i64,
+    gaps: &mut Vec<f64>,
+) -> Rhythm {
+    gaps.clear();
+    let (mut active_days, mut last, mut last_gap_days) = (0, None, None);
+    for day in days {
+        if let Some(previous) = last {
+            let gap = day - previous;
+            gaps.push(gap as f64);
+            last_gap_days = Some(gap);
         }
-    });
+        last = Some(day);
+        active_days += 1;
+    }
+    // Mean and variance in the days' order, then the median of the sorted gaps.
     let regularity = (gaps.len() >= 2).then(|| {
         let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
         let variance = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
         variance.sqrt() / mean
     });
+    let median_gap_days = (!gaps.is_empty()).then(|| {
+        gaps.sort_unstable_by(f64::total_cmp);
+        let mid = gaps.len() / 2;
+        if gaps.len() % 2 == 1 {
+            gaps[mid]
+        } else {
+            (gaps[mid - 1] + gaps[mid]) / 2.0
+        }
+    });
     Rhythm {
-        active_days: days.len() as i64,
+        active_days,
         median_gap_days,
-        current_gap_days: days.last().map(|last| as_of_day - last),
+        current_gap_days: last.map(|last| as_of_day - last),
         regularity,
-        last_gap_days: days.windows(2).last().map(|w| w[1] - w[0]),
+        last_gap_days,
     }
 }
 
@@ -163,10 +185,20 @@ impl GroupsAccumulator for CadenceGroups {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let groups = self.take(emit_to);
-        let rhythms: Vec<Rhythm> = groups
-            .iter()
-            .map(|days| rhythm(days, self.as_of_day))
+        let as_of_day = self.as_of_day;
+        let mut gaps = Vec::new();
+        let rhythms: Vec<Rhythm> = emit_to
+            .take_needed(&mut self.days)
+            .into_iter()
+            .map(|days| {
+                self.heap -= days.heap_bytes();
+                let mut ascending = Vec::new();
+                rhythm_of(
+                    days.ascending(as_of_day, &mut ascending),
+                    as_of_day,
+                    &mut gaps,
+                )
+            })
             .collect();
         Ok(Arc::new(StructArray::try_new(
             result_fields(),

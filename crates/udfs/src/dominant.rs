@@ -238,6 +238,27 @@ fn row_counts(row: &[u32]) -> Counts {
     }
 }
 
+/// The most frequent of a group's `(value id, count)` pairs (ties: the smallest value), its
+/// count and the group's total.
+fn top(ids: &ValueIds, pairs: impl Iterator<Item = (u32, u64)>) -> (Option<u32>, u64, u64) {
+    let mut total = 0;
+    let mut best: Option<(u32, u64)> = None;
+    for (id, count) in pairs {
+        total += count;
+        let better = match best {
+            None => true,
+            Some((b, cb)) => count > cb || (count == cb && ids.compare(id, b) == Ordering::Less),
+        };
+        if better {
+            best = Some((id, count));
+        }
+    }
+    match best {
+        Some((id, count)) => (Some(id), count, total),
+        None => (None, 0, 0),
+    }
+}
+
 /// A dense table's counts, one map per group.
 fn sparse_from(width: usize, counts: &[u32]) -> Storage {
     let groups: Vec<Counts> = counts.chunks_exact(width).map(row_counts).collect();
@@ -272,20 +293,44 @@ impl DominantGroups {
         self.storage.take(emit_to)
     }
 
-    /// The most frequent value (ties: the smallest), its count and the group's total.
-    fn top(&self, counts: &Counts) -> (Option<u32>, u64, u64) {
-        let pairs = counts.pairs();
-        let total = pairs.iter().map(|(_, c)| c).sum();
-        let best = pairs.into_iter().max_by(|(a, ca), (b, cb)| {
-            ca.cmp(cb).then_with(|| match self.ids.compare(*a, *b) {
-                Ordering::Less => Ordering::Greater,
-                Ordering::Greater => Ordering::Less,
-                Ordering::Equal => Ordering::Equal,
-            })
-        });
-        match best {
-            Some((id, count)) => (Some(id), count, total),
-            None => (None, 0, 0),
+    /// Each taken group's most frequent value (ties: the smallest), its count and the
+    /// group's total, read in place: no group's counts are copied.
+    fn take_tops(&mut self, emit_to: EmitTo) -> Vec<(Option<u32>, u64, u64)> {
+        let ids = &self.ids;
+        match &mut self.storage {
+            Storage::Dense { width, counts } => {
+                let rows = counts.len() / *width;
+                let n = match emit_to {
+                    EmitTo::All => rows,
+                    EmitTo::First(n) => n.min(rows),
+                };
+                let tops = counts[..n * *width]
+                    .chunks_exact(*width)
+                    .map(|row| {
+                        top(
+                            ids,
+                            row.iter()
+                                .enumerate()
+                                .filter(|(_, c)| **c > 0)
+                                .map(|(id, c)| (id as u32, u64::from(*c))),
+                        )
+                    })
+                    .collect();
+                counts.drain(..n * *width);
+                tops
+            }
+            Storage::Sparse { groups, stored } => {
+                let taken = emit_to.take_needed(groups);
+                *stored -= taken.iter().map(Counts::len).sum::<usize>();
+                taken
+                    .iter()
+                    .map(|counts| match counts {
+                        Counts::Empty => (None, 0, 0),
+                        Counts::Small(pairs) => top(ids, pairs.iter().copied()),
+                        Counts::Large(map) => top(ids, map.iter().map(|(v, c)| (*v, *c))),
+                    })
+                    .collect()
+            }
         }
     }
 }
@@ -309,8 +354,7 @@ impl GroupsAccumulator for DominantGroups {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let groups = self.take(emit_to);
-        let tops: Vec<(Option<u32>, u64, u64)> = groups.iter().map(|c| self.top(c)).collect();
+        let tops = self.take_tops(emit_to);
         let values = self
             .ids
             .typed_values(tops.iter().map(|t| t.0), &self.output)?;

@@ -1,7 +1,7 @@
 //! Merging: the compiled run's `GROUP BY` replaced by `merge_of[f]` over the summaries, each
 //! part read in a branch of the days its aggregates need.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array, new_empty_array};
@@ -306,7 +306,8 @@ fn column_of(batches: &[RecordBatch], index: usize, data_type: &DataType) -> Pla
     Ok(concat(&arrays)?)
 }
 
-/// The branches' rows lined up on the universe branch's entities.
+/// The branches' rows lined up on the universe branch's entities, the branches shared among
+/// the cores.
 fn line_up(merge: &Merge, outputs: &[Vec<RecordBatch>]) -> PlanResult<Lined> {
     let entity_type = match merge.branches.first() {
         Some(b) => b.plan.schema().field(0).data_type().clone(),
@@ -322,30 +323,71 @@ fn line_up(merge: &Merge, outputs: &[Vec<RecordBatch>]) -> PlanResult<Lined> {
     let entities = column_of(universe, 0, &entity_type)?;
     let converter = RowConverter::new(vec![SortField::new(entities.data_type().clone())])?;
     let universe_rows = converter.convert_columns(std::slice::from_ref(&entities))?;
-    let position: HashMap<&[u8], u32> = universe_rows
+    let position: datafusion::common::HashMap<&[u8], u32> = universe_rows
         .iter()
         .enumerate()
         .map(|(i, row)| (row.data(), i as u32))
         .collect();
-    let mut columns = BTreeMap::new();
-    for (branch, batches) in merge.branches.iter().zip(outputs) {
-        let keys = column_of(batches, 0, &entity_type)?;
-        let rows = converter.convert_columns(&[keys])?;
-        // For each entity of the run, its row in the branch.
-        let mut row_of: Vec<Option<u32>> = vec![None; entities.len()];
-        for (i, row) in rows.iter().enumerate() {
-            if let Some(p) = position.get(row.as_ref()) {
-                row_of[*p as usize] = Some(i as u32);
+    let lined =
+        |branch: &BranchPlan, batches: &[RecordBatch]| -> PlanResult<Vec<(String, ArrayRef)>> {
+            let keys = column_of(batches, 0, &entity_type)?;
+            let rows = converter.convert_columns(&[keys])?;
+            // For each entity of the run, its row in the branch.
+            let mut row_of: Vec<Option<u32>> = vec![None; entities.len()];
+            for (i, row) in rows.iter().enumerate() {
+                if let Some(p) = position.get(row.as_ref()) {
+                    row_of[*p as usize] = Some(i as u32);
+                }
             }
-        }
-        let indices = UInt32Array::from(row_of);
-        let present = datafusion::arrow::compute::is_not_null(&indices)?;
-        for (c, (name, empty)) in branch.columns.iter().enumerate() {
-            let values = column_of(batches, c + 1, &empty.data_type())?;
-            let taken = take(&values, &indices, None)?;
-            let empty = empty.cast_to(taken.data_type())?.to_scalar()?;
-            columns.insert(name.clone(), zip(&present, &taken, &empty)?);
-        }
+            let indices = UInt32Array::from(row_of);
+            let present = datafusion::arrow::compute::is_not_null(&indices)?;
+            let complete = present.true_count() == present.len();
+            let mut columns = Vec::with_capacity(branch.columns.len());
+            for (c, (name, empty)) in branch.columns.iter().enumerate() {
+                let values = column_of(batches, c + 1, &empty.data_type())?;
+                let taken = take(&values, &indices, None)?;
+                // A missing row is NULL after `take`: only other values over no rows need a zip.
+                let column = if complete || empty.is_null() {
+                    taken
+                } else {
+                    let empty = empty.cast_to(taken.data_type())?.to_scalar()?;
+                    zip(&present, &taken, &empty)?
+                };
+                columns.push((name.clone(), column));
+            }
+            Ok(columns)
+        };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, merge.branches.len().max(1));
+    let work: Vec<(&BranchPlan, &Vec<RecordBatch>)> = merge.branches.iter().zip(outputs).collect();
+    let done: Vec<PlanResult<Vec<(String, ArrayRef)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (work, lined) = (&work, &lined);
+                scope.spawn(move || {
+                    work.iter()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(|(branch, batches)| lined(branch, batches))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![Err(DataFusionError::Internal(
+                        "lining up a merge branch panicked".into(),
+                    ))]
+                })
+            })
+            .collect()
+    });
+    let mut columns = BTreeMap::new();
+    for branch in done {
+        columns.extend(branch?);
     }
     for (name, empty) in &merge.constants {
         columns.insert(name.clone(), empty.to_array_of_size(entities.len())?);

@@ -52,6 +52,33 @@ impl DaySet {
         }
     }
 
+    /// The days, ascending and distinct, read from the bitmap in place (`spare` holds them
+    /// only for a set of far days, which must be sorted first).
+    pub(crate) fn ascending<'a>(
+        &'a self,
+        last: i64,
+        spare: &'a mut Vec<i64>,
+    ) -> Box<dyn Iterator<Item = i64> + 'a> {
+        match self {
+            Self::Recent(words) => {
+                Box::new(words.iter().enumerate().rev().flat_map(move |(k, word)| {
+                    let mut bits = *word;
+                    std::iter::from_fn(move || {
+                        (bits != 0).then(|| {
+                            let bit = 63 - bits.leading_zeros() as usize;
+                            bits &= !(1 << bit);
+                            last - (k * 64 + bit) as i64
+                        })
+                    })
+                }))
+            }
+            Self::Any(_) => {
+                *spare = self.days(last);
+                Box::new(spare.iter().copied())
+            }
+        }
+    }
+
     /// The days, ascending and distinct.
     pub(crate) fn days(&self, last: i64) -> Vec<i64> {
         match self {
@@ -108,6 +135,8 @@ mod tests {
                 set.insert(day, last);
             }
             let expected: Vec<i64> = days.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+            let mut spare = Vec::new();
+            prop_assert_eq!(set.ascending(last, &mut spare).collect::<Vec<_>>(), expected.clone());
             prop_assert_eq!(set.days(last), expected);
         }
     }

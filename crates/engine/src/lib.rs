@@ -31,6 +31,7 @@ pub mod incremental;
 pub mod members;
 pub mod memory;
 pub mod models;
+mod on_cores;
 pub mod output;
 mod quiet_store;
 pub mod run;

@@ -490,15 +490,30 @@ async fn commit(
     tracing::debug!(elapsed = ?started.elapsed(), "previous members read");
     let mut segments = BTreeMap::new();
     let mut previous_sizes = BTreeMap::new();
-    for m in &members {
+    // Entered and exited of every segment with a previous run, the segments side by side.
+    let changes = crate::on_cores::map_on_cores(
+        &members,
+        |m| {
+            let name = &m.segment.name;
+            evaluated
+                .contains(name)
+                .then(|| m.change_since(previous_members.get(name).map_or(&[][..], Vec::as_slice)))
+        },
+        || {
+            Some(Err(EngineError::Internal(
+                "counting entered and exited members panicked".into(),
+            )))
+        },
+    );
+    for (m, change) in members.iter().zip(changes) {
         let name = &m.segment.name;
-        let (entered, exited) = if evaluated.contains(name) {
-            let then = previous_members.get(name).map_or(&[][..], Vec::as_slice);
-            let change = m.change_since(then)?;
-            previous_sizes.insert(name.clone(), change.previous_size);
-            (Some(change.entered), Some(change.exited))
-        } else {
-            (None, None)
+        let (entered, exited) = match change {
+            Some(change) => {
+                let change = change?;
+                previous_sizes.insert(name.clone(), change.previous_size);
+                (Some(change.entered), Some(change.exited))
+            }
+            None => (None, None),
         };
         let spec_hash = session
             .checked

@@ -357,34 +357,16 @@ fn line_up(merge: &Merge, outputs: &[Vec<RecordBatch>]) -> PlanResult<Lined> {
             }
             Ok(columns)
         };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, merge.branches.len().max(1));
     let work: Vec<(&BranchPlan, &Vec<RecordBatch>)> = merge.branches.iter().zip(outputs).collect();
-    let done: Vec<PlanResult<Vec<(String, ArrayRef)>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (work, lined) = (&work, &lined);
-                scope.spawn(move || {
-                    work.iter()
-                        .skip(t)
-                        .step_by(threads)
-                        .map(|(branch, batches)| lined(branch, batches))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    vec![Err(DataFusionError::Internal(
-                        "lining up a merge branch panicked".into(),
-                    ))]
-                })
-            })
-            .collect()
-    });
+    let done = crate::on_cores::map_on_cores(
+        &work,
+        |(branch, batches)| lined(branch, batches),
+        || {
+            Err(DataFusionError::Internal(
+                "lining up a merge branch panicked".into(),
+            ))
+        },
+    );
     let mut columns = BTreeMap::new();
     for branch in done {
         columns.extend(branch?);

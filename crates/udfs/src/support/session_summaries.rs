@@ -201,19 +201,43 @@ impl SessionGroups {
         let (starts_list, starts) = state_lists::<Int64Type>(self.function, values, 0)?;
         let (_, ends) = state_lists::<Int64Type>(self.function, values, 1)?;
         let (_, events) = state_lists::<Int64Type>(self.function, values, 2)?;
+        let gap = self.gap;
         for (row, &group) in group_indices.iter().enumerate() {
             let range = row_range(starts_list, row);
             if range.is_empty() {
                 continue;
             }
-            self.stored += range.len();
-            self.sessions[group].extend(range.map(|i| Session {
+            let incoming = range.map(|i| Session {
                 start: starts.value(i),
                 end: ends.value(i),
                 events: events.value(i),
-            }));
-            // Sorted and separate again before any event is added to them.
-            self.fold(group);
+            });
+            let sessions = &mut self.sessions[group];
+            // A state's sessions are sorted and separate; states of later days (summaries
+            // merged in day order) start at or after the group's last session, and are
+            // coalesced with it as they come, without sorting the group again.
+            let in_order = starts.value(row_range(starts_list, row).start)
+                >= sessions.last().map_or(i64::MIN, |last| last.start);
+            if in_order {
+                for session in incoming {
+                    match sessions.last_mut() {
+                        Some(last) if session.start.saturating_sub(last.end) <= gap => {
+                            last.end = last.end.max(session.end);
+                            last.events += session.events;
+                        }
+                        _ => {
+                            sessions.push(session);
+                            self.stored += 1;
+                        }
+                    }
+                }
+            } else {
+                let before = sessions.len();
+                sessions.extend(incoming);
+                self.stored += sessions.len() - before;
+                // Sorted and separate again before any event is added to them.
+                self.fold(group);
+            }
         }
         Ok(())
     }
@@ -244,6 +268,7 @@ impl SessionGroups {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -252,6 +277,29 @@ mod tests {
             start: t,
             end: t,
             events: 1,
+        }
+    }
+
+    /// States merged in day order (coalesced as they come) or in any other order (sorted
+    /// again) give the sessions of the union.
+    #[test]
+    fn states_merge_in_and_out_of_order_to_the_same_sessions() {
+        let days: Vec<Vec<Session>> = vec![
+            [0, 5, 15].map(at).to_vec(),
+            [22, 40].map(at).to_vec(),
+            [41, 90, 95].map(at).to_vec(),
+            vec![],
+            [100, 130].map(at).to_vec(),
+        ];
+        let mut union: Vec<Session> = days.concat();
+        coalesce(&mut union, 10);
+        for order in [[0, 1, 2, 3, 4], [4, 2, 0, 3, 1], [1, 0, 2, 4, 3]] {
+            let mut groups = SessionGroups::new("test", 10);
+            for day in order {
+                let state = state_of(std::slice::from_ref(&days[day]));
+                groups.merge(&state, &[0], 1).unwrap();
+            }
+            assert_eq!(groups.take(EmitTo::All), vec![union.clone()], "{order:?}");
         }
     }
 

@@ -187,9 +187,20 @@ impl SummaryTable {
         schema: &SchemaRef,
         days: BTreeMap<NaiveDate, (String, Vec<RecordBatch>)>,
     ) -> Result<()> {
+        // The days' files are encoded side by side, then put one after the other.
+        let days: Vec<_> = days.into_iter().collect();
+        let encoded = crate::on_cores::map_on_cores(
+            &days,
+            |(_, (_, batches))| self.encode(schema, batches),
+            || {
+                Err(EngineError::Internal(
+                    "encoding a summary file panicked".into(),
+                ))
+            },
+        );
         let mut written = Vec::with_capacity(days.len());
-        for (day, (lake, batches)) in days {
-            written.push(self.write(schema, Span::Day(day), &lake, &batches).await?);
+        for ((day, (lake, _)), encoded) in days.iter().zip(encoded) {
+            written.push(self.put(Span::Day(*day), lake, encoded?).await?);
         }
         self.commit(written, &[]).await
     }
@@ -243,6 +254,12 @@ impl SummaryTable {
         fingerprint: &str,
         batches: &[RecordBatch],
     ) -> Result<Written> {
+        let encoded = self.encode(schema, batches)?;
+        self.put(span, fingerprint, encoded).await
+    }
+
+    /// The rows as a summary file's bytes, and how many rows it holds.
+    fn encode(&self, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<(Vec<u8>, usize)> {
         let failed = |e: &dyn std::fmt::Display| EngineError::output(&self.object, e);
         let properties = WriterProperties::builder()
             // LZ4: a run reads every column chunk of every day's file; zstd's per-page
@@ -256,8 +273,17 @@ impl SummaryTable {
             rows += batch.num_rows();
             writer.write(batch).map_err(|e| failed(&e))?;
         }
-        writer.finish().map_err(|e| failed(&e))?;
-        let bytes = writer.inner().clone();
+        let bytes = writer.into_inner().map_err(|e| failed(&e))?;
+        Ok((bytes, rows))
+    }
+
+    /// Put an encoded file of `span` (not committed: see [`Self::commit`]).
+    async fn put(
+        &self,
+        span: Span,
+        fingerprint: &str,
+        (bytes, rows): (Vec<u8>, usize),
+    ) -> Result<Written> {
         let size = bytes.len() as i64;
         let path = file_name(span, fingerprint);
         let store = self.table.log_store().object_store(None);

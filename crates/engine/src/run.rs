@@ -473,7 +473,9 @@ async fn commit(
     options: RunOptions,
 ) -> Result<RunSummary> {
     let out: &OutputTables = &session.output;
-    let history = out.history().await?;
+    // Loaded once: the history, the previous members and the commit read the same version.
+    let members_table = out.members_table().await?;
+    let history = out.history_of(members_table.as_ref()).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "history read");
     let previous = history.previous(run.as_of);
     let before = previous.map(|p| history.segments_at(p)).unwrap_or_default();
@@ -484,7 +486,10 @@ async fn commit(
         .filter(|name| before.contains_key(name))
         .collect();
     let previous_members = match previous {
-        Some(p) if !evaluated.is_empty() => out.member_entities_at(p, Some(&evaluated)).await?,
+        Some(p) if !evaluated.is_empty() => {
+            out.member_entities_in(members_table.as_ref(), p, Some(&evaluated))
+                .await?
+        }
         _ => BTreeMap::new(),
     };
     tracing::debug!(elapsed = ?started.elapsed(), "previous members read");
@@ -543,7 +548,9 @@ async fn commit(
         }
     }
     let object = out.describe(MEMBERS);
-    let table = out.members_for_write(&output_fields(run.compiled)).await?;
+    let table = out
+        .members_for_write_from(members_table, &output_fields(run.compiled))
+        .await?;
     timings.insert("write".to_string(), started.elapsed().as_millis() as u64);
     let mut summary = RunSummary {
         status: "ok".to_string(),

@@ -118,12 +118,32 @@ impl OutputTables {
     /// The members table, created when missing, with its schema brought up to these
     /// outputs.
     pub async fn members_for_write(&self, outputs: &[OutputField]) -> Result<DeltaTable> {
+        self.members_for_write_from(None, outputs).await
+    }
+
+    /// [`Self::members_for_write`] from the members table as a command loaded it already
+    /// (`None`: load it, or create it).
+    pub async fn members_for_write_from(
+        &self,
+        loaded: Option<DeltaTable>,
+        outputs: &[OutputField],
+    ) -> Result<DeltaTable> {
         let wanted = members_table::schema(outputs)?;
         let object = self.describe(MEMBERS);
-        let table = self
-            .created(MEMBERS, &wanted, &["as_of", "segment"])
-            .await?;
+        let table = match loaded {
+            Some(table) => table,
+            None => {
+                self.created(MEMBERS, &wanted, &["as_of", "segment"])
+                    .await?
+            }
+        };
         members_table::evolve(table, &wanted, &object).await
+    }
+
+    /// The members table as it is now (`None`: nothing committed yet), for a command that
+    /// reads it several times: each load replays its log.
+    pub async fn members_table(&self) -> Result<Option<DeltaTable>> {
+        self.table(MEMBERS).await
     }
 
     pub(crate) async fn created(
@@ -147,7 +167,12 @@ impl OutputTables {
     /// Every committed run. Runs whose members commit landed but whose runs row did not (the
     /// process died in between) are added to the runs table first.
     pub async fn history(&self) -> Result<History> {
-        let Some(members) = self.table(MEMBERS).await? else {
+        self.history_of(self.table(MEMBERS).await?.as_ref()).await
+    }
+
+    /// [`Self::history`] of the members table as loaded (`None`: no table yet).
+    pub async fn history_of(&self, members: Option<&DeltaTable>) -> Result<History> {
+        let Some(members) = members else {
             return Ok(History::default());
         };
         let mut runs = match self.table(RUNS).await? {
@@ -161,7 +186,7 @@ impl OutputTables {
             .max()
             .unwrap_or(-1);
         let missing =
-            runs_table::missing_runs(&members, after, &known, &self.describe(MEMBERS)).await?;
+            runs_table::missing_runs(members, after, &known, &self.describe(MEMBERS)).await?;
         if !missing.is_empty() {
             self.append_runs(&missing).await?;
             runs.extend(missing);
@@ -189,9 +214,20 @@ impl OutputTables {
         day: NaiveDate,
         segments: Option<&BTreeSet<String>>,
     ) -> Result<BTreeMap<String, Vec<datafusion::arrow::array::StringArray>>> {
-        match self.table(MEMBERS).await? {
+        self.member_entities_in(self.table(MEMBERS).await?.as_ref(), day, segments)
+            .await
+    }
+
+    /// [`Self::member_entities_at`] in the members table as loaded (`None`: no table yet).
+    pub async fn member_entities_in(
+        &self,
+        members: Option<&DeltaTable>,
+        day: NaiveDate,
+        segments: Option<&BTreeSet<String>>,
+    ) -> Result<BTreeMap<String, Vec<datafusion::arrow::array::StringArray>>> {
+        match members {
             Some(t) => {
-                members_table::read_entities_as_of(&t, day, segments, &self.describe(MEMBERS)).await
+                members_table::read_entities_as_of(t, day, segments, &self.describe(MEMBERS)).await
             }
             None => Ok(BTreeMap::new()),
         }

@@ -11,8 +11,9 @@
 //!   the chunk;
 //! - the aligned runs of 2, 4, … 32 closed chunks (a run of `2^k` chunks starts on a chunk
 //!   number divisible by `2^k`), each from its two halves;
-//! - the open chunk's prefix `[its first day, first lookback day)`, from the longest earlier
-//!   prefix and the days after it.
+//! - the open chunk's prefix, from its first day to the last multiple of
+//!   [`PREFIX_STEP_DAYS`] days from the chunk's start before the first lookback day, from the
+//!   longest earlier prefix and the days after it.
 //!
 //! Blocks hold only the parts whose state does not grow with the rows merged
 //! ([`BOUNDED`]: counts, sums, extremes, day sets, value counts): funnels, sequences and
@@ -20,8 +21,8 @@
 //! its writing; those parts are read from the day files.
 //!
 //! Any window `[lo, hi)` is then a suffix, a few aligned runs of chunks (at most two per
-//! length), the prefix and the lookback days (or the history, the prefix and the lookback
-//! days from the first day): a handful of files.
+//! length), the prefix, at most three settled days after it and the lookback days (or the
+//! history and the same from the first day): a handful of files.
 //! A block is named with the fingerprint of the day files it was merged from, so blocks
 //! over a re-summarised day (late data) are not read, and are rebuilt. Blocks no longer kept
 //! are removed in the commit that adds the new ones.
@@ -47,6 +48,11 @@ use crate::session::ProjectSession;
 /// Days per chunk: a window reads at most one suffix, a few aligned runs of whole chunks,
 /// one prefix and the lookback days; the day a chunk closes builds its suffixes.
 pub(super) const CHUNK_DAYS: i64 = 16;
+
+/// The open chunk's prefix ends on a multiple of this many days from the chunk's start: it is
+/// rebuilt every fourth day (merging the whole prefix again each day was ~0.3 s of a daily
+/// run), and a window reads at most three settled days after it as day files.
+const PREFIX_STEP_DAYS: i64 = 4;
 
 /// Aligned runs of closed chunks are kept up to `2^MAX_LEVEL` chunks (512 days): a window of
 /// a year reads about `log2(365 / 16)` of them instead of 22 chunks.
@@ -267,18 +273,28 @@ impl Builder<'_> {
                         kept.insert((run_first, end));
                     }
                 }
-            } else if days.len() > 1 {
-                // The open chunk's prefix, from the longest earlier one.
-                let span = (days[0], settled_end);
+            } else {
+                // The open chunk's prefix, to the last multiple of PREFIX_STEP_DAYS days from
+                // the chunk's start, from the longest earlier one; the settled days after it
+                // are read as days.
+                let whole_steps = (settled_end - *start).num_days() / PREFIX_STEP_DAYS;
+                let prefix_end = *start + Duration::days(whole_steps * PREFIX_STEP_DAYS);
+                let covered: Vec<NaiveDate> =
+                    days.iter().filter(|d| **d < prefix_end).copied().collect();
+                if covered.len() < 2 {
+                    continue;
+                }
+                let span = (covered[0], prefix_end);
                 let earlier = readable
                     .blocks
-                    .get(&days[0])
-                    .and_then(|ends| ends.range(..settled_end).next_back())
+                    .get(&covered[0])
+                    .and_then(|ends| ends.range(..prefix_end).next_back())
                     .map(|(end, path)| (*end, path.clone()));
                 let mut inputs: Vec<String> = earlier.iter().map(|(_, p)| p.clone()).collect();
-                let from = earlier.map_or(days[0], |(end, _)| end);
+                let from = earlier.map_or(covered[0], |(end, _)| end);
                 inputs.extend(
-                    days.iter()
+                    covered
+                        .iter()
                         .filter(|d| **d >= from)
                         .map(|d| readable.days[d].clone()),
                 );

@@ -154,15 +154,11 @@ impl CadenceGroups {
             .collect())
     }
 
-    fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<i64>> {
-        emit_to
-            .take_needed(&mut self.days)
-            .into_iter()
-            .map(|days| {
-                self.heap -= days.heap_bytes();
-                days.days(self.as_of_day)
-            })
-            .collect()
+    /// The day sets of the groups `emit_to` asks for, removed.
+    fn take(&mut self, emit_to: EmitTo) -> Vec<DaySet> {
+        let taken = emit_to.take_needed(&mut self.days);
+        self.heap -= taken.iter().map(DaySet::heap_bytes).sum::<usize>();
+        taken
     }
 }
 
@@ -187,18 +183,11 @@ impl GroupsAccumulator for CadenceGroups {
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let as_of_day = self.as_of_day;
         let mut gaps = Vec::new();
-        let rhythms: Vec<Rhythm> = emit_to
-            .take_needed(&mut self.days)
-            .into_iter()
-            .map(|days| {
-                self.heap -= days.heap_bytes();
-                let mut ascending = Vec::new();
-                rhythm_of(
-                    days.ascending(as_of_day, &mut ascending),
-                    as_of_day,
-                    &mut gaps,
-                )
-            })
+        let mut spare = Vec::new();
+        let rhythms: Vec<Rhythm> = self
+            .take(emit_to)
+            .iter()
+            .map(|days| rhythm_of(days.ascending(as_of_day, &mut spare), as_of_day, &mut gaps))
             .collect();
         Ok(Arc::new(StructArray::try_new(
             result_fields(),
@@ -224,9 +213,14 @@ impl GroupsAccumulator for CadenceGroups {
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let groups = self.take(emit_to);
+        let as_of_day = self.as_of_day;
+        let days: Vec<Vec<i64>> = self
+            .take(emit_to)
+            .iter()
+            .map(|set| set.days(as_of_day))
+            .collect();
         Ok(vec![lists_of::<Int64Type>(
-            groups.iter().map(|g| g.iter().copied()),
+            days.iter().map(|g| g.iter().copied()),
         )])
     }
 

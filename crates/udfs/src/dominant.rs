@@ -103,14 +103,6 @@ impl Counts {
         }
     }
 
-    fn pairs(&self) -> Vec<(u32, u64)> {
-        match self {
-            Self::Empty => Vec::new(),
-            Self::Small(pairs) => pairs.clone(),
-            Self::Large(map) => map.iter().map(|(v, c)| (*v, *c)).collect(),
-        }
-    }
-
     fn len(&self) -> usize {
         match self {
             Self::Empty => 0,
@@ -189,8 +181,13 @@ impl Storage {
         }
     }
 
-    /// The groups `emit_to` asks for, removed.
-    fn take(&mut self, emit_to: EmitTo) -> Vec<Counts> {
+    /// `f` of each group `emit_to` asks for (its `(value id, count)` pairs, read where they
+    /// are), the groups removed.
+    fn take_each<R>(
+        &mut self,
+        emit_to: EmitTo,
+        mut f: impl FnMut(&mut dyn Iterator<Item = (u32, u64)>) -> R,
+    ) -> Vec<R> {
         match self {
             Storage::Dense { width, counts } => {
                 let rows = counts.len() / *width;
@@ -198,9 +195,9 @@ impl Storage {
                     EmitTo::All => rows,
                     EmitTo::First(n) => n.min(rows),
                 };
-                let taken: Vec<Counts> = counts[..n * *width]
+                let taken = counts[..n * *width]
                     .chunks_exact(*width)
-                    .map(row_counts)
+                    .map(|row| f(&mut dense_pairs(row)))
                     .collect();
                 counts.drain(..n * *width);
                 taken
@@ -209,6 +206,13 @@ impl Storage {
                 let taken = emit_to.take_needed(groups);
                 *stored -= taken.iter().map(Counts::len).sum::<usize>();
                 taken
+                    .into_iter()
+                    .map(|counts| match counts {
+                        Counts::Empty => f(&mut std::iter::empty()),
+                        Counts::Small(pairs) => f(&mut pairs.into_iter()),
+                        Counts::Large(map) => f(&mut map.into_iter()),
+                    })
+                    .collect()
             }
         }
     }
@@ -224,13 +228,16 @@ impl Storage {
 }
 
 /// A dense row's non-zero counts.
-fn row_counts(row: &[u32]) -> Counts {
-    let pairs: Vec<(u32, u64)> = row
-        .iter()
+fn dense_pairs(row: &[u32]) -> impl Iterator<Item = (u32, u64)> + '_ {
+    row.iter()
         .enumerate()
         .filter(|(_, c)| **c > 0)
         .map(|(id, c)| (id as u32, u64::from(*c)))
-        .collect();
+}
+
+/// A dense row's non-zero counts, as a group's own.
+fn row_counts(row: &[u32]) -> Counts {
+    let pairs: Vec<(u32, u64)> = dense_pairs(row).collect();
     if pairs.is_empty() {
         Counts::Empty
     } else {
@@ -240,7 +247,7 @@ fn row_counts(row: &[u32]) -> Counts {
 
 /// The most frequent of a group's `(value id, count)` pairs (ties: the smallest value), its
 /// count and the group's total.
-fn top(ids: &ValueIds, pairs: impl Iterator<Item = (u32, u64)>) -> (Option<u32>, u64, u64) {
+fn top(ids: &ValueIds, pairs: &mut dyn Iterator<Item = (u32, u64)>) -> (Option<u32>, u64, u64) {
     let mut total = 0;
     let mut best: Option<(u32, u64)> = None;
     for (id, count) in pairs {
@@ -289,49 +296,11 @@ impl DominantGroups {
         self.storage.add(group, id, n);
     }
 
-    fn take(&mut self, emit_to: EmitTo) -> Vec<Counts> {
-        self.storage.take(emit_to)
-    }
-
     /// Each taken group's most frequent value (ties: the smallest), its count and the
     /// group's total, read in place: no group's counts are copied.
     fn take_tops(&mut self, emit_to: EmitTo) -> Vec<(Option<u32>, u64, u64)> {
         let ids = &self.ids;
-        match &mut self.storage {
-            Storage::Dense { width, counts } => {
-                let rows = counts.len() / *width;
-                let n = match emit_to {
-                    EmitTo::All => rows,
-                    EmitTo::First(n) => n.min(rows),
-                };
-                let tops = counts[..n * *width]
-                    .chunks_exact(*width)
-                    .map(|row| {
-                        top(
-                            ids,
-                            row.iter()
-                                .enumerate()
-                                .filter(|(_, c)| **c > 0)
-                                .map(|(id, c)| (id as u32, u64::from(*c))),
-                        )
-                    })
-                    .collect();
-                counts.drain(..n * *width);
-                tops
-            }
-            Storage::Sparse { groups, stored } => {
-                let taken = emit_to.take_needed(groups);
-                *stored -= taken.iter().map(Counts::len).sum::<usize>();
-                taken
-                    .iter()
-                    .map(|counts| match counts {
-                        Counts::Empty => (None, 0, 0),
-                        Counts::Small(pairs) => top(ids, pairs.iter().copied()),
-                        Counts::Large(map) => top(ids, map.iter().map(|(v, c)| (*v, *c))),
-                    })
-                    .collect()
-            }
-        }
+        self.storage.take_each(emit_to, |pairs| top(ids, pairs))
     }
 }
 
@@ -371,8 +340,7 @@ impl GroupsAccumulator for DominantGroups {
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let groups = self.take(emit_to);
-        let pairs: Vec<Vec<(u32, u64)>> = groups.iter().map(Counts::pairs).collect();
+        let pairs: Vec<Vec<(u32, u64)>> = self.storage.take_each(emit_to, |pairs| pairs.collect());
         let lengths: Vec<usize> = pairs.iter().map(Vec::len).collect();
         let values = self
             .ids

@@ -102,7 +102,7 @@ async fn has_log(location: &Located, url: &Url) -> Result<bool> {
 /// `delta.checkpointInterval` of the tables segmint creates), so opening a table replays at
 /// most this many JSON commits after the checkpoint: a daily run opens `members` several
 /// times, and its log grows by a commit a day.
-pub(crate) const CHECKPOINT_INTERVAL: &str = "10";
+const CHECKPOINT_INTERVAL: &str = "10";
 
 /// A commit that writes a checkpoint when the table's `delta.checkpointInterval` says so
 /// (delta-rs's `CommitBuilder::default()` never does). It never deletes log entries, so time

@@ -207,18 +207,9 @@ impl OutputTables {
         }
     }
 
-    /// The committed entity column of each segment at `day` (only `segments`, when given):
+    /// The committed entity column of each segment at `day` (only `segments`, when given),
+    /// in the members table as loaded (`None`: no table yet):
     /// what a run's entered/exited counts compare with, without a string copied per member.
-    pub async fn member_entities_at(
-        &self,
-        day: NaiveDate,
-        segments: Option<&BTreeSet<String>>,
-    ) -> Result<BTreeMap<String, Vec<datafusion::arrow::array::StringArray>>> {
-        self.member_entities_in(self.table(MEMBERS).await?.as_ref(), day, segments)
-            .await
-    }
-
-    /// [`Self::member_entities_at`] in the members table as loaded (`None`: no table yet).
     pub async fn member_entities_in(
         &self,
         members: Option<&DeltaTable>,

@@ -85,14 +85,7 @@ impl DaySet {
             Self::Recent(words) => {
                 let mut days =
                     Vec::with_capacity(words.iter().map(|w| w.count_ones() as usize).sum());
-                for (k, word) in words.iter().enumerate().rev() {
-                    let mut bits = *word;
-                    while bits != 0 {
-                        let bit = 63 - bits.leading_zeros() as usize;
-                        bits &= !(1 << bit);
-                        days.push(last - (k * 64 + bit) as i64);
-                    }
-                }
+                days.extend(self.ascending(last, &mut Vec::new()));
                 days
             }
             Self::Any(days) => {

@@ -207,6 +207,7 @@ impl SessionGroups {
             if range.is_empty() {
                 continue;
             }
+            let first_start = starts.value(range.start);
             let incoming = range.map(|i| Session {
                 start: starts.value(i),
                 end: ends.value(i),
@@ -216,8 +217,7 @@ impl SessionGroups {
             // A state's sessions are sorted and separate; states of later days (summaries
             // merged in day order) start at or after the group's last session, and are
             // coalesced with it as they come, without sorting the group again.
-            let in_order = starts.value(row_range(starts_list, row).start)
-                >= sessions.last().map_or(i64::MIN, |last| last.start);
+            let in_order = first_start >= sessions.last().map_or(i64::MIN, |last| last.start);
             if in_order {
                 for session in incoming {
                     match sessions.last_mut() {

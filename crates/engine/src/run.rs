@@ -292,6 +292,19 @@ async fn check_events_in_range(
     let location = session.events_location.display.clone();
     let range = segmint_compiler::scan_range(&session.checked, &clock);
     let day_range = (clock.day_start_us(as_of), clock.end_us);
+    // The usual case first, reading one day: an event of the as-of day that the scan reads
+    // passes both checks (planning the whole range gathers every file's footer).
+    if let (Some(day_lo), (lo, hi)) = (day_range.0, range)
+        && lo.is_none_or(|lo| lo <= day_lo)
+        && any_event(
+            session,
+            (Some(day_lo), hi),
+            segmint_compiler::time_range_filter(&session.checked, day_lo, hi),
+        )
+        .await?
+    {
+        return Ok(());
+    }
     if !allow_empty_day
         && let Some(day) = segmint_compiler::as_of_day_filter(&session.checked, &clock)
         && !any_event(session, day_range, day).await?
@@ -354,17 +367,27 @@ pub async fn run(
     let compiled = compile_for(session, as_of, selected, false)?;
     timings.insert("plan".to_string(), t.elapsed().as_millis() as u64);
     let t = Instant::now();
-    check_events_in_range(session, as_of, options.allow_empty_day).await?;
-    let (evaluated, incremental, merging) =
-        incremental_plan(session, &compiled, as_of, selected, options).await?;
-    if incremental.is_some() {
-        let summarising = t.elapsed().saturating_sub(merging.time);
-        timings.insert("summarise".to_string(), summarising.as_millis() as u64);
-        timings.insert("merge".to_string(), merging.time.as_millis() as u64);
-    }
-    let (batches, mut memory) =
-        execute_metered(session, evaluated.as_ref().unwrap_or(&compiled)).await?;
-    merging.add_to(&mut memory);
+    let evaluation = async {
+        check_events_in_range(session, as_of, options.allow_empty_day).await?;
+        let (evaluated, incremental, merging) =
+            incremental_plan(session, &compiled, as_of, selected, options).await?;
+        if incremental.is_some() {
+            let summarising = t.elapsed().saturating_sub(merging.time);
+            timings.insert("summarise".to_string(), summarising.as_millis() as u64);
+            timings.insert("merge".to_string(), merging.time.as_millis() as u64);
+        }
+        let (batches, mut memory) =
+            execute_metered(session, evaluated.as_ref().unwrap_or(&compiled)).await?;
+        merging.add_to(&mut memory);
+        Ok::<_, EngineError>((batches, memory, incremental))
+    };
+    // What the commit compares with is read while the segments evaluate: it does not depend
+    // on them, and the reads wait on storage more than they compute.
+    let segments: BTreeSet<String> = compiled.segments.iter().map(|s| s.name.clone()).collect();
+    let (evaluation, before) =
+        futures::join!(evaluation, Before::read(&session.output, as_of, &segments));
+    let (batches, memory, incremental) = evaluation?;
+    let before = before?;
     timings.insert("execute".to_string(), t.elapsed().as_millis() as u64);
 
     let t = Instant::now();
@@ -379,11 +402,55 @@ pub async fn run(
             memory,
             incremental,
         },
+        before,
         timings,
         t,
         options,
     )
     .await
+}
+
+/// What a run's commit compares with: the members table as loaded (the commit reads the
+/// same version), the previous committed as-of, the segments committed then and the
+/// members of the run's segments then.
+struct Before {
+    table: Option<deltalake_core::DeltaTable>,
+    previous: Option<NaiveDate>,
+    segments: BTreeSet<String>,
+    members: BTreeMap<String, Vec<datafusion::arrow::array::StringArray>>,
+}
+
+impl Before {
+    /// Read once: the history, the previous members and the commit use one table version.
+    async fn read(
+        out: &OutputTables,
+        as_of: NaiveDate,
+        segments: &BTreeSet<String>,
+    ) -> Result<Self> {
+        let started = Instant::now();
+        let table = out.members_table().await?;
+        let history = out.history_of(table.as_ref()).await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "history read");
+        let previous = history.previous(as_of);
+        let committed: BTreeSet<String> = previous
+            .map(|p| history.segments_at(p).into_keys().collect())
+            .unwrap_or_default();
+        let compared: BTreeSet<String> = segments.intersection(&committed).cloned().collect();
+        let members = match previous {
+            Some(p) if !compared.is_empty() => {
+                out.member_entities_in(table.as_ref(), p, Some(&compared))
+                    .await?
+            }
+            _ => BTreeMap::new(),
+        };
+        tracing::debug!(elapsed = ?started.elapsed(), "previous members read");
+        Ok(Self {
+            table,
+            previous,
+            segments: committed,
+            members,
+        })
+    }
 }
 
 /// An evaluated as-of, ready to commit.
@@ -468,31 +535,24 @@ fn output_fields(compiled: &Compiled) -> Vec<OutputField> {
 async fn commit(
     session: &ProjectSession,
     run: Evaluated<'_>,
+    before: Before,
     mut timings: BTreeMap<String, u64>,
     started: Instant,
     options: RunOptions,
 ) -> Result<RunSummary> {
     let out: &OutputTables = &session.output;
-    // Loaded once: the history, the previous members and the commit read the same version.
-    let members_table = out.members_table().await?;
-    let history = out.history_of(members_table.as_ref()).await?;
-    tracing::debug!(elapsed = ?started.elapsed(), "history read");
-    let previous = history.previous(run.as_of);
-    let before = previous.map(|p| history.segments_at(p)).unwrap_or_default();
+    let Before {
+        table: members_table,
+        previous,
+        segments: before,
+        members: previous_members,
+    } = before;
     let members = members_of_all(&session.checked, run.compiled, run.batches, run.as_of)?;
     let evaluated: BTreeSet<String> = members
         .iter()
         .map(|m| m.segment.name.clone())
-        .filter(|name| before.contains_key(name))
+        .filter(|name| before.contains(name))
         .collect();
-    let previous_members = match previous {
-        Some(p) if !evaluated.is_empty() => {
-            out.member_entities_in(members_table.as_ref(), p, Some(&evaluated))
-                .await?
-        }
-        _ => BTreeMap::new(),
-    };
-    tracing::debug!(elapsed = ?started.elapsed(), "previous members read");
     let mut segments = BTreeMap::new();
     let mut previous_sizes = BTreeMap::new();
     // Entered and exited of every segment with a previous run, the segments side by side.

@@ -186,9 +186,10 @@ pub async fn replace_as_of(table: &DeltaTable, rows: AsOfRows<'_>, object: &str)
         .map_err(|e| EngineError::output(object, e))?;
     let schema = snapshot.snapshot().arrow_schema();
     let store = table.log_store().object_store(None);
-    // One file (or more, past the target size) per segment; up to four uploads at once (on
-    // an object store each PUT is slow, a few side by side are not), in segment order. Each
-    // file is encoded in memory before its upload, as before: at most four files are held.
+    // One file (or more, past the target size) per segment; up to four segments at once,
+    // each encoded on a blocking thread (so on several cores) and uploaded as each file
+    // closes (on an object store each PUT is slow, a few side by side are not), in segment
+    // order: at most four files are held.
     let written: Vec<Vec<_>> = {
         use futures::{StreamExt, TryStreamExt};
         let (store, schema) = (&store, &schema);

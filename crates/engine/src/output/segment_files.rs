@@ -53,13 +53,8 @@ fn file_schema(table: &Schema, segment: &str) -> Result<SchemaRef> {
 }
 
 /// One batch of member rows in the file schema.
-fn file_batch(
-    schema: &SchemaRef,
-    members: &SegmentMembers,
-    batch: &RecordBatch,
-) -> Result<RecordBatch> {
+fn file_batch(schema: &SchemaRef, segment: &str, batch: &RecordBatch) -> Result<RecordBatch> {
     let rows = batch.num_rows();
-    let segment = &members.segment.name;
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
     for field in schema.fields() {
         let column: ArrayRef = match field.name().as_str() {
@@ -68,7 +63,7 @@ fn file_batch(
                 None => Arc::new(BooleanArray::from(vec![false; rows])),
             },
             name => {
-                let source = match name.strip_prefix(segment.as_str()) {
+                let source = match name.strip_prefix(segment) {
                     Some(rest) if rest.starts_with("__") => batch.column_by_name(&rest[2..]),
                     _ => batch.column_by_name(name),
                 };
@@ -135,6 +130,9 @@ fn properties() -> WriterProperties {
 
 /// Write a segment's members of `as_of` under the table root (`store` is prefixed at it);
 /// the `add` actions of the files written (none for an empty segment).
+///
+/// The files are encoded on a blocking thread, so the segments a commit writes side by side
+/// encode on different cores; each file is put as soon as it is closed.
 pub async fn write_segment(
     store: &Arc<dyn ObjectStore>,
     table_schema: &Schema,
@@ -144,30 +142,38 @@ pub async fn write_segment(
     object: &str,
 ) -> Result<Vec<Add>> {
     let schema = file_schema(table_schema, &members.segment.name)?;
-    let mut adds = Vec::new();
-    let mut open: Option<ArrowWriter<Vec<u8>>> = None;
-    let output_error = |e: &dyn std::fmt::Display| EngineError::output(object, e);
-    let segment = &members.segment.name;
-    for batch in &members.batches {
-        let batch = file_batch(&schema, members, batch)?;
-        let writer = match &mut open {
-            Some(w) => w,
-            None => open.insert(
-                ArrowWriter::try_new(Vec::new(), schema.clone(), Some(properties()))
-                    .map_err(|e| output_error(&e))?,
-            ),
-        };
-        writer.write(&batch).map_err(|e| output_error(&e))?;
-        if writer.bytes_written() >= TARGET_FILE_BYTES
-            && let Some(full) = open.take()
-        {
-            adds.push(finish(store, full, (as_of, segment, run_id), object).await?);
+    let segment = members.segment.name.clone();
+    let batches = members.batches.clone();
+    let (store, run_id, object) = (store.clone(), run_id.to_string(), object.to_string());
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut adds = Vec::new();
+        let mut open: Option<ArrowWriter<Vec<u8>>> = None;
+        let output_error = |e: &dyn std::fmt::Display| EngineError::output(&object, e);
+        let at = (as_of, segment.as_str(), run_id.as_str());
+        for batch in &batches {
+            let batch = file_batch(&schema, &segment, batch)?;
+            let writer = match &mut open {
+                Some(w) => w,
+                None => open.insert(
+                    ArrowWriter::try_new(Vec::new(), schema.clone(), Some(properties()))
+                        .map_err(|e| output_error(&e))?,
+                ),
+            };
+            writer.write(&batch).map_err(|e| output_error(&e))?;
+            if writer.bytes_written() >= TARGET_FILE_BYTES
+                && let Some(full) = open.take()
+            {
+                adds.push(runtime.block_on(finish(&store, full, at, &object))?);
+            }
         }
-    }
-    if let Some(last) = open.take() {
-        adds.push(finish(store, last, (as_of, segment, run_id), object).await?);
-    }
-    Ok(adds)
+        if let Some(last) = open.take() {
+            adds.push(runtime.block_on(finish(&store, last, at, &object))?);
+        }
+        Ok(adds)
+    })
+    .await
+    .map_err(|e| EngineError::Internal(format!("writing the members of a segment: {e}")))?
 }
 
 /// Close a file, put it, and describe it.

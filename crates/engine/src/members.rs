@@ -148,8 +148,8 @@ impl SegmentMembers {
         for batch in &self.batches {
             arrays.push(strings(column(batch, ENTITY)?)?);
         }
-        let now = distinct_entities(arrays);
-        let then = distinct_entities(previous);
+        let now = distinct_entities(&arrays);
+        let then = distinct_entities(&previous.iter().collect::<Vec<_>>());
         Ok(Change {
             entered: now.difference(&then).count() as u64,
             exited: then.difference(&now).count() as u64,
@@ -199,13 +199,13 @@ pub struct Change {
 }
 
 /// The distinct non-null strings of `arrays`, borrowed.
-fn distinct_entities<'a>(
-    arrays: impl IntoIterator<Item = &'a StringArray>,
-) -> datafusion::common::HashSet<&'a str> {
-    arrays
-        .into_iter()
-        .flat_map(|a| a.iter().flatten())
-        .collect()
+fn distinct_entities<'a>(arrays: &[&'a StringArray]) -> datafusion::common::HashSet<&'a str> {
+    let mut set = datafusion::common::HashSet::with_capacity_and_hasher(
+        arrays.iter().map(|a| a.len()).sum(),
+        Default::default(),
+    );
+    set.extend(arrays.iter().flat_map(|a| a.iter().flatten()));
+    set
 }
 
 fn strings(array: &Arc<dyn Array>) -> Result<&StringArray> {

@@ -21,6 +21,7 @@ use object_store::{ObjectStoreExt, PutPayload};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use crate::error::{EngineError, Result};
 use crate::output::OutputTables;
@@ -265,6 +266,9 @@ impl SummaryTable {
             // LZ4: a run reads every column chunk of every day's file; zstd's per-page
             // context set-up cost more than its smaller files saved.
             .set_compression(Compression::LZ4_RAW)
+            // Each entity is one row of a file: a dictionary of them only costs (interning
+            // on write, a gather on every read).
+            .set_column_dictionary_enabled(ColumnPath::from("entity"), false)
             .build();
         let mut writer = ArrowWriter::try_new(Vec::new(), schema.clone(), Some(properties))
             .map_err(|e| failed(&e))?;

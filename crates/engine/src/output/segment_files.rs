@@ -25,6 +25,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::properties::WriterProperties;
 use parquet::file::statistics::Statistics;
+use parquet::schema::types::ColumnPath;
 
 use crate::error::{EngineError, Result};
 use crate::members::{ENTITY, HOLDOUT, SegmentMembers, TIER};
@@ -125,6 +126,8 @@ fn properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_statistics_truncate_length(None)
+        // An entity is one row of a file: a dictionary of them only costs.
+        .set_column_dictionary_enabled(ColumnPath::from(ENTITY), false)
         .build()
 }
 

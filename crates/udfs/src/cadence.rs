@@ -31,16 +31,18 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StructArray};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Int64Type};
-use datafusion::common::{Result, plan_err};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Float64Array, Int64Array, StructArray,
+};
+use datafusion::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
+use datafusion::common::{Result, exec_err, internal_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 
 use crate::support::aggregate::{AggregateFunction, GroupedAggregate};
 use crate::support::args::physical_literal;
 use crate::support::day_sets::DaySet;
-use crate::support::lists::{list_array, list_field, lists_of, row_range, state_lists};
 use crate::support::single_group::{Factory, GroupStore};
 use crate::support::time::{TimeScale, for_each_kept_time, kept_times};
 
@@ -120,6 +122,25 @@ pub(crate) fn rhythm_of(
         regularity,
         last_gap_days,
     }
+}
+
+/// One state value per row, `write` appending row `i`'s bytes (none: an empty set).
+fn state_bytes(rows: usize, mut write: impl FnMut(usize, &mut Vec<u8>)) -> Result<ArrayRef> {
+    let mut bytes = Vec::new();
+    let mut offsets = Vec::with_capacity(rows + 1);
+    offsets.push(0i32);
+    for i in 0..rows {
+        write(i, &mut bytes);
+        let Ok(end) = i32::try_from(bytes.len()) else {
+            return exec_err!("{NAME}: more than 2 GiB of day bitmaps in one batch of groups");
+        };
+        offsets.push(end);
+    }
+    Ok(Arc::new(BinaryArray::new(
+        OffsetBuffer::new(ScalarBuffer::from(offsets)),
+        Buffer::from_vec(bytes),
+        None,
+    )))
 }
 
 /// Distinct active days per group, as bitmaps counted back from `as_of`'s day.
@@ -214,14 +235,10 @@ impl GroupsAccumulator for CadenceGroups {
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let as_of_day = self.as_of_day;
-        let days: Vec<Vec<i64>> = self
-            .take(emit_to)
-            .iter()
-            .map(|set| set.days(as_of_day))
-            .collect();
-        Ok(vec![lists_of::<Int64Type>(
-            days.iter().map(|g| g.iter().copied()),
-        )])
+        let sets = self.take(emit_to);
+        Ok(vec![state_bytes(sets.len(), |i, out| {
+            sets[i].encode(as_of_day, out)
+        })?])
     }
 
     fn merge_batch(
@@ -231,10 +248,19 @@ impl GroupsAccumulator for CadenceGroups {
         total_num_groups: usize,
     ) -> Result<()> {
         self.ensure_groups(total_num_groups);
-        let (lists, days) = state_lists::<Int64Type>(NAME, values, 0)?;
+        let Some(states) = values.first().and_then(|a| a.as_binary_opt::<i32>()) else {
+            return internal_err!("{NAME}: the state is not day bitmaps");
+        };
         for (row, &group) in group_indices.iter().enumerate() {
-            for i in row_range(lists, row) {
-                self.push(group, days.value(i));
+            if states.is_null(row) {
+                continue;
+            }
+            let days = &mut self.days[group];
+            let before = days.heap_bytes();
+            let merged = days.merge_encoded(states.value(row), self.as_of_day);
+            self.heap = self.heap + days.heap_bytes() - before;
+            if let Err(e) = merged {
+                return internal_err!("{NAME}: {e}");
             }
         }
         Ok(())
@@ -246,9 +272,11 @@ impl GroupsAccumulator for CadenceGroups {
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
         let days = self.row_days(values, opt_filter)?;
-        let lengths = days.iter().map(|d| usize::from(d.is_some())).collect();
-        let kept = Int64Array::from_iter_values(days.into_iter().flatten());
-        Ok(vec![list_array(lengths, Arc::new(kept))])
+        Ok(vec![state_bytes(days.len(), |i, out| {
+            if let Some(day) = days[i] {
+                DaySet::encode_day(day, out);
+            }
+        })?])
     }
 
     fn size(&self) -> usize {
@@ -291,10 +319,11 @@ impl AggregateFunction for CadenceFunction {
     }
 
     fn state_fields(args: &StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![list_field(
-            &format!("{}[days]", args.name),
-            DataType::Int64,
-        )])
+        Ok(vec![Arc::new(Field::new(
+            format!("{}[days]", args.name),
+            DataType::Binary,
+            true,
+        ))])
     }
 
     fn groups(args: &AccumulatorArgs) -> Result<Factory<CadenceGroups>> {

@@ -125,9 +125,14 @@ struct Parts {
     parts: Vec<Part>,
     /// Summary column of each aggregate's key.
     by_key: BTreeMap<String, String>,
-    /// Names the set: the parts, the timezone and the segmint version.
+    /// Names the set: the parts, the timezone, the segmint version and [`STATE_FORMAT`].
     set: String,
 }
+
+/// The layout of the functions' states, part of a summary set's name: a layout change
+/// starts a new set instead of reading states it cannot merge. 2: `cadence` keeps day
+/// bitmaps (`support::day_sets`) instead of lists of days.
+const STATE_FORMAT: u32 = 2;
 
 fn hash16(text: &str) -> String {
     hex::encode(&Sha256::digest(text.as_bytes())[..8])
@@ -156,7 +161,10 @@ fn parts_of(daily: &Daily, timezone: &str) -> Parts {
         parts.push(Part { column, state });
     }
     parts.sort_by(|a, b| a.column.cmp(&b.column));
-    let mut identity = format!("{}\n{timezone}\n", env!("CARGO_PKG_VERSION"));
+    let mut identity = format!(
+        "{}\n{STATE_FORMAT}\n{timezone}\n",
+        env!("CARGO_PKG_VERSION")
+    );
     for key in by_key.keys() {
         identity.push_str(key);
         identity.push('\n');

@@ -234,10 +234,10 @@ pub fn members_of_all(
     batches: &[RecordBatch],
     as_of: NaiveDate,
 ) -> Result<Vec<SegmentMembers>> {
-    compiled
-        .segments
-        .iter()
-        .map(|segment| {
+    // Each segment's rows are filtered out of the result on its own: side by side.
+    crate::on_cores::map_on_cores(
+        &compiled.segments,
+        |segment| {
             let outputs: Vec<&OutputColumn> = compiled
                 .outputs
                 .iter()
@@ -251,8 +251,15 @@ pub fn members_of_all(
                     holdout,
                 });
             SegmentMembers::from_result(batches, segment, &outputs, as_of, holdout)
-        })
-        .collect()
+        },
+        || {
+            Err(EngineError::Internal(
+                "selecting a segment's members panicked".into(),
+            ))
+        },
+    )
+    .into_iter()
+    .collect()
 }
 
 /// What `preview` shows: a segment's size, its leaves and its first members.

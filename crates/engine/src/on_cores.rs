@@ -1,5 +1,6 @@
 //! Small CPU-bound steps that run between DataFusion plans (lining up merge branches,
-//! counting entered and exited members) spread over the machine's cores with scoped threads.
+//! selecting each segment's members, counting entered and exited members) spread over the
+//! machine's cores with scoped threads.
 
 /// `f` of every item, in order, computed on up to `available_parallelism` threads (item `i`
 /// on thread `i % threads`). A panic in `f` is returned as `panicked` of its items.

@@ -154,11 +154,17 @@ pub struct CadenceGroups {
 }
 
 impl CadenceGroups {
-    fn push(&mut self, group: usize, day: i64) {
+    /// `change` applied to a group's day set (with the as-of's day), the heap kept counted.
+    fn change<R>(&mut self, group: usize, change: impl FnOnce(&mut DaySet, i64) -> R) -> R {
         let days = &mut self.days[group];
         let before = days.heap_bytes();
-        days.insert(day, self.as_of_day);
+        let changed = change(days, self.as_of_day);
         self.heap = self.heap + days.heap_bytes() - before;
+        changed
+    }
+
+    fn push(&mut self, group: usize, day: i64) {
+        self.change(group, |days, last| days.insert(day, last));
     }
 
     fn row_days(
@@ -255,11 +261,8 @@ impl GroupsAccumulator for CadenceGroups {
             if states.is_null(row) {
                 continue;
             }
-            let days = &mut self.days[group];
-            let before = days.heap_bytes();
-            let merged = days.merge_encoded(states.value(row), self.as_of_day);
-            self.heap = self.heap + days.heap_bytes() - before;
-            if let Err(e) = merged {
+            let state = states.value(row);
+            if let Err(e) = self.change(group, |days, last| days.merge_encoded(state, last)) {
                 return internal_err!("{NAME}: {e}");
             }
         }

@@ -9,7 +9,7 @@
 //!
 //! A set's state (what partial aggregation ships and the incremental summaries store) is
 //! bytes, not a list of days: `0`, the base day (`i64`, little-endian), then the bitmap's
-//! non-zero span of words counted back from it — 25 bytes for a month of activity instead
+//! non-zero span of words counted back from it — 17 or 25 bytes for a month of activity instead
 //! of a list with repetition levels to decode — or, for a set of far days, `1` and the days
 //! ascending. Merging a bitmap state ORs its words in, shifted to this set's last day.
 
@@ -21,7 +21,7 @@ const BITMAP: u8 = 0;
 /// State bytes: days, ascending.
 const DAYS: u8 = 1;
 
-/// The `i64`s of little-endian state bytes (`None`: not a whole number of them).
+/// The 64-bit words of little-endian state bytes (`None`: not a whole number of them).
 fn le_words(bytes: &[u8]) -> Option<impl Iterator<Item = u64> + '_> {
     bytes.len().is_multiple_of(8).then(|| {
         bytes.chunks_exact(8).map(|c| {
@@ -165,13 +165,12 @@ impl DaySet {
         };
         match tag {
             BITMAP => {
-                let (Some(base), Some(words)) = (
-                    rest.get(..8).and_then(|b| le_words(b)?.next()),
-                    rest.get(8..).and_then(le_words),
-                ) else {
+                let Some((base, words)) = rest
+                    .split_first_chunk::<8>()
+                    .and_then(|(base, words)| Some((i64::from_le_bytes(*base), le_words(words)?)))
+                else {
                     return Err("a day bitmap state of the wrong length");
                 };
-                let base = base as i64;
                 let count = (rest.len() - 8) / 8;
                 // Fast path: the state's days all land in this set's bitmap, `shift` bits
                 // further back than in the state's own.

@@ -592,3 +592,67 @@ async fn incremental_runs_under_a_memory_limit_spill_and_equal_full_runs() {
     }
     assert!(spilled > 0, "no run spilled (peak {peak} bytes)");
 }
+
+/// A daily run whose lookback day cannot be read (its file replaced by bytes that are not
+/// Parquet) fails with that object's name, although the merge of the settled days runs
+/// beside the summarising, and commits nothing: no members of the as-of, no summary of it.
+/// With the file back, the same run succeeds and equals a full run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daily_run_whose_new_day_cannot_be_read_names_it_and_commits_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = lake(dir.path(), 60, 40);
+    let project = write_project(dir.path());
+    let full = with_full_twin(&project);
+    let text = std::fs::read_to_string(&project).unwrap();
+    std::fs::write(
+        &project,
+        text.replace("incremental: {}", "incremental: {lookback_days: 1}"),
+    )
+    .unwrap();
+    let (yesterday, today) = (config.end - Duration::days(1), config.end);
+    run(&project, yesterday, false).await;
+
+    let file = dir
+        .path()
+        .join(format!("lake/events/date={yesterday}/part-0.parquet"));
+    let kept = std::fs::read(&file).unwrap();
+    std::fs::write(&file, b"not parquet at all").unwrap();
+    let session = ProjectSession::builder(&project).open().await.unwrap();
+    let error = segmint_engine::run(&session, today, &[], RunOptions::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!("date={yesterday}/part-0.parquet")),
+        "{error}"
+    );
+    assert!(!error.contains("not summarised"), "{error}");
+    let members = query(
+        &dir.path().join("out/members"),
+        None,
+        &format!("SELECT count(*) AS n FROM t WHERE as_of = DATE '{today}'"),
+    )
+    .await;
+    let counted = arrow::util::pretty::pretty_format_batches(&members)
+        .unwrap()
+        .to_string();
+    assert!(counted.contains("| 0 "), "{counted}");
+    let summaries = std::fs::read_dir(dir.path().join("out/summaries"))
+        .unwrap()
+        .map(|set| set.unwrap().path())
+        .collect::<Vec<_>>();
+    assert_eq!(summaries.len(), 1, "{summaries:?}");
+    let log = walk(&summaries[0].join("_delta_log"))
+        .into_iter()
+        .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+        .collect::<String>();
+    assert!(log.contains(&format!("part-{yesterday}-")), "{log}");
+    assert!(!log.contains(&format!("part-{today}-")), "{log}");
+
+    std::fs::write(&file, kept).unwrap();
+    let summary = run(&project, today, false).await;
+    assert_eq!(summary.incremental.unwrap().mode, "incremental");
+    run(&full, yesterday, false).await;
+    run(&full, today, false).await;
+    assert_outputs_agree(dir.path(), today).await;
+}

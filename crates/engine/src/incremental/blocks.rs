@@ -199,6 +199,14 @@ impl Readable {
     }
 }
 
+/// Blocks built and not committed yet ([`Builder::build`]).
+pub(super) struct Built {
+    pub written: Vec<Written>,
+    pub dropped: Vec<Span>,
+    /// The files a run can read once `written` and `dropped` are committed.
+    pub readable: Readable,
+}
+
 /// What building blocks needs: the session, the blocks' row schema and how each part merges.
 pub(super) struct Builder<'a> {
     pub session: &'a ProjectSession,
@@ -216,6 +224,20 @@ impl Builder<'_> {
         read: &[NaiveDate],
         settled_end: NaiveDate,
     ) -> Result<Readable> {
+        let built = self.build(table, read, settled_end).await?;
+        table.commit(built.written, &built.dropped).await?;
+        Ok(Readable::new(table, read))
+    }
+
+    /// [`Self::maintain`] without the commit: the blocks written and dropped, and the files
+    /// a run can read once they are committed. Reads only the day files before
+    /// `settled_end`, so it can run while later days are summarised.
+    pub(super) async fn build(
+        &self,
+        table: &SummaryTable,
+        read: &[NaiveDate],
+        settled_end: NaiveDate,
+    ) -> Result<Built> {
         let mut readable = Readable::new(table, read);
         let mut chunks: BTreeMap<NaiveDate, Vec<NaiveDate>> = BTreeMap::new();
         for day in readable.days.keys().filter(|d| **d < settled_end) {
@@ -309,8 +331,18 @@ impl Builder<'_> {
             .filter(|span| !kept.contains(span))
             .map(|(first, end)| Span::Block(*first, *end))
             .collect();
-        table.commit(written, &dropped).await?;
-        Ok(Readable::new(table, read))
+        for span in &dropped {
+            if let Span::Block(first, end) = span
+                && let Some(ends) = readable.blocks.get_mut(first)
+            {
+                ends.remove(end);
+            }
+        }
+        Ok(Built {
+            written,
+            dropped,
+            readable,
+        })
     }
 
     /// The file of the block `(first, end)`: the readable one, else one merged from

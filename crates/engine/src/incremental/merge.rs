@@ -27,6 +27,7 @@ use segmint_compiler::Daily;
 
 use super::Parts;
 use super::blocks::{Readable, in_blocks};
+use super::fresh::{Fresh, FreshSummaries};
 use super::inner::InnerCall;
 use super::merge_of::{self, MergeOf};
 use super::table::SummaryTable;
@@ -39,6 +40,15 @@ pub(super) fn summaries_source(
     schema: &SchemaRef,
     paths: &[String],
 ) -> PlanResult<Arc<dyn datafusion::logical_expr::TableSource>> {
+    Ok(provider_as_source(summaries_table(table, schema, paths)?))
+}
+
+/// [`summaries_source`]'s table.
+fn summaries_table(
+    table: &SummaryTable,
+    schema: &SchemaRef,
+    paths: &[String],
+) -> PlanResult<Arc<ListingTable>> {
     let urls = paths
         .iter()
         .map(|path| ListingTableUrl::parse(format!("{}{path}", table.root)))
@@ -48,7 +58,30 @@ pub(super) fn summaries_source(
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(options)
         .with_schema(schema.clone());
-    Ok(provider_as_source(Arc::new(ListingTable::try_new(config)?)))
+    Ok(Arc::new(ListingTable::try_new(config)?))
+}
+
+/// A branch's table: the summary files `paths`, then the rows of the days this run
+/// summarised when they come from memory.
+fn branch_source(
+    table: &SummaryTable,
+    schema: &SchemaRef,
+    paths: &[String],
+    fresh: Option<&Fresh>,
+) -> PlanResult<Arc<dyn datafusion::logical_expr::TableSource>> {
+    let Some(fresh) = fresh else {
+        return summaries_source(table, schema, paths);
+    };
+    let settled = if paths.is_empty() {
+        None
+    } else {
+        Some(summaries_table(table, schema, paths)?)
+    };
+    Ok(provider_as_source(Arc::new(FreshSummaries::new(
+        schema.clone(),
+        settled,
+        fresh.rows.clone(),
+    ))))
 }
 
 /// Days from 1970-01-01 (`DATE`'s number).
@@ -70,6 +103,9 @@ fn date_literal(day: NaiveDate) -> Expr {
 /// their aggregates, each aggregate merging its own days (a `FILTER`). The branch of the whole range (which may have no
 /// aggregate) gives every entity with an event in the run's range, as the events scan does.
 /// An entity without a row in a branch gets each of its aggregates' value over no rows.
+///
+/// With `fresh`, the days this run summarises come from memory ([`super::fresh`]) and
+/// `readable` holds the days before them.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn merged_plan(
     daily: &Daily,
@@ -77,7 +113,7 @@ pub(super) fn merged_plan(
     calls: &BTreeMap<String, InnerCall>,
     table: &SummaryTable,
     (schema, block_schema): (&SchemaRef, &SchemaRef),
-    readable: &Readable,
+    (readable, fresh): (&Readable, Option<&Fresh>),
     (first, as_of): (NaiveDate, NaiveDate),
 ) -> PlanResult<Merge> {
     let end = as_of + Duration::days(1);
@@ -158,7 +194,10 @@ pub(super) fn merged_plan(
     };
     for ((lo, hi, blocked), aggregates) in branches {
         let universe = (lo, hi, blocked) == (first, end, true);
-        if !readable.any_in(lo, hi) {
+        // The settled files end where the fresh days start.
+        let settled_end = fresh.and_then(Fresh::first).map_or(hi, |f| hi.min(f));
+        let fresh_days = fresh.map_or(0, |f| f.days_in(lo, hi));
+        if !readable.any_in(lo, settled_end) && fresh_days == 0 {
             // No summarised day in the branch: every entity has the values over no rows.
             merge.constants.extend(
                 aggregates
@@ -168,27 +207,28 @@ pub(super) fn merged_plan(
             continue;
         }
         let (files, schema) = if blocked {
-            (readable.cover(lo, hi), block_schema)
+            (readable.cover(lo, settled_end), block_schema)
         } else {
-            (readable.days_of(lo, hi), schema)
+            (readable.days_of(lo, settled_end), schema)
         };
-        merge.files_read += files.len() as u64;
-        tracing::debug!(%lo, %hi, blocked, aggregates = aggregates.len(), ?files, "merge branch");
-        let plan =
-            LogicalPlanBuilder::scan("summaries", summaries_source(table, schema, &files)?, None)?
-                .filter(
-                    col("day")
-                        .gt_eq(date_literal(lo))
-                        .and(col("day").lt(date_literal(hi))),
-                )?
-                .aggregate(
-                    vec![col("entity")],
-                    aggregates
-                        .iter()
-                        .map(|(m, _)| m.clone())
-                        .collect::<Vec<_>>(),
-                )?
-                .build()?;
+        merge.files_read += (files.len() + fresh_days) as u64;
+        tracing::debug!(%lo, %hi, blocked, aggregates = aggregates.len(), ?files, fresh_days, "merge branch");
+        // A branch without fresh days does not wait for them.
+        let source = branch_source(table, schema, &files, fresh.filter(|_| fresh_days > 0))?;
+        let plan = LogicalPlanBuilder::scan("summaries", source, None)?
+            .filter(
+                col("day")
+                    .gt_eq(date_literal(lo))
+                    .and(col("day").lt(date_literal(hi))),
+            )?
+            .aggregate(
+                vec![col("entity")],
+                aggregates
+                    .iter()
+                    .map(|(m, _)| m.clone())
+                    .collect::<Vec<_>>(),
+            )?
+            .build()?;
         merge.branches.push(BranchPlan {
             plan,
             universe,

@@ -14,6 +14,7 @@
 //!    is the compiled plan as it is, so members equal a full run's.
 
 mod blocks;
+mod fresh;
 mod inner;
 mod lake_days;
 mod merge;
@@ -39,9 +40,10 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{EngineError, Result};
 use crate::session::ProjectSession;
+use fresh::Fresh;
 use merge::{entity_type, merged_plan, with_merged};
 use state_of::StateOf;
-use summarise::{merge_calls, summarise_days, summary_plan};
+use summarise::{merge_calls, one_pass, summarise_days, summarise_fresh, summary_plan};
 use table::SummaryTable;
 
 /// How a run was evaluated (in its summary).
@@ -268,39 +270,83 @@ pub async fn prepare(
         .map(|(d, f)| (*d, f.clone()))
         .collect();
     let summarised = stale.len() as u64;
-    summarise_days(session, &clock, &parts, &mut table, &schema, &stale).await?;
-    tracing::debug!(days = summarised, "days summarised");
-
     let read: Vec<NaiveDate> = lake.fingerprints.keys().copied().collect();
+    let first = read.first().copied().unwrap_or(as_of);
     let block_schema = blocks::block_schema(&schema, &calls).map_err(EngineError::Plan)?;
     let builder = blocks::Builder {
         session,
         schema: &block_schema,
         calls: &calls,
     };
-    let readable = builder.maintain(&mut table, &read, recent).await?;
-    tracing::debug!(blocks = table.blocks.len(), "blocks kept");
-    let first = read.first().copied().unwrap_or(as_of);
-    let merge = merged_plan(
-        &daily,
-        &parts,
-        &calls,
-        &table,
-        (&schema, &block_schema),
-        &readable,
-        (first, as_of),
-    )
-    .map_err(EngineError::Plan)?;
-    let files_read = merge.files_read;
-    let started = std::time::Instant::now();
-    if let Some(pool) = &session.memory {
-        pool.reset_peak();
-    }
-    let (merged, (spills, spilled_bytes)) = merge
-        .evaluate(session, &entity_type(&compiled.plan))
-        .await?;
+    let entities = entity_type(&compiled.plan);
+    let limited = session.memory.as_ref().is_some_and(|p| p.limit().is_some());
+    // A daily run: only the as-of and lookback days are summarised, in one plan. The merge
+    // starts on the settled days beside it and takes the new days' rows from memory
+    // (`fresh`). Under a memory limit, and when older days changed (their blocks are
+    // rebuilt from their new files), each step waits for the one before.
+    let overlapped = !limited && stale.keys().all(|d| *d >= recent) && one_pass(&stale);
+    let (merged, spills, files_read, merging_time) = if overlapped {
+        let settled: Vec<NaiveDate> = read.iter().copied().filter(|d| *d < recent).collect();
+        let (fresh, give) = Fresh::new(stale.keys().copied().collect());
+        let summarising = summarise_fresh(session, &clock, &parts, (&table, &schema), &stale, give);
+        let merging = async {
+            let built = builder.build(&table, &settled, recent).await?;
+            tracing::debug!(
+                blocks = built.written.len(),
+                "blocks built beside the summarising"
+            );
+            let merge = merged_plan(
+                &daily,
+                &parts,
+                &calls,
+                &table,
+                (&schema, &block_schema),
+                (&built.readable, Some(&fresh)),
+                (first, as_of),
+            )
+            .map_err(EngineError::Plan)?;
+            let files_read = merge.files_read;
+            let started = std::time::Instant::now();
+            if let Some(pool) = &session.memory {
+                pool.reset_peak();
+            }
+            let (merged, spills) = merge.evaluate(session, &entities).await?;
+            Ok::<_, EngineError>((built, merged, spills, files_read, started.elapsed()))
+        };
+        let (days, merge) = futures::join!(summarising, merging);
+        // Summarising's error first: without its rows the merge fails too.
+        let mut written = days?;
+        let (built, merged, spills, files_read, time) = merge?;
+        tracing::debug!(days = summarised, "days summarised");
+        written.extend(built.written);
+        table.commit(written, &built.dropped).await?;
+        (merged, spills, files_read, time)
+    } else {
+        summarise_days(session, &clock, &parts, &mut table, &schema, &stale).await?;
+        tracing::debug!(days = summarised, "days summarised");
+        let readable = builder.maintain(&mut table, &read, recent).await?;
+        tracing::debug!(blocks = table.blocks.len(), "blocks kept");
+        let merge = merged_plan(
+            &daily,
+            &parts,
+            &calls,
+            &table,
+            (&schema, &block_schema),
+            (&readable, None),
+            (first, as_of),
+        )
+        .map_err(EngineError::Plan)?;
+        let files_read = merge.files_read;
+        let started = std::time::Instant::now();
+        if let Some(pool) = &session.memory {
+            pool.reset_peak();
+        }
+        let (merged, spills) = merge.evaluate(session, &entities).await?;
+        (merged, spills, files_read, started.elapsed())
+    };
+    let (spills, spilled_bytes) = spills;
     let merging = Merging {
-        time: started.elapsed(),
+        time: merging_time,
         peak_bytes: session.memory.as_ref().map(|p| p.peak() as u64),
         spills,
         spilled_bytes,

@@ -19,7 +19,7 @@ use segmint_compiler::AsOf;
 
 use super::inner::InnerCall;
 use super::state_of::StateOf;
-use super::table::SummaryTable;
+use super::table::{SummaryTable, Written};
 use super::{Parts, stored};
 use crate::error::{EngineError, Result};
 use crate::session::ProjectSession;
@@ -126,6 +126,51 @@ pub(super) async fn summarise_days(
     schema: &SchemaRef,
     days: &BTreeMap<NaiveDate, String>,
 ) -> Result<()> {
+    for pass in passes(days) {
+        let rows = summarised(session, clock, parts, schema, pass).await?;
+        table
+            .replace_days(schema, by_day(&rows, pass, days)?)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Summarise the days `days` (at most [`DAYS_PER_PASS`], see [`one_pass`]), give their rows
+/// to the merge through `give` as soon as they are summarised, then write their files (not
+/// committed: see [`SummaryTable::commit`]). When summarising fails, `give` is dropped
+/// unsent and the error returned.
+pub(super) async fn summarise_fresh(
+    session: &ProjectSession,
+    clock: &AsOf,
+    parts: &Parts,
+    (table, schema): (&SummaryTable, &SchemaRef),
+    days: &BTreeMap<NaiveDate, String>,
+    give: tokio::sync::oneshot::Sender<Arc<Vec<RecordBatch>>>,
+) -> Result<Vec<Written>> {
+    let mut all = Vec::new();
+    let mut split = Vec::new();
+    for pass in passes(days) {
+        let rows = summarised(session, clock, parts, schema, pass).await?;
+        split.push(by_day(&rows, pass, days)?);
+        all.extend(rows);
+    }
+    // The merge may have failed and gone: its error is the run's.
+    let _ = give.send(Arc::new(all));
+    let mut written = Vec::new();
+    for days in split {
+        written.extend(table.write_days(schema, days).await?);
+    }
+    Ok(written)
+}
+
+/// Whether `days` are summarised in one plan ([`summarise_fresh`] holds their rows).
+pub(super) fn one_pass(days: &BTreeMap<NaiveDate, String>) -> bool {
+    passes(days).len() == 1
+}
+
+/// The plans that summarise `days`: runs of consecutive days, at most [`DAYS_PER_PASS`]
+/// each, as `[first, end)`.
+fn passes(days: &BTreeMap<NaiveDate, String>) -> Vec<(NaiveDate, NaiveDate)> {
     let mut passes: Vec<(NaiveDate, NaiveDate)> = Vec::new();
     for &day in days.keys() {
         match passes.last_mut() {
@@ -135,48 +180,68 @@ pub(super) async fn summarise_days(
             _ => passes.push((day, day + Duration::days(1))),
         }
     }
-    for (first, end) in passes {
-        let plan = summary_plan(session, clock, parts, (first, end)).map_err(EngineError::Plan)?;
-        let batches = match crate::run::collect_plan(session, plan).await {
-            Ok(b) => b,
-            Err(e) => {
-                return Err(match super::memory_error(session, &e) {
-                    Some(limit) => limit,
-                    None => crate::failure::read_error(&session.events_location, e).await,
-                });
-            }
+    passes
+}
+
+/// The summary rows of the days `[first, end)` from their events, in stored types.
+async fn summarised(
+    session: &ProjectSession,
+    clock: &AsOf,
+    parts: &Parts,
+    schema: &SchemaRef,
+    pass: (NaiveDate, NaiveDate),
+) -> Result<Vec<RecordBatch>> {
+    let plan = summary_plan(session, clock, parts, pass).map_err(EngineError::Plan)?;
+    let batches = match crate::run::collect_plan(session, plan).await {
+        Ok(b) => b,
+        Err(e) => {
+            return Err(match super::memory_error(session, &e) {
+                Some(limit) => limit,
+                None => crate::failure::read_error(&session.events_location, e).await,
+            });
+        }
+    };
+    batches
+        .iter()
+        .map(|b| stored_batch(b, schema).map_err(EngineError::Plan))
+        .collect()
+}
+
+/// Each day of `[first, end)` with its lake fingerprint (from `days`) and its rows of
+/// `rows`: a day without rows has none (an empty file).
+fn by_day(
+    rows: &[RecordBatch],
+    (first, end): (NaiveDate, NaiveDate),
+    days: &BTreeMap<NaiveDate, String>,
+) -> Result<BTreeMap<NaiveDate, (String, Vec<RecordBatch>)>> {
+    let mut by_day: BTreeMap<NaiveDate, (String, Vec<RecordBatch>)> = first
+        .iter_days()
+        .take_while(|d| *d < end)
+        .map(|d| (d, (days.get(&d).cloned().unwrap_or_default(), Vec::new())))
+        .collect();
+    for batch in rows {
+        let Some(day_column) = batch
+            .column_by_name("day")
+            .and_then(|c| c.as_primitive_opt::<Date32Type>())
+        else {
+            return Err(EngineError::Internal(
+                "a summary row without its day".into(),
+            ));
         };
-        let mut by_day: BTreeMap<NaiveDate, (String, Vec<RecordBatch>)> = first
-            .iter_days()
-            .take_while(|d| *d < end)
-            .map(|d| (d, (days.get(&d).cloned().unwrap_or_default(), Vec::new())))
-            .collect();
-        for batch in &batches {
-            let batch = stored_batch(batch, schema).map_err(EngineError::Plan)?;
-            let Some(day_column) = batch
-                .column_by_name("day")
-                .and_then(|c| c.as_primitive_opt::<Date32Type>())
-            else {
-                return Err(EngineError::Internal(
-                    "a summary row without its day".into(),
-                ));
-            };
-            let present: BTreeSet<i32> = day_column.iter().flatten().collect();
-            for day in present {
-                let mask = datafusion::arrow::compute::kernels::cmp::eq(
-                    day_column,
-                    &datafusion::arrow::array::Date32Array::new_scalar(day),
-                )?;
-                let rows = filter_record_batch(&batch, &mask)?;
-                let date = NaiveDate::default() + Duration::days(i64::from(day));
-                if let Some((_, kept)) = by_day.get_mut(&date) {
-                    kept.push(rows);
-                }
+        let present: BTreeSet<i32> = day_column.iter().flatten().collect();
+        for day in present {
+            let mask = datafusion::arrow::compute::kernels::cmp::eq(
+                day_column,
+                &datafusion::arrow::array::Date32Array::new_scalar(day),
+            )?;
+            let kept_rows = filter_record_batch(batch, &mask)?;
+            let date = NaiveDate::default() + Duration::days(i64::from(day));
+            if let Some((_, kept)) = by_day.get_mut(&date) {
+                kept.push(kept_rows);
             }
         }
-        table.replace_days(schema, by_day).await?;
     }
-    Ok(())
+    Ok(by_day)
 }
 
 /// A summary batch in the table's stored types.

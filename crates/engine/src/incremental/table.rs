@@ -188,6 +188,17 @@ impl SummaryTable {
         schema: &SchemaRef,
         days: BTreeMap<NaiveDate, (String, Vec<RecordBatch>)>,
     ) -> Result<()> {
+        let written = self.write_days(schema, days).await?;
+        self.commit(written, &[]).await
+    }
+
+    /// Write the files of `days` (day → lake fingerprint and rows), not committed: see
+    /// [`Self::commit`].
+    pub async fn write_days(
+        &self,
+        schema: &SchemaRef,
+        days: BTreeMap<NaiveDate, (String, Vec<RecordBatch>)>,
+    ) -> Result<Vec<Written>> {
         // The days' files are encoded side by side, then put one after the other.
         let days: Vec<_> = days.into_iter().collect();
         let encoded = crate::on_cores::map_on_cores(
@@ -203,7 +214,7 @@ impl SummaryTable {
         for ((day, (lake, _)), encoded) in days.iter().zip(encoded) {
             written.push(self.put(Span::Day(*day), lake, encoded?).await?);
         }
-        self.commit(written, &[]).await
+        Ok(written)
     }
 
     /// Commit `written` (replacing their spans' files) and remove the files of `dropped`, in

@@ -100,19 +100,22 @@ pub(crate) fn rhythm_of(
         last = Some(day);
         active_days += 1;
     }
-    // Mean and variance in the days' order, then the median of the sorted gaps.
+    // Mean and variance in the days' order, then the median of the gaps: the middle one
+    // selected in place (no sort), and for an even count the largest below it.
     let regularity = (gaps.len() >= 2).then(|| {
         let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
         let variance = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
         variance.sqrt() / mean
     });
     let median_gap_days = (!gaps.is_empty()).then(|| {
-        gaps.sort_unstable_by(f64::total_cmp);
-        let mid = gaps.len() / 2;
-        if gaps.len() % 2 == 1 {
-            gaps[mid]
+        let (mid, even) = (gaps.len() / 2, gaps.len() % 2 == 0);
+        let (below, middle, _) = gaps.select_nth_unstable_by(mid, f64::total_cmp);
+        let middle = *middle;
+        if even {
+            let lower = below.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (lower + middle) / 2.0
         } else {
-            (gaps[mid - 1] + gaps[mid]) / 2.0
+            middle
         }
     });
     Rhythm {
@@ -365,5 +368,24 @@ mod tests {
             ),
             (0, None, None)
         );
+    }
+
+    proptest::proptest! {
+        /// The median selected in place is the median of the sorted gaps, for odd and even
+        /// counts, repeats included.
+        #[test]
+        fn the_median_gap_is_that_of_the_sorted_gaps(
+            steps in proptest::collection::vec(1i64..40, 1..60),
+        ) {
+            let days: Vec<i64> = steps.iter().scan(0, |day, step| { *day += step; Some(*day) }).collect();
+            let mut sorted: Vec<f64> = days.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
+            sorted.sort_by(f64::total_cmp);
+            let expected = (!sorted.is_empty()).then(|| {
+                let mid = sorted.len() / 2;
+                if sorted.len() % 2 == 1 { sorted[mid] } else { (sorted[mid - 1] + sorted[mid]) / 2.0 }
+            });
+            let last = days.last().copied().unwrap_or(0);
+            proptest::prop_assert_eq!(rhythm(&days, last).median_gap_days, expected);
+        }
     }
 }

@@ -108,7 +108,7 @@ pub(crate) fn rhythm_of(
         variance.sqrt() / mean
     });
     let median_gap_days = (!gaps.is_empty()).then(|| {
-        let (mid, even) = (gaps.len() / 2, gaps.len() % 2 == 0);
+        let (mid, even) = (gaps.len() / 2, gaps.len().is_multiple_of(2));
         let (below, middle, _) = gaps.select_nth_unstable_by(mid, f64::total_cmp);
         let middle = *middle;
         if even {

@@ -32,8 +32,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use datafusion::logical_expr::Expr;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::logical_expr::expr::AggregateFunction;
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use segmint_compiler::{AsOf, Compiled, Daily};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -41,6 +42,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{EngineError, Result};
 use crate::session::ProjectSession;
 use fresh::Fresh;
+use inner::InnerCall;
 use merge::{entity_type, merged_plan, with_merged};
 use state_of::StateOf;
 use summarise::{merge_calls, one_pass, summarise_days, summarise_fresh, summary_plan};
@@ -204,6 +206,62 @@ fn execution_error(session: &ProjectSession, e: datafusion::error::DataFusionErr
         .unwrap_or_else(|| EngineError::output(session.output.describe(table::SUMMARIES), e))
 }
 
+/// What merging a run's summaries needs besides the files.
+struct MergeInputs<'a> {
+    daily: &'a Daily,
+    parts: &'a Parts,
+    calls: &'a BTreeMap<String, InnerCall>,
+    /// The summary and block schemas.
+    schemas: (&'a SchemaRef, &'a SchemaRef),
+    /// The first day read and the as-of.
+    days: (NaiveDate, NaiveDate),
+    /// The compiled `GROUP BY`'s entity type.
+    entities: &'a DataType,
+}
+
+/// A run's merged rows: the plan over them, the branches' (spills, spilled bytes), the
+/// summary files read and the time from the branches' start to the rows lined up.
+struct Merged {
+    plan: LogicalPlan,
+    spills: (u64, u64),
+    files_read: u64,
+    time: Duration,
+}
+
+impl MergeInputs<'_> {
+    /// Merge the files of `readable` (and `fresh`'s days, from memory).
+    async fn merge(
+        &self,
+        session: &ProjectSession,
+        table: &SummaryTable,
+        readable: &blocks::Readable,
+        fresh: Option<&Fresh>,
+    ) -> Result<Merged> {
+        let merge = merged_plan(
+            self.daily,
+            self.parts,
+            self.calls,
+            table,
+            self.schemas,
+            (readable, fresh),
+            self.days,
+        )
+        .map_err(EngineError::Plan)?;
+        let files_read = merge.files_read;
+        let started = std::time::Instant::now();
+        if let Some(pool) = &session.memory {
+            pool.reset_peak();
+        }
+        let (plan, spills) = merge.evaluate(session, self.entities).await?;
+        Ok(Merged {
+            plan,
+            spills,
+            files_read,
+            time: started.elapsed(),
+        })
+    }
+}
+
 /// `compiled` evaluated from daily summaries (made first where missing or stale).
 /// `Ok(Err(reason))`: this run cannot be incremental.
 ///
@@ -279,13 +337,21 @@ pub async fn prepare(
         calls: &calls,
     };
     let entities = entity_type(&compiled.plan);
+    let inputs = MergeInputs {
+        daily: &daily,
+        parts: &parts,
+        calls: &calls,
+        schemas: (&schema, &block_schema),
+        days: (first, as_of),
+        entities: &entities,
+    };
     let limited = session.memory.as_ref().is_some_and(|p| p.limit().is_some());
     // A daily run: only the as-of and lookback days are summarised, in one plan. The merge
     // starts on the settled days beside it and takes the new days' rows from memory
     // (`fresh`). Under a memory limit, and when older days changed (their blocks are
     // rebuilt from their new files), each step waits for the one before.
     let overlapped = !limited && stale.keys().all(|d| *d >= recent) && one_pass(&stale);
-    let (merged, spills, files_read, merging_time) = if overlapped {
+    let merged = if overlapped {
         let settled: Vec<NaiveDate> = read.iter().copied().filter(|d| *d < recent).collect();
         let (fresh, give) = Fresh::new(stale.keys().copied().collect());
         let summarising = summarise_fresh(session, &clock, &parts, (&table, &schema), &stale, give);
@@ -295,62 +361,34 @@ pub async fn prepare(
                 blocks = built.written.len(),
                 "blocks built beside the summarising"
             );
-            let merge = merged_plan(
-                &daily,
-                &parts,
-                &calls,
-                &table,
-                (&schema, &block_schema),
-                (&built.readable, Some(&fresh)),
-                (first, as_of),
-            )
-            .map_err(EngineError::Plan)?;
-            let files_read = merge.files_read;
-            let started = std::time::Instant::now();
-            if let Some(pool) = &session.memory {
-                pool.reset_peak();
-            }
-            let (merged, spills) = merge.evaluate(session, &entities).await?;
-            Ok::<_, EngineError>((built, merged, spills, files_read, started.elapsed()))
+            let merged = inputs
+                .merge(session, &table, &built.readable, Some(&fresh))
+                .await?;
+            Ok::<_, EngineError>((built, merged))
         };
         let (days, merge) = futures::join!(summarising, merging);
         // Summarising's error first: without its rows the merge fails too.
         let mut written = days?;
-        let (built, merged, spills, files_read, time) = merge?;
+        let (built, merged) = merge?;
         tracing::debug!(days = summarised, "days summarised");
         written.extend(built.written);
         table.commit(written, &built.dropped).await?;
-        (merged, spills, files_read, time)
+        merged
     } else {
         summarise_days(session, &clock, &parts, &mut table, &schema, &stale).await?;
         tracing::debug!(days = summarised, "days summarised");
         let readable = builder.maintain(&mut table, &read, recent).await?;
         tracing::debug!(blocks = table.blocks.len(), "blocks kept");
-        let merge = merged_plan(
-            &daily,
-            &parts,
-            &calls,
-            &table,
-            (&schema, &block_schema),
-            (&readable, None),
-            (first, as_of),
-        )
-        .map_err(EngineError::Plan)?;
-        let files_read = merge.files_read;
-        let started = std::time::Instant::now();
-        if let Some(pool) = &session.memory {
-            pool.reset_peak();
-        }
-        let (merged, spills) = merge.evaluate(session, &entities).await?;
-        (merged, spills, files_read, started.elapsed())
+        inputs.merge(session, &table, &readable, None).await?
     };
-    let (spills, spilled_bytes) = spills;
+    let (spills, spilled_bytes) = merged.spills;
     let merging = Merging {
-        time: merging_time,
+        time: merged.time,
         peak_bytes: session.memory.as_ref().map(|p| p.peak() as u64),
         spills,
         spilled_bytes,
     };
+    let (merged, files_read) = (merged.plan, merged.files_read);
     let mut evaluated = compiled.clone();
     evaluated.plan = with_merged(&compiled.plan, &merged).map_err(EngineError::Plan)?;
     evaluated.staged.grouped =

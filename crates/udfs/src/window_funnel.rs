@@ -40,8 +40,9 @@ use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 
 use crate::support::aggregate::{AggregateFunction, GroupedAggregate};
 use crate::support::args::{logical_literal, physical_literal, string_value};
-use crate::support::event_groups::{Event, EventArgs, EventGroups, EventsKernel};
-use crate::support::lists::list_field;
+use crate::support::event_groups::{
+    Event, EventArgs, EventGroups, EventsKernel, events_state_field,
+};
 use crate::support::single_group::Factory;
 use crate::support::time::{TimeScale, is_duration_type};
 
@@ -290,10 +291,7 @@ impl AggregateFunction for WindowFunnelFunction {
     }
 
     fn state_fields(args: &StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![
-            list_field(&format!("{}[times]", args.name), DataType::Int64),
-            list_field(&format!("{}[masks]", args.name), DataType::UInt32),
-        ])
+        Ok(vec![events_state_field(args.name)])
     }
 
     fn groups(args: &AccumulatorArgs) -> Result<Factory<Self::Groups>> {

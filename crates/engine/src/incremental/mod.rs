@@ -135,8 +135,9 @@ struct Parts {
 
 /// The layout of the functions' states, part of a summary set's name: a layout change
 /// starts a new set instead of reading states it cannot merge. 2: `cadence` keeps day
-/// bitmaps (`support::day_sets`) instead of lists of days.
-const STATE_FORMAT: u32 = 2;
+/// bitmaps (`support::day_sets`) instead of lists of days. 3: funnels and sequences keep
+/// their events as bytes (`support::event_bytes`) instead of two lists.
+const STATE_FORMAT: u32 = 3;
 
 fn hash16(text: &str) -> String {
     hex::encode(&Sha256::digest(text.as_bytes())[..8])

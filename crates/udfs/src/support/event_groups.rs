@@ -2,19 +2,21 @@
 //!
 //! Each kept row becomes an [`Event`]: its time in native units and a bitmask of the
 //! conditions it met. Rows are appended as they arrive (no per-row sorting); a group's
-//! events are sorted once, when its result is computed. Partial state is two list columns
-//! (times and masks), so partial and final aggregation, spilling and distributed shuffles
-//! all work unchanged. Memory is reported from a running count, never by walking groups.
+//! events are sorted once, when its result is computed. Partial state is one bytes column,
+//! each group's events sorted by time ([`super::event_bytes`]), so partial and final
+//! aggregation, spilling, distributed shuffles and incremental summaries all work
+//! unchanged. Memory is reported from a running count, never by walking groups.
 
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, UInt32Array};
-use datafusion::arrow::datatypes::{Int64Type, UInt32Type};
-use datafusion::common::{Result, internal_err};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryArray, BooleanArray};
+use datafusion::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::common::{Result, exec_err, internal_err};
 use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 
-use super::lists::{list_array, lists_of, row_range, state_lists};
+use super::event_bytes;
 use super::single_group::GroupStore;
 use super::time::{for_each_kept_row, native_times};
 
@@ -139,11 +141,33 @@ impl<K: EventsKernel> EventGroups<K> {
     }
 }
 
-fn state_of(groups: &[Vec<Event>]) -> Vec<ArrayRef> {
-    vec![
-        lists_of::<Int64Type>(groups.iter().map(|g| g.iter().map(|e| e.time))),
-        lists_of::<UInt32Type>(groups.iter().map(|g| g.iter().map(|e| e.mask))),
-    ]
+/// The state field of a function's `name`d call: its groups' events as bytes.
+pub(crate) fn events_state_field(name: &str) -> FieldRef {
+    Arc::new(Field::new(
+        format!("{name}[events]"),
+        DataType::Binary,
+        true,
+    ))
+}
+
+/// One bytes value per group: its events, sorted (an empty value for none).
+fn state_of(name: &str, groups: &mut [Vec<Event>]) -> Result<Vec<ArrayRef>> {
+    let mut bytes = Vec::new();
+    let mut offsets = Vec::with_capacity(groups.len() + 1);
+    offsets.push(0i32);
+    for events in groups.iter_mut() {
+        sort_events(events);
+        event_bytes::encode(events, &mut bytes);
+        let Ok(end) = i32::try_from(bytes.len()) else {
+            return exec_err!("{name}: more than 2 GiB of events in one batch of groups");
+        };
+        offsets.push(end);
+    }
+    Ok(vec![Arc::new(BinaryArray::new(
+        OffsetBuffer::new(ScalarBuffer::from(offsets)),
+        Buffer::from_vec(bytes),
+        None,
+    ))])
 }
 
 impl<K: EventsKernel> GroupsAccumulator for EventGroups<K> {
@@ -175,8 +199,8 @@ impl<K: EventsKernel> GroupsAccumulator for EventGroups<K> {
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let groups = self.take(emit_to);
-        Ok(state_of(&groups))
+        let mut groups = self.take(emit_to);
+        state_of(self.name, &mut groups)
     }
 
     fn merge_batch(
@@ -186,16 +210,19 @@ impl<K: EventsKernel> GroupsAccumulator for EventGroups<K> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.ensure_groups(total_num_groups);
-        let (time_lists, times) = state_lists::<Int64Type>(self.name, values, 0)?;
-        let (_, masks) = state_lists::<UInt32Type>(self.name, values, 1)?;
+        let Some(states) = values.first().and_then(|v| v.as_binary_opt::<i32>()) else {
+            return internal_err!("{}: the state column is not bytes", self.name);
+        };
         for (row, &group) in group_indices.iter().enumerate() {
-            for i in row_range(time_lists, row) {
-                self.groups[group].push(Event {
-                    time: times.value(i),
-                    mask: masks.value(i),
-                });
-                self.stored += 1;
+            if states.is_null(row) {
+                continue;
             }
+            let events = &mut self.groups[group];
+            let before = events.len();
+            if let Err(problem) = event_bytes::decode(states.value(row), events) {
+                return exec_err!("{}: a state holds {problem}", self.name);
+            }
+            self.stored += events.len() - before;
         }
         Ok(())
     }
@@ -205,19 +232,12 @@ impl<K: EventsKernel> GroupsAccumulator for EventGroups<K> {
         values: &[ArrayRef],
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
-        let events = self.row_events(values, opt_filter)?;
-        let lengths: Vec<usize> = events.iter().map(|e| usize::from(e.is_some())).collect();
-        let kept: Vec<Event> = events.into_iter().flatten().collect();
-        Ok(vec![
-            list_array(
-                lengths.clone(),
-                Arc::new(Int64Array::from_iter_values(kept.iter().map(|e| e.time))),
-            ),
-            list_array(
-                lengths,
-                Arc::new(UInt32Array::from_iter_values(kept.iter().map(|e| e.mask))),
-            ),
-        ])
+        let mut events: Vec<Vec<Event>> = self
+            .row_events(values, opt_filter)?
+            .into_iter()
+            .map(|event| event.into_iter().collect())
+            .collect();
+        state_of(self.name, &mut events)
     }
 
     fn size(&self) -> usize {

@@ -8,6 +8,7 @@ pub(crate) mod args;
 pub(crate) mod columnar;
 pub(crate) mod day_sets;
 pub(crate) mod distinct_sets;
+pub(crate) mod event_bytes;
 pub(crate) mod event_groups;
 pub(crate) mod lists;
 pub(crate) mod pattern;

@@ -15,8 +15,9 @@ use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 
 use super::aggregate::AggregateFunction;
 use super::args::{logical_literal, physical_literal, string_value};
-use super::event_groups::{Event, EventArgs, EventGroups, EventsKernel, sort_events};
-use super::lists::list_field;
+use super::event_groups::{
+    Event, EventArgs, EventGroups, EventsKernel, events_state_field, sort_events,
+};
 use super::pattern::{Pattern, parse_for};
 use super::single_group::Factory;
 use super::time::TimeScale;
@@ -55,10 +56,7 @@ impl<R: SequenceResult> AggregateFunction for Sequence<R> {
     }
 
     fn state_fields(args: &StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![
-            list_field(&format!("{}[times]", args.name), DataType::Int64),
-            list_field(&format!("{}[masks]", args.name), DataType::UInt32),
-        ])
+        Ok(vec![events_state_field(args.name)])
     }
 
     fn groups(args: &AccumulatorArgs) -> Result<Factory<Self::Groups>> {

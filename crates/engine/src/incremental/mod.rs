@@ -135,9 +135,10 @@ struct Parts {
 
 /// The layout of the functions' states, part of a summary set's name: a layout change
 /// starts a new set instead of reading states it cannot merge. 2: `cadence` keeps day
-/// bitmaps (`support::day_sets`) instead of lists of days. 3: funnels and sequences keep
-/// their events as bytes (`support::event_bytes`) instead of two lists.
-const STATE_FORMAT: u32 = 3;
+/// bitmaps (`support::day_sets`) instead of lists of days. 3 (commit 3e567a3 only):
+/// funnels and sequences keep their events as varint bytes. 4: as fixed-width bytes
+/// (`support::event_bytes`) instead of two lists.
+const STATE_FORMAT: u32 = 4;
 
 fn hash16(text: &str) -> String {
     hex::encode(&Sha256::digest(text.as_bytes())[..8])

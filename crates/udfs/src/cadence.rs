@@ -32,16 +32,16 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Float64Array, Int64Array, StructArray,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StructArray,
 };
-use datafusion::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
-use datafusion::common::{Result, exec_err, internal_err, plan_err};
+use datafusion::common::{Result, internal_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 
 use crate::support::aggregate::{AggregateFunction, GroupedAggregate};
 use crate::support::args::physical_literal;
+use crate::support::byte_states::byte_states;
 use crate::support::day_sets::DaySet;
 use crate::support::single_group::{Factory, GroupStore};
 use crate::support::time::{TimeScale, for_each_kept_time, kept_times};
@@ -125,25 +125,6 @@ pub(crate) fn rhythm_of(
         regularity,
         last_gap_days,
     }
-}
-
-/// One state value per row, `write` appending row `i`'s bytes (none: an empty set).
-fn state_bytes(rows: usize, mut write: impl FnMut(usize, &mut Vec<u8>)) -> Result<ArrayRef> {
-    let mut bytes = Vec::new();
-    let mut offsets = Vec::with_capacity(rows + 1);
-    offsets.push(0i32);
-    for i in 0..rows {
-        write(i, &mut bytes);
-        let Ok(end) = i32::try_from(bytes.len()) else {
-            return exec_err!("{NAME}: more than 2 GiB of day bitmaps in one batch of groups");
-        };
-        offsets.push(end);
-    }
-    Ok(Arc::new(BinaryArray::new(
-        OffsetBuffer::new(ScalarBuffer::from(offsets)),
-        Buffer::from_vec(bytes),
-        None,
-    )))
 }
 
 /// Distinct active days per group, as bitmaps counted back from `as_of`'s day.
@@ -245,9 +226,12 @@ impl GroupsAccumulator for CadenceGroups {
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let as_of_day = self.as_of_day;
         let sets = self.take(emit_to);
-        Ok(vec![state_bytes(sets.len(), |i, out| {
-            sets[i].encode(as_of_day, out)
-        })?])
+        Ok(vec![byte_states(
+            NAME,
+            "day bitmaps",
+            sets.len(),
+            |i, out| sets[i].encode(as_of_day, out),
+        )?])
     }
 
     fn merge_batch(
@@ -278,11 +262,16 @@ impl GroupsAccumulator for CadenceGroups {
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
         let days = self.row_days(values, opt_filter)?;
-        Ok(vec![state_bytes(days.len(), |i, out| {
-            if let Some(day) = days[i] {
-                DaySet::encode_day(day, out);
-            }
-        })?])
+        Ok(vec![byte_states(
+            NAME,
+            "day bitmaps",
+            days.len(),
+            |i, out| {
+                if let Some(day) = days[i] {
+                    DaySet::encode_day(day, out);
+                }
+            },
+        )?])
     }
 
     fn size(&self) -> usize {

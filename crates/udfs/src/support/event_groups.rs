@@ -10,12 +10,12 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryArray, BooleanArray};
-use datafusion::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{Result, exec_err, internal_err};
 use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 
+use super::byte_states::byte_states;
 use super::event_bytes;
 use super::single_group::GroupStore;
 use super::time::{for_each_kept_row, native_times};
@@ -152,22 +152,15 @@ pub(crate) fn events_state_field(name: &str) -> FieldRef {
 
 /// One bytes value per group: its events, sorted (an empty value for none).
 fn state_of(name: &str, groups: &mut [Vec<Event>]) -> Result<Vec<ArrayRef>> {
-    let mut bytes = Vec::new();
-    let mut offsets = Vec::with_capacity(groups.len() + 1);
-    offsets.push(0i32);
-    for events in groups.iter_mut() {
-        sort_events(events);
-        event_bytes::encode(events, &mut bytes);
-        let Ok(end) = i32::try_from(bytes.len()) else {
-            return exec_err!("{name}: more than 2 GiB of events in one batch of groups");
-        };
-        offsets.push(end);
-    }
-    Ok(vec![Arc::new(BinaryArray::new(
-        OffsetBuffer::new(ScalarBuffer::from(offsets)),
-        Buffer::from_vec(bytes),
-        None,
-    ))])
+    Ok(vec![byte_states(
+        name,
+        "events",
+        groups.len(),
+        |i, out| {
+            sort_events(&mut groups[i]);
+            event_bytes::encode(&groups[i], out);
+        },
+    )?])
 }
 
 impl<K: EventsKernel> GroupsAccumulator for EventGroups<K> {
@@ -232,12 +225,17 @@ impl<K: EventsKernel> GroupsAccumulator for EventGroups<K> {
         values: &[ArrayRef],
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
-        let mut events: Vec<Vec<Event>> = self
-            .row_events(values, opt_filter)?
-            .into_iter()
-            .map(|event| event.into_iter().collect())
-            .collect();
-        state_of(self.name, &mut events)
+        let events = self.row_events(values, opt_filter)?;
+        Ok(vec![byte_states(
+            self.name,
+            "events",
+            events.len(),
+            |i, out| {
+                if let Some(event) = events[i] {
+                    event_bytes::encode(&[event], out);
+                }
+            },
+        )?])
     }
 
     fn size(&self) -> usize {

@@ -5,6 +5,7 @@
 
 pub(crate) mod aggregate;
 pub(crate) mod args;
+pub(crate) mod byte_states;
 pub(crate) mod columnar;
 pub(crate) mod day_sets;
 pub(crate) mod distinct_sets;
